@@ -1,0 +1,17 @@
+'use strict'
+// The public API: a drop-in for pg.Pool. `LeakDetectingPool` is also exported as `Pool`.
+
+const { LeakDetectingPool } = require('./lib/pool')
+const { DatabaseError } = require('./lib/errors')
+const types = require('./lib/types/parsers')
+const { escapeLiteral, escapeIdentifier } = require('./lib/types/prepare-value')
+
+module.exports = {
+  LeakDetectingPool,
+  Pool: LeakDetectingPool,
+  DatabaseError,
+  types,
+  escapeLiteral,
+  escapeIdentifier,
+}
+module.exports.default = LeakDetectingPool

@@ -1,0 +1,141 @@
+'use strict'
+// PoolClient: what pool.connect() hands out. The same object is handed out again for the same
+// connection (pg does so; ORMs rely on it). Between connect() and release() it holds a
+// NativeClient (one checkout); after release it refuses queries with an error that says why.
+
+const EventEmitter = require('events')
+const { normalize, encode } = require('./query')
+const { parseReply } = require('./result')
+const { clientError, fromInfo } = require('./errors')
+const { escapeLiteral, escapeIdentifier } = require('./types/prepare-value')
+const TypeOverrides = require('./types/overrides')
+
+const NOOP = () => {}
+
+class PoolClient extends EventEmitter {
+  constructor(pool, connId, processID) {
+    super()
+    this._pool = pool
+    this._connId = connId
+    this.processID = processID
+    this._native = null
+    this._checkoutId = 0
+    this._releasedReason = null
+    this._types = pool._types
+    this._holder = null
+    this._tag = undefined
+    const o = pool.options
+    this.database = pool._conn.database
+    this.user = pool._conn.user
+    this.host = pool._conn.host
+    this.port = pool._conn.port
+  }
+
+  _attach(native, holder, tag) {
+    this._native = native
+    this._checkoutId = native.checkoutId
+    this._releasedReason = null
+    this._holder = holder
+    this._tag = tag
+  }
+
+  get tag() {
+    return this._tag
+  }
+
+  set tag(v) {
+    this._tag = v
+    if (this._native) this._pool._native.updateCheckout(this._checkoutId, { tag: v == null ? undefined : String(v) })
+  }
+
+  /** Changes this checkout's leak threshold (0 exempts it). */
+  setLeakThreshold(ms) {
+    if (typeof ms !== 'number' || !(ms >= 0)) throw new RangeError(`setLeakThreshold: expected a number >= 0, received ${ms}`)
+    if (this._native) this._pool._native.updateCheckout(this._checkoutId, { leakThresholdMs: ms })
+  }
+
+  query(config, values, callback) {
+    const q = normalize(config, values, callback)
+    const cb = q.callback
+    const promise = this._run(q)
+    if (cb) {
+      promise.then((r) => cb(null, r), (e) => cb(e))
+      return undefined
+    }
+    return promise
+  }
+
+  async _run(q) {
+    const native = this._native
+    if (!native) {
+      throw this._releasedReason || clientError('LDP_CLIENT_RELEASED', 'Client has already been released to the pool; a released client cannot run queries')
+    }
+    const [text, params, name, extended] = encode(q, this._pool._utc)
+    const timeout = q.query_timeout || this._pool._queryTimeout
+    let reply
+    if (timeout) {
+      let timer
+      const t = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(clientError('LDP_QUERY_TIMEOUT', 'Query read timeout')), timeout)
+      })
+      try {
+        reply = await Promise.race([native.query(text, params, name, extended), t])
+      } finally {
+        clearTimeout(timer)
+      }
+    } else {
+      reply = await native.query(text, params, name, extended)
+    }
+    const types = q.types || this._types
+    const { result, error } = parseReply(reply, q.rowMode, types)
+    if (error) {
+      if (error.code === 'LDP_CLIENT_RELEASED' && this._releasedReason) throw this._releasedReason
+      Error.captureStackTrace(error)
+      throw error
+    }
+    return result
+  }
+
+  release(err) {
+    const native = this._native
+    if (!native) {
+      if (this._releasedReason && this._releasedReason.code === 'LDP_CLIENT_RECLAIMED') return undefined
+      throw new Error('Release called on client which has already been released to the pool.')
+    }
+    return this._pool._release(this, native, err)
+  }
+
+  escapeLiteral(str) {
+    return escapeLiteral(str)
+  }
+
+  escapeIdentifier(str) {
+    return escapeIdentifier(str)
+  }
+
+  /** pg's setTypeParser on a client. */
+  setTypeParser(oid, format, parseFn) {
+    if (!(this._types instanceof TypeOverrides) || this._types === this._pool._types) {
+      this._types = new TypeOverrides(this._pool._types)
+    }
+    this._types.setTypeParser(oid, format, parseFn)
+  }
+
+  getTypeParser(oid, format) {
+    return this._types.getTypeParser(oid, format)
+  }
+
+  ref() {}
+  unref() {}
+
+  /** Cancels the statement running on this client's connection. */
+  cancel() {
+    return this._native ? this._native.cancel() : Promise.resolve()
+  }
+
+  toJSON() {
+    return { processID: this.processID, database: this.database, user: this.user, host: this.host, port: this.port }
+  }
+}
+
+module.exports = { PoolClient, NOOP, fromInfo }

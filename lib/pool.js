@@ -1,0 +1,392 @@
+'use strict'
+// LeakDetectingPool: pg.Pool's API and events over the Rust core. This file holds the public
+// class; checkouts are handed out in lib/client.js, native events are dispatched in
+// lib/events.js, leak/metrics views in lib/observe.js.
+
+const EventEmitter = require('events')
+const binding = require('../binding')
+const { PoolClient, NOOP } = require('./client')
+const { normalize, encode } = require('./query')
+const { parseReply } = require('./result')
+const { fromInfo, clientError } = require('./errors')
+const { poolOptions, toJson, validate } = require('./options')
+const { capture, locationOf } = require('./stack')
+const { Observer, metricsText } = require('./observe')
+const { dispatch, safeEmit } = require('./events')
+const defaultTypes = require('./types/parsers')
+
+const { NativePool, NativeClient } = binding
+
+function later(cb, ...args) {
+  process.nextTick(() => cb(...args))
+}
+
+function num(v, dflt) {
+  return typeof v === 'number' ? v : v == null ? dflt : Number(v)
+}
+
+class LeakDetectingPool extends EventEmitter {
+  constructor(options) {
+    super()
+    if (options != null && typeof options !== 'object') {
+      throw new TypeError(`LeakDetectingPool options must be an object, received ${typeof options}`)
+    }
+    const json = toJson(options)
+    validate(json)
+    this.options = poolOptions(options)
+    this.log = this.options.log || function () {}
+    this.Promise = this.options.Promise || global.Promise
+    this._types = this.options.types || defaultTypes
+    this._utc = false
+    this._queryTimeout = num(this.options.query_timeout, 0) || 0
+    const leak = num(this.options.leakThresholdMs, 30000)
+    this._capture = this.options.captureStacks !== false && leak > 0
+    this._stackLimit = num(this.options.stackTraceLimit, 10)
+    this._conn = {
+      database: this.options.database || process.env.PGDATABASE,
+      user: this.options.user || process.env.PGUSER || process.env.USER,
+      host: this.options.host || process.env.PGHOST || 'localhost',
+      port: Number(this.options.port || process.env.PGPORT || 5432),
+    }
+    const pw = options && typeof options.password === 'function' ? options.password : null
+    const passwordFn = pw ? () => Promise.resolve().then(() => pw()).then((p) => (p == null ? null : String(p))) : undefined
+    Object.defineProperty(this, '_native', { value: new NativePool(json, (e) => dispatch(this, e), passwordFn), enumerable: false })
+    this._known = new Map() // connId -> PoolClient not checked out (strong)
+    this._out = new Map() // connId -> WeakRef<PoolClient> checked out
+    this._checkouts = new Map() // checkoutId -> { holder, tag, connId, at }
+    this._obs = new Observer(num(this.options.alertBufferSize, 100))
+    this._keepAlive = setInterval(NOOP, 0x7fffffff)
+    this._keepAlive.unref()
+    this._keepAliveRefed = false
+    this.ending = false
+    this.ended = false
+  }
+
+  get totalCount() {
+    return this._native.totalCount
+  }
+  get idleCount() {
+    return this._native.idleCount
+  }
+  get waitingCount() {
+    return this._native.waitingCount
+  }
+  get expiredCount() {
+    return this._native.expiredCount
+  }
+
+  // -- checkout -------------------------------------------------------------------------
+
+  connect(a, b) {
+    let opts
+    let cb
+    if (typeof a === 'function') cb = a
+    else {
+      opts = a
+      cb = typeof b === 'function' ? b : undefined
+    }
+    if (this.ending) {
+      const err = new Error('Cannot use a pool after calling end on the pool')
+      if (cb) return later(cb, err, undefined, NOOP)
+      return this.Promise.reject(err)
+    }
+    const holder = this._capture && !(opts && opts.leakThresholdMs === 0) ? capture(this.connect, this._stackLimit) : null
+    const p = this._acquire(opts, holder, false)
+    if (cb) {
+      p.then((c) => cb(undefined, c, (err) => c.release(err)), (e) => cb(e, undefined, NOOP))
+      return undefined
+    }
+    return p
+  }
+
+  _meta(opts, implicit) {
+    if (!opts && !implicit) return undefined
+    const m = { implicit }
+    if (opts) {
+      if (opts.tag != null) m.tag = String(opts.tag)
+      if (opts.leakThresholdMs != null) m.leakThresholdMs = Number(opts.leakThresholdMs)
+      if (opts.forceReleaseAfterMs != null) m.forceReleaseAfterMs = Number(opts.forceReleaseAfterMs)
+    }
+    return m
+  }
+
+  async _acquire(opts, holder, implicit) {
+    const r = await this._native.connect(this._meta(opts, implicit))
+    if (!(r instanceof NativeClient)) {
+      throw this._acquireError(fromInfo(r))
+    }
+    const connId = r.connId
+    let client = this._known.get(connId)
+    if (client) this._known.delete(connId)
+    else client = new PoolClient(this, connId, r.processId)
+    this._out.set(connId, new WeakRef(client))
+    client._attach(r, holder, opts && opts.tag)
+    this._checkouts.set(r.checkoutId, { holder, tag: opts && opts.tag, connId, at: Date.now() })
+    if (r.isNew) {
+      if (this.options.onConnect) {
+        try {
+          await this.options.onConnect(client)
+        } catch (hookErr) {
+          this._forget(client, r)
+          r.release(true)
+          throw hookErr
+        }
+      }
+      safeEmit(this, 'connect', client)
+    }
+    safeEmit(this, 'acquire', client)
+    if (r.isNew && this.options.verify) {
+      await new Promise((resolve, reject) => {
+        this.options.verify(client, (err) => {
+          if (!err) return resolve()
+          try {
+            client.release(err)
+          } catch {}
+          reject(err)
+        })
+      })
+    }
+    return client
+  }
+
+  _acquireError(err) {
+    if (err.code === 'LDP_ACQUIRE_TIMEOUT') {
+      const holders = this._holders()
+      err.holders = holders
+      const used = holders.reduce((n, h) => n + h.count, 0)
+      if (used > 0) {
+        const parts = holders.map((h, i) => `${h.count} ${i === 0 ? 'held by ' : 'by '}${h.location} for up to ${(h.oldestMs / 1000).toFixed(1)}s`)
+        err.message = `timeout exceeded when trying to connect (${used}/${this.options.max} in use: ${parts.join('; ')})`
+      }
+    }
+    return err
+  }
+
+  /** Active checkouts grouped by acquisition site, most first. */
+  _holders() {
+    const groups = new Map()
+    for (const a of JSON.parse(this._native.activeCheckouts())) {
+      const c = this._checkouts.get(a.id)
+      const loc = a.implicit ? 'pool.query' : c && c.holder ? locationOf(c.holder) : c && c.tag ? `tag:${c.tag}` : 'unknown'
+      const g = groups.get(loc) || { location: loc, count: 0, oldestMs: 0 }
+      g.count++
+      g.oldestMs = Math.max(g.oldestMs, a.heldMs)
+      groups.set(loc, g)
+    }
+    return [...groups.values()].sort((x, y) => y.count - x.count || y.oldestMs - x.oldestMs)
+  }
+
+  _forget(client, native) {
+    this._checkouts.delete(native.checkoutId)
+    this._out.delete(client._connId)
+    client._native = null
+  }
+
+  _release(client, native, err) {
+    const checkoutId = native.checkoutId
+    const entry = this._checkouts.get(checkoutId)
+    this._checkouts.delete(checkoutId)
+    this._out.delete(client._connId)
+    this._known.set(client._connId, client)
+    client._native = null
+    client._releasedReason = clientError('LDP_CLIENT_RELEASED', `Client was released to the pool at ${new Date().toISOString()}; a released client cannot run queries`)
+    safeEmit(this, 'release', err, client)
+    const r = native.release(!!err)
+    if (r === true || r === false) {
+      if (entry && entry.reported) this._obs.leakEnded(entry.location)
+      this._touchKeepAlive()
+      return undefined
+    }
+    throw fromInfo(r)
+  }
+
+  _clientFor(connId) {
+    const out = this._out.get(connId)
+    return (out && out.deref()) || this._known.get(connId)
+  }
+
+  // -- queries --------------------------------------------------------------------------
+
+  query(text, values, cb) {
+    if (typeof text === 'function') {
+      const err = new Error('Passing a function as the first parameter to pool.query is not supported')
+      setImmediate(() => text(err))
+      return undefined
+    }
+    if (typeof values === 'function') {
+      cb = values
+      values = undefined
+    }
+    let q
+    try {
+      q = normalize(text, values, cb)
+    } catch (err) {
+      if (typeof cb === 'function') return later(cb, err)
+      return this.Promise.reject(err)
+    }
+    const callback = q.callback
+    let p
+    if (this.ending) {
+      p = this.Promise.reject(new Error('Cannot use a pool after calling end on the pool'))
+    } else if (this._fastPath()) {
+      p = this._directQuery(q)
+    } else {
+      p = this._clientQuery(q)
+    }
+    if (callback) {
+      p.then((r) => callback(undefined, r), (e) => callback(e))
+      return undefined
+    }
+    return p
+  }
+
+  _fastPath() {
+    return (
+      !this.options.onConnect &&
+      !this.options.verify &&
+      this.listenerCount('acquire') === 0 &&
+      this.listenerCount('release') === 0 &&
+      this.listenerCount('connect') === 0
+    )
+  }
+
+  async _directQuery(q) {
+    const [text, params, name, extended] = encode(q, this._utc)
+    const pending = this._native.query(text, params, name, extended)
+    const timeout = q.query_timeout || this._queryTimeout
+    const reply = timeout ? await withTimeout(pending, timeout) : await pending
+    const { result, error } = parseReply(reply, q.rowMode, q.types || this._types)
+    this._touchKeepAlive()
+    if (error) {
+      Error.captureStackTrace(this._acquireError(error))
+      throw error
+    }
+    return result
+  }
+
+  async _clientQuery(q) {
+    const client = await this._acquire(undefined, null, true)
+    let result
+    let error
+    try {
+      result = await client._run(q)
+    } catch (err) {
+      error = err
+    }
+    client.release(error)
+    if (error) throw error
+    return result
+  }
+
+  // -- end ------------------------------------------------------------------------------
+
+  end(cb) {
+    if (this.ending) {
+      const err = new Error('Called end on pool more than once')
+      if (cb) return later(cb, err)
+      return this.Promise.reject(err)
+    }
+    this.ending = true
+    const p = this._native.end().then((info) => {
+      if (info) throw fromInfo(info)
+      this.ended = true
+      clearInterval(this._keepAlive)
+    })
+    if (cb) {
+      p.then(() => cb(), (e) => cb(e))
+      return undefined
+    }
+    return p
+  }
+
+  _touchKeepAlive() {
+    if (this.options.allowExitOnIdle || this.ending) return
+    const idle = this._native.idleCount > 0
+    if (idle && !this._keepAliveRefed) {
+      this._keepAlive.ref()
+      this._keepAliveRefed = true
+    } else if (!idle && this._keepAliveRefed) {
+      this._keepAlive.unref()
+      this._keepAliveRefed = false
+    }
+  }
+
+  // -- observability --------------------------------------------------------------------
+
+  getPoolStatus() {
+    const c = JSON.parse(this._native.counts())
+    const active = JSON.parse(this._native.activeCheckouts()).map((a) => {
+      const e = this._checkouts.get(a.id)
+      return {
+        id: a.id,
+        heldMs: a.heldMs,
+        idleMs: a.idleMs,
+        isPotentialLeak: a.isPotentialLeak,
+        location: a.implicit ? 'pool.query' : e && e.holder ? locationOf(e.holder) : 'unknown',
+        tag: a.tag == null ? undefined : a.tag,
+        queryCount: a.queryCount,
+        inTransaction: a.inTransaction,
+      }
+    })
+    return {
+      total: c.total,
+      idle: c.idle,
+      waiting: c.waiting,
+      active: c.active,
+      expired: c.expired,
+      max: this.options.max,
+      utilization: this.options.max ? c.active / this.options.max : 0,
+      activeConnections: active,
+    }
+  }
+
+  getMetrics() {
+    const c = JSON.parse(this._native.counts())
+    const m = JSON.parse(this._native.metrics())
+    const active = JSON.parse(this._native.activeCheckouts())
+    const s = m.counters
+    return {
+      pool: { total: c.total, idle: c.idle, waiting: c.waiting, max: this.options.max, min: this.options.min },
+      connections: { active: c.active, oldest: active.length ? active[0].heldMs : 0 },
+      stats: s,
+      leakRate: s.totalAcquired ? s.leaksDetected / s.totalAcquired : 0,
+      acquireWait: m.acquireWait,
+      holdTime: m.holdTime,
+    }
+  }
+
+  getAlerts() {
+    return this._obs.alerts.toArray()
+  }
+
+  getLeakReport() {
+    return this._obs.report()
+  }
+
+  metricsText() {
+    return metricsText(this.getMetrics(), this.options.application_name || 'default')
+  }
+
+  getMemoryUsage() {
+    return {
+      alerts: { size: this._obs.alerts.size, capacity: this._obs.alerts.capacity },
+      leakSites: { size: this._obs.sites.size, capacity: 100 },
+      checkouts: { size: this._checkouts.size, capacity: this.options.max },
+      clients: { size: this._known.size + this._out.size, capacity: this.options.max },
+    }
+  }
+
+  toJSON() {
+    return { options: this.options, totalCount: this.totalCount, idleCount: this.idleCount, waitingCount: this.waitingCount, ending: this.ending, ended: this.ended }
+  }
+}
+
+function withTimeout(p, ms) {
+  let timer
+  const t = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(clientError('LDP_QUERY_TIMEOUT', 'Query read timeout')), ms)
+  })
+  return Promise.race([p, t]).finally(() => clearTimeout(timer))
+}
+
+module.exports = { LeakDetectingPool }

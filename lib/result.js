@@ -1,0 +1,198 @@
+'use strict'
+// Turns one reply (a Buffer of PostgreSQL backend frames, forwarded by the Rust core) into
+// pg-shaped results: { command, rowCount, oid, rows, fields }, an array of them for a
+// multi-statement simple query, or an error. Frames: T RowDescription, D DataRow,
+// C CommandComplete, I EmptyQuery, E ErrorResponse, Z ReadyForQuery, ! client-side error.
+
+const defaultTypes = require('./types/parsers')
+const { databaseError, clientError } = require('./errors')
+
+const TAG = /^([A-Za-z]+)(?: (\d+))?(?: (\d+))?/
+
+class Field {
+  constructor(name, tableID, columnID, dataTypeID, dataTypeSize, dataTypeModifier, format) {
+    this.name = name
+    this.tableID = tableID
+    this.columnID = columnID
+    this.dataTypeID = dataTypeID
+    this.dataTypeSize = dataTypeSize
+    this.dataTypeModifier = dataTypeModifier
+    this.format = format
+  }
+}
+
+function hidden(obj, key, value) {
+  Object.defineProperty(obj, key, { value, writable: true, enumerable: false, configurable: true })
+}
+
+class Result {
+  constructor(rowMode, types) {
+    this.command = null
+    this.rowCount = null
+    this.oid = null
+    this.rows = []
+    this.fields = []
+    hidden(this, '_parsers', undefined)
+    hidden(this, '_types', types)
+    this.RowCtor = null
+    this.rowAsArray = rowMode === 'array'
+    hidden(this, '_prebuilt', null)
+  }
+
+  addCommandComplete(text) {
+    const m = TAG.exec(text)
+    if (!m) return
+    this.command = m[1]
+    if (m[3]) {
+      this.oid = parseInt(m[2], 10)
+      this.rowCount = parseInt(m[3], 10)
+    } else if (m[2]) {
+      this.rowCount = parseInt(m[2], 10)
+    }
+  }
+}
+
+
+const utf8 = typeof Buffer.prototype.utf8Slice === 'function'
+  ? (buf, start, end) => buf.utf8Slice(start, end)
+  : (buf, start, end) => buf.toString('utf8', start, end)
+
+function cstring(buf, pos) {
+  const end = buf.indexOf(0, pos)
+  return [utf8(buf, pos, end), end + 1]
+}
+
+function readFields(result, buf, pos) {
+  const n = buf.readInt16BE(pos)
+  pos += 2
+  const fields = new Array(n)
+  const parsers = new Array(n)
+  const types = result._types
+  const empty = {}
+  for (let i = 0; i < n; i++) {
+    let name
+    ;[name, pos] = cstring(buf, pos)
+    const tableID = buf.readUInt32BE(pos)
+    const columnID = buf.readInt16BE(pos + 4)
+    const dataTypeID = buf.readUInt32BE(pos + 6)
+    const dataTypeSize = buf.readInt16BE(pos + 10)
+    const dataTypeModifier = buf.readInt32BE(pos + 12)
+    const format = buf.readInt16BE(pos + 16) === 0 ? 'text' : 'binary'
+    pos += 18
+    fields[i] = new Field(name, tableID, columnID, dataTypeID, dataTypeSize, dataTypeModifier, format)
+    parsers[i] = types ? types.getTypeParser(dataTypeID, format) : defaultTypes.getTypeParser(dataTypeID, format)
+    empty[name] = null
+  }
+  result.fields = fields
+  result._parsers = parsers
+  result._prebuilt = empty
+}
+
+function readRow(result, buf, pos) {
+  const n = buf.readInt16BE(pos)
+  pos += 2
+  const parsers = result._parsers
+  if (result.rowAsArray) {
+    const row = new Array(n)
+    for (let i = 0; i < n; i++) {
+      const len = buf.readInt32BE(pos)
+      pos += 4
+      if (len === -1) {
+        row[i] = null
+      } else {
+        row[i] = parsers[i](utf8(buf, pos, pos + len))
+        pos += len
+      }
+    }
+    return row
+  }
+  const fields = result.fields
+  const row = { ...result._prebuilt }
+  for (let i = 0; i < n; i++) {
+    const len = buf.readInt32BE(pos)
+    pos += 4
+    if (len === -1) {
+      row[fields[i].name] = null
+    } else {
+      row[fields[i].name] = parsers[i](utf8(buf, pos, pos + len))
+      pos += len
+    }
+  }
+  return row
+}
+
+function errorFields(buf, pos, end) {
+  const fields = {}
+  while (pos < end && buf[pos] !== 0) {
+    const key = String.fromCharCode(buf[pos])
+    let value
+    ;[value, pos] = cstring(buf, pos + 1)
+    fields[key] = value
+  }
+  return fields
+}
+
+/**
+ * Parses a reply. Returns { result, error, status } where result is a Result or an array of
+ * them (multi-statement simple query), error the first error (parsing stops there, as pg
+ * reports only the error), status the transaction status of the final ReadyForQuery.
+ */
+function parseReply(buf, rowMode, types) {
+  let result = new Result(rowMode, types)
+  let results = null
+  let error = null
+  let status = null
+  let pos = 0
+  const len = buf.length
+  while (pos < len) {
+    const type = buf[pos]
+    const frameEnd = pos + 1 + buf.readInt32BE(pos + 1)
+    const body = pos + 5
+    switch (type) {
+      case 0x44: // D
+        if (!error) {
+          try {
+            result.rows.push(readRow(result, buf, body))
+          } catch (err) {
+            error = err
+          }
+        }
+        break
+      case 0x54: // T
+        if (result.command) {
+          if (!results) results = [result]
+          result = new Result(rowMode, result._types)
+          results.push(result)
+        }
+        readFields(result, buf, body)
+        break
+      case 0x43: // C
+        if (result.command) {
+          if (!results) results = [result]
+          result = new Result(rowMode, result._types)
+          results.push(result)
+        }
+        result.addCommandComplete(cstring(buf, body)[0])
+        break
+      case 0x45: // E
+        if (!error) error = databaseError(errorFields(buf, body, frameEnd))
+        break
+      case 0x21: { // !
+        if (!error) {
+          const [code, next] = cstring(buf, body)
+          error = clientError(code, cstring(buf, next)[0])
+        }
+        break
+      }
+      case 0x5a: // Z
+        status = String.fromCharCode(buf[body])
+        break
+      default: // I (empty query) and anything else: nothing to add
+        break
+    }
+    pos = frameEnd
+  }
+  return { result: results || result, error, status }
+}
+
+module.exports = { parseReply, Result, Field, errorFields }

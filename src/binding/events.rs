@@ -1,0 +1,70 @@
+//! Pool events to JS: serialized to JSON and queued on a weak, non-blocking thread-safe
+//! function (it never keeps Node alive and never blocks the emitting thread).
+
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::Status;
+use serde_json::{json, Map, Value};
+
+use crate::pg::frames;
+use crate::pool::{LeakInfo, PoolEvent, PoolEvents};
+
+/// The JS callback type: `(json: string) => void`, weak, errors not passed as first argument.
+pub type EventFn = ThreadsafeFunction<String, (), String, Status, false, true>;
+
+/// Sends every pool event to the JS callback.
+pub struct JsEvents(pub EventFn);
+
+/// The fields of an `ErrorResponse`/`NoticeResponse` frame, keyed by their one-letter codes.
+pub fn frame_fields(frame: &[u8]) -> Map<String, Value> {
+    frames::fields(frame).map(|(k, v)| ((k as char).to_string(), Value::String(v.to_string()))).collect()
+}
+
+fn leak_json(l: &LeakInfo) -> Value {
+    json!({
+        "checkoutId": l.checkout_id,
+        "connId": l.conn_id,
+        "ageMs": l.age_ms,
+        "idleMs": l.idle_ms,
+        "queryCount": l.query_count,
+        "inTransaction": l.in_transaction,
+        "tag": l.tag,
+        "location": l.location,
+        "stack": l.stack,
+    })
+}
+
+fn error_json(e: &crate::error::Error) -> Value {
+    json!({ "code": e.code(), "message": e.to_string() })
+}
+
+/// The JSON form of an event (`type` plus its payload).
+pub fn to_json(ev: &PoolEvent) -> Value {
+    match ev {
+        PoolEvent::Removed { conn_id } => json!({ "type": "removed", "connId": conn_id }),
+        PoolEvent::IdleError { conn_id, error } => json!({ "type": "idleError", "connId": conn_id, "error": error_json(error) }),
+        PoolEvent::ClientError { conn_id, error } => json!({ "type": "clientError", "connId": conn_id, "error": error_json(error) }),
+        PoolEvent::Notification { conn_id, pid, channel, payload } => {
+            json!({ "type": "notification", "connId": conn_id, "processId": pid, "channel": channel, "payload": payload })
+        }
+        PoolEvent::Notice { conn_id, frame } => json!({ "type": "notice", "connId": conn_id, "fields": frame_fields(frame) }),
+        PoolEvent::LeaksDetected { leaks } => {
+            json!({ "type": "leaksDetected", "leaks": leaks.iter().map(leak_json).collect::<Vec<_>>() })
+        }
+        PoolEvent::ForceRelease { leak, reason } => {
+            json!({ "type": "forceRelease", "reason": reason.as_str(), "leak": leak_json(leak) })
+        }
+        PoolEvent::LeakResolved { checkout_id, held_ms, location } => {
+            json!({ "type": "leakResolved", "checkoutId": checkout_id, "heldMs": held_ms, "location": location })
+        }
+        PoolEvent::ReleasedInTransaction { checkout_id, conn_id, status, location } => json!({
+            "type": "releasedInTransaction", "checkoutId": checkout_id, "connId": conn_id,
+            "status": (*status as char).to_string(), "location": location
+        }),
+    }
+}
+
+impl PoolEvents for JsEvents {
+    fn emit(&self, ev: PoolEvent) {
+        let _ = self.0.call(to_json(&ev).to_string(), ThreadsafeFunctionCallMode::NonBlocking);
+    }
+}

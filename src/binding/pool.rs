@@ -1,0 +1,181 @@
+//! `NativePool`: the JS-facing handle of a core [`Pool`].
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::ThreadsafeFunction;
+use napi_derive::napi;
+
+use super::client::NativeClient;
+use super::convert::{statement, JsCheckoutMeta, JsErrorInfo, JsParam};
+use super::events::JsEvents;
+use crate::config::{PasswordSpec, PoolConfig};
+use crate::error::Error as CoreError;
+use crate::pool::{PasswordSource, Pool, StaticPassword};
+
+/// `() => Promise<string | null>`: the JS side wraps pg's password function.
+type PasswordFn = ThreadsafeFunction<(), Promise<Option<String>>, (), Status, false, true>;
+
+struct JsPassword(Arc<PasswordFn>);
+
+impl PasswordSource for JsPassword {
+    fn password(&self) -> Pin<Box<dyn Future<Output = crate::Result<Option<String>>> + Send>> {
+        let f = self.0.clone();
+        Box::pin(async move {
+            let p = f.call_async(()).await.map_err(|e| CoreError::Auth(format!("password function failed: {}", e.reason)))?;
+            p.await.map_err(|e| CoreError::Auth(format!("password function failed: {}", e.reason)))
+        })
+    }
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Validates options without building a pool: `null`, or the error as data.
+#[napi]
+pub fn validate_options(options_json: String) -> Option<JsErrorInfo> {
+    let v: serde_json::Value = match serde_json::from_str(&options_json) {
+        Ok(v) => v,
+        Err(e) => return Some(JsErrorInfo { code: "LDP_INVALID_OPTION".into(), message: e.to_string(), extra: None }),
+    };
+    match PoolConfig::from_options(&v, &env_var) {
+        Ok(_) => None,
+        Err(e) => {
+            let kind = match e.kind {
+                crate::config::ConfigErrorKind::Type => "TypeError",
+                crate::config::ConfigErrorKind::Range => "RangeError",
+            };
+            Some(JsErrorInfo { code: "LDP_INVALID_OPTION".into(), message: e.to_string(), extra: Some(serde_json::json!({ "kind": kind, "option": e.option }).to_string()) })
+        }
+    }
+}
+
+/// See the module docs.
+#[napi]
+pub struct NativePool {
+    pool: Pool,
+}
+
+#[napi]
+impl NativePool {
+    /// `optionsJson`: the user's options (functions removed); `onEvent(json)`: event sink;
+    /// `password`: present when the user's password is a function.
+    #[napi(constructor)]
+    pub fn new(options_json: String, on_event: Function<String, ()>, password: Option<Function<(), Promise<Option<String>>>>) -> Result<Self> {
+        let v: serde_json::Value = serde_json::from_str(&options_json).map_err(|e| Error::from_reason(e.to_string()))?;
+        let config = PoolConfig::from_options(&v, &env_var).map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
+        let events = on_event.build_threadsafe_function::<String>().weak::<true>().callee_handled::<false>().build()?;
+        let password: Arc<dyn PasswordSource> = match (&config.connect.password, password) {
+            (PasswordSpec::Dynamic, Some(f)) => {
+                Arc::new(JsPassword(Arc::new(f.build_threadsafe_function::<()>().weak::<true>().callee_handled::<false>().build()?)))
+            }
+            (PasswordSpec::Static(s), _) => Arc::new(StaticPassword(Some(s.expose().to_string()))),
+            _ => Arc::new(StaticPassword(None)),
+        };
+        let runtime = napi::bindgen_prelude::block_on(async { tokio::runtime::Handle::current() });
+        let pool = Pool::new(config, Arc::new(JsEvents(events)), password, runtime);
+        Ok(NativePool { pool })
+    }
+
+    #[napi(getter)]
+    pub fn total_count(&self) -> u32 {
+        self.pool.counts().total as u32
+    }
+
+    #[napi(getter)]
+    pub fn idle_count(&self) -> u32 {
+        self.pool.counts().idle as u32
+    }
+
+    #[napi(getter)]
+    pub fn waiting_count(&self) -> u32 {
+        self.pool.counts().waiting as u32
+    }
+
+    #[napi(getter)]
+    pub fn expired_count(&self) -> u32 {
+        self.pool.counts().expired as u32
+    }
+
+    /// All counts as JSON (`total, idle, waiting, active, expired, ending, ended`).
+    #[napi]
+    pub fn counts(&self) -> String {
+        serde_json::to_string(&self.pool.counts()).unwrap_or_default()
+    }
+
+    /// Checks out a connection. Counters change before this returns.
+    #[napi(ts_return_type = "Promise<NativeClient | JsErrorInfo>")]
+    pub fn connect<'env>(&self, env: &'env Env, meta: Option<JsCheckoutMeta>) -> Result<PromiseRaw<'env, Either<NativeClient, JsErrorInfo>>> {
+        let fut = self.pool.connect(meta.into());
+        env.spawn_future(async move {
+            Ok(match fut.await {
+                Ok(mut c) => {
+                    c.set_drop_policy(crate::pool::DropPolicy::ReclaimAsLeak);
+                    Either::A(NativeClient::new(c))
+                }
+                Err(e) => Either::B(JsErrorInfo::from(e)),
+            })
+        })
+    }
+
+    /// `pool.query` with an implicit checkout: resolves to the reply frames.
+    #[napi(ts_return_type = "Promise<Buffer>")]
+    pub fn query<'env>(&self, env: &'env Env, sql: String, params: Option<Vec<JsParam>>, name: Option<String>, extended: bool) -> Result<PromiseRaw<'env, Buffer>> {
+        let fut = self.pool.query(statement(sql, params, name, extended));
+        env.spawn_future(async move { Ok(Buffer::from(fut.await)) })
+    }
+
+    /// Ends the pool; `null` on success, or the error (e.g. called twice) as data.
+    #[napi(ts_return_type = "Promise<JsErrorInfo | null>")]
+    pub fn end<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Option<JsErrorInfo>>> {
+        match self.pool.end() {
+            Ok(fut) => env.spawn_future(async move {
+                fut.await;
+                Ok(None)
+            }),
+            Err(e) => {
+                let info = JsErrorInfo::from(e);
+                env.spawn_future(async move { Ok(Some(info)) })
+            }
+        }
+    }
+
+    /// Active checkouts as JSON (for `getPoolStatus()`).
+    #[napi]
+    pub fn active_checkouts(&self) -> String {
+        serde_json::to_string(&self.pool.active_checkouts()).unwrap_or_default()
+    }
+
+    /// Who holds the pool, as JSON.
+    #[napi]
+    pub fn holders(&self) -> String {
+        serde_json::to_string(&self.pool.holders()).unwrap_or_default()
+    }
+
+    /// Counters and distributions, as JSON.
+    #[napi]
+    pub fn metrics(&self) -> String {
+        let m = self.pool.metrics();
+        serde_json::json!({ "counters": m.counters(), "acquireWait": m.wait(), "holdTime": m.hold() }).to_string()
+    }
+
+    /// Changes a checkout's tag / leak threshold after the fact.
+    #[napi]
+    pub fn update_checkout(&self, checkout_id: f64, meta: JsCheckoutMeta) -> bool {
+        let m: crate::pool::CheckoutMeta = Some(meta).into();
+        self.pool.update_checkout(checkout_id as u64, |r| {
+            if m.tag.is_some() {
+                r.tag = m.tag;
+            }
+            if m.leak_threshold_ms.is_some() {
+                r.leak_threshold_ms = m.leak_threshold_ms;
+            }
+            if m.force_release_after_ms.is_some() {
+                r.force_release_after_ms = m.force_release_after_ms;
+            }
+        })
+    }
+}

@@ -1,0 +1,433 @@
+//! Pool configuration: a user's options object (as JSON) plus the environment, turned
+//! into a validated, typed [`PoolConfig`] with node-postgres's semantics.
+//!
+//! * Connection settings follow pg's `ConnectionParameters` and `Client`
+//!   (`connect.rs`): the connection string is laid over the options
+//!   (`Object.assign({}, config, parse(connectionString))`, so its keys win, even empty
+//!   ones), then each setting is taken from the merged object if truthy, else from its
+//!   `PG*` environment variable, else from pg's default.
+//! * Pool settings follow pg-pool (`max || poolSize || 10`, `idleTimeoutMillis` default
+//!   10000, `maxUses || Infinity`, ...) and are read from the options only.
+//! * JS values that JSON cannot carry arrive as strings (`"Infinity"`, `"NaN"`) and
+//!   functions as `{"$function": true}` (see `value.rs`).
+//! * Unknown keys are ignored, as pg ignores them. Invalid values are errors, never a
+//!   silent default.
+
+mod connect;
+mod connstring;
+mod error;
+mod ssl;
+mod value;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use error::Origin;
+pub use error::{ConfigError, ConfigErrorKind};
+use value::show;
+
+/// Everything a pool needs to know, validated.
+///
+/// Invariants: `1 <= max`, `min <= max`; every `Option<Duration>` is `None` exactly when
+/// the corresponding feature is disabled (never `Some(Duration::ZERO)`); `connect` and
+/// `leak`/`metrics` satisfy their own invariants.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolConfig {
+    /// How to open one connection.
+    pub connect: ConnectConfig,
+    /// Maximum number of connections (`max`, alias `poolSize`; 0 or absent means 10).
+    pub max: usize,
+    /// Connections kept open even when idle (`min`, default 0).
+    pub min: usize,
+    /// `idleTimeoutMillis` (default 10000); `None` when 0 (or `null`, as in pg): never.
+    pub idle_timeout: Option<Duration>,
+    /// `connectionTimeoutMillis`: bound on waiting for a client, and on connecting;
+    /// `None` (0 or absent) waits forever.
+    pub connection_timeout: Option<Duration>,
+    /// `maxUses`: checkouts before a connection is retired; `None` is Infinity.
+    pub max_uses: Option<u64>,
+    /// `maxLifetimeSeconds`; `None` when 0.
+    pub max_lifetime: Option<Duration>,
+    /// `allowExitOnIdle` (default false).
+    pub allow_exit_on_idle: bool,
+    /// `maxWaiting`: bound on queued callers; `None` is Infinity.
+    pub max_waiting: Option<usize>,
+    /// `statementCacheSize`: prepared statements kept per connection; 0 disables.
+    pub statement_cache_size: usize,
+    /// `query_timeout` (client-side, ms); `None` when false/0/absent.
+    pub query_timeout: Option<Duration>,
+    /// `endTimeoutMs` (default 10000): how long `end()` waits for checked-out clients.
+    pub end_timeout: Duration,
+    /// Leak detection settings.
+    pub leak: LeakConfig,
+    /// Metrics settings.
+    pub metrics: MetricsConfig,
+}
+
+/// Leak detection settings.
+///
+/// Invariants: `check_interval > 0`, `max_leaks_before_alert >= 1`,
+/// `alert_buffer_size >= 1`; `threshold`/`force_release_after` are `None` when disabled
+/// (0), never `Some(ZERO)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeakConfig {
+    /// `leakThresholdMs` (default 30000); `None` (0) turns leak reports and stack capture off.
+    pub threshold: Option<Duration>,
+    /// `checkIntervalMs` (default 1000).
+    pub check_interval: Duration,
+    /// `maxLeaksBeforeAlert` (default 1).
+    pub max_leaks_before_alert: usize,
+    /// `forceReleaseAfterMs` (default 300000); `None` (0) never reclaims.
+    pub force_release_after: Option<Duration>,
+    /// `captureStacks` (default true).
+    pub capture_stacks: bool,
+    /// `stackTraceLimit`: frames kept per checkout stack (default 10).
+    pub stack_trace_limit: usize,
+    /// `alertBufferSize`: capacity of the alert ring buffer (default 100).
+    pub alert_buffer_size: usize,
+}
+
+/// Metrics settings.
+///
+/// Invariant: `interval > 0`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricsConfig {
+    /// `metricsHistorySize`: capacity of the history ring buffer (default 100).
+    pub history_size: usize,
+    /// `metricsIntervalMs`: sampling cadence (default 10000).
+    pub interval: Duration,
+}
+
+/// Where the server is.
+///
+/// Invariant: a `Unix` path is absolute (pg treats a host starting with `/` as a socket
+/// directory); the socket file is `<dir>/.s.PGSQL.<port>`. A `Tcp` host never starts
+/// with `/` and is never empty (pg's default is `localhost`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Host {
+    /// A host name or IP address (IPv6 without brackets).
+    Tcp(String),
+    /// A directory containing the server's socket.
+    Unix(PathBuf),
+}
+
+/// How to open one connection.
+///
+/// Invariants: `port >= 1`; `startup_params` is exactly what pg's `Client` sends, in
+/// pg's order: `user`, `database`, then if set `application_name` (or
+/// `fallback_application_name`), `replication`, `statement_timeout`, `lock_timeout`,
+/// `idle_in_transaction_session_timeout`, `options`, and always last
+/// `client_encoding` = `UTF8`; `user`/`database` equal the first two values.
+/// `user` may be empty if neither options, `PGUSER` nor `USER` name one (pg then fails
+/// at connect time; so will the server). `connect_timeout` is never `Some(ZERO)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectConfig {
+    /// Server location (default `localhost`, `PGHOST`).
+    pub host: Host,
+    /// Server port (default 5432, `PGPORT`).
+    pub port: u16,
+    /// Role name: `user` || `PGUSER` || `USER`.
+    pub user: String,
+    /// The password, or that the JS layer supplies one per connection.
+    pub password: PasswordSpec,
+    /// Database: `database` || `PGDATABASE` || the user name.
+    pub database: String,
+    /// TLS settings.
+    pub ssl: SslConfig,
+    /// Startup message parameters, see the type's invariants.
+    pub startup_params: Vec<(String, String)>,
+    /// `keepAlive` (pg's default: false).
+    pub keep_alive: bool,
+    /// `keepAliveInitialDelayMillis` (default 0).
+    pub keep_alive_initial_delay: Duration,
+    /// `connectionTimeoutMillis` (ms), or `PGCONNECT_TIMEOUT` (s) when that option is absent.
+    pub connect_timeout: Option<Duration>,
+}
+
+impl ConnectConfig {
+    /// The application name pg sends: `application_name` || `PGAPPNAME` ||
+    /// `fallback_application_name`.
+    pub fn application_name(&self) -> Option<&str> {
+        self.startup_params
+            .iter()
+            .find(|(k, _)| k == "application_name")
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Where the password comes from.
+///
+/// Invariant: `Static` never holds an empty string (pg treats `''` as no password).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordSpec {
+    /// No password (options, connection string and `PGPASSWORD` gave none).
+    None,
+    /// A fixed password.
+    Static(Secret),
+    /// `password` was a function: the JS layer supplies the password per connection.
+    Dynamic,
+}
+
+/// A secret string (password, private key).
+///
+/// Invariant: `Debug` and `Display` print `********`; only [`Secret::expose`] reveals it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+
+    /// The secret itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("********")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("********")
+    }
+}
+
+/// Whether and how to use TLS.
+///
+/// Invariant: `Enabled` means TLS is required (pg never falls back to plain text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SslConfig {
+    /// Plain text.
+    Disabled,
+    /// TLS with these options.
+    Enabled(TlsOptions),
+}
+
+/// TLS options (node's `tls.connect` subset pg users pass).
+///
+/// Invariants: `ca`, `cert`, `key` and `servername` are `None` rather than empty; an
+/// array of PEMs given for `ca`/`cert`/`key` is joined with `\n`; `key` is redacted in
+/// `Debug`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// Verify the server certificate (default true).
+    pub reject_unauthorized: bool,
+    /// Trusted CA certificates (PEM); `None` means the system/webpki roots.
+    pub ca: Option<String>,
+    /// Client certificate chain (PEM).
+    pub cert: Option<String>,
+    /// Client private key (PEM).
+    pub key: Option<Secret>,
+    /// SNI / verification name (default: the host).
+    pub servername: Option<String>,
+}
+
+impl PoolConfig {
+    /// Validates `opts` (a JSON object, or null for all defaults) against `env`.
+    pub fn from_options(
+        opts: &Value,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<PoolConfig, ConfigError> {
+        let empty = Map::new();
+        let map = match opts {
+            Value::Null => &empty,
+            Value::Object(m) => m,
+            other => {
+                return Err(ConfigError::type_err(
+                    Origin::Opt("options"),
+                    "an object",
+                    &show(other),
+                ))
+            }
+        };
+        let resolved = connect::resolve(map, env)?;
+        PoolConfig::build(map, resolved)
+    }
+
+    fn build(
+        map: &Map<String, Value>,
+        resolved: connect::Resolved,
+    ) -> Result<PoolConfig, ConfigError> {
+        let o = Opts(map);
+        let max = match o.pool_size("max")? {
+            Some(n) => n,
+            None => o.pool_size("poolSize")?.unwrap_or(10),
+        };
+        let min = match o.given("min") {
+            Some(v) => value::size(v, Origin::Opt("min"), 0, "a non-negative integer")?,
+            None => 0,
+        };
+        if min > max {
+            return Err(ConfigError::range_err(
+                Origin::Opt("min"),
+                &format!("an integer no greater than max ({max})"),
+                &show(&map["min"]),
+            ));
+        }
+        let idle_timeout = match map.get("idleTimeoutMillis") {
+            None => Some(Duration::from_millis(10_000)),
+            Some(Value::Null) => None,
+            Some(_) => o.ms("idleTimeoutMillis", 0, false)?,
+        };
+        let max_uses = match o.given("maxUses") {
+            None => None,
+            Some(Value::String(s)) if s == "Infinity" => None,
+            Some(v) => Some(value::integer(
+                v,
+                Origin::Opt("maxUses"),
+                1,
+                "a positive integer or Infinity",
+            )?),
+        };
+        let max_lifetime = match o.given("maxLifetimeSeconds") {
+            None => None,
+            Some(v) => {
+                let origin = Origin::Opt("maxLifetimeSeconds");
+                let expected = "a non-negative number of seconds";
+                let secs = value::non_negative(v, origin, expected)?;
+                Some(value::from_secs(secs, origin, v, expected)?)
+            }
+        };
+        let max_waiting = match o.get("maxWaiting") {
+            None => None,
+            Some(Value::String(s)) if s == "Infinity" => None,
+            Some(v) => Some(value::size(
+                v,
+                Origin::Opt("maxWaiting"),
+                0,
+                "a non-negative integer or Infinity",
+            )?),
+        };
+        let leak = LeakConfig {
+            threshold: o.ms("leakThresholdMs", 30_000, true)?,
+            check_interval: o.positive_ms("checkIntervalMs", 1_000)?,
+            max_leaks_before_alert: o.count("maxLeaksBeforeAlert", 1, 1)?,
+            force_release_after: o.ms("forceReleaseAfterMs", 300_000, true)?,
+            capture_stacks: o.boolean("captureStacks", true)?,
+            stack_trace_limit: o.count("stackTraceLimit", 10, 0)?,
+            alert_buffer_size: o.count("alertBufferSize", 100, 1)?,
+        };
+        let metrics = MetricsConfig {
+            history_size: o.count("metricsHistorySize", 100, 0)?,
+            interval: o.positive_ms("metricsIntervalMs", 10_000)?,
+        };
+        Ok(PoolConfig {
+            connect: resolved.connect,
+            max,
+            min,
+            idle_timeout,
+            connection_timeout: resolved.connection_timeout,
+            max_uses,
+            max_lifetime,
+            allow_exit_on_idle: o.boolean("allowExitOnIdle", false)?,
+            max_waiting,
+            statement_cache_size: o.count("statementCacheSize", 100, 0)?,
+            query_timeout: resolved.query_timeout,
+            end_timeout: o
+                .ms("endTimeoutMs", 10_000, false)?
+                .unwrap_or(Duration::ZERO),
+            leak,
+            metrics,
+        })
+    }
+}
+
+/// Typed reads of pool-level options (never from the connection string or env).
+struct Opts<'a>(&'a Map<String, Value>);
+
+impl Opts<'_> {
+    /// The value, treating `null` as absent.
+    fn get(&self, key: &str) -> Option<&Value> {
+        self.0.get(key).filter(|v| !v.is_null())
+    }
+
+    /// The value unless absent, `null` or the number 0: pg's `option || default` for
+    /// numbers. Other falsy values (`false`, `""`) are kept, to be rejected.
+    fn given(&self, key: &str) -> Option<&Value> {
+        self.get(key).filter(|v| v.as_f64() != Some(0.0))
+    }
+
+    /// `max`/`poolSize`: 0/null/absent mean "not given" (pg's `||`), else a positive integer.
+    fn pool_size(&self, key: &str) -> Result<Option<usize>, ConfigError> {
+        self.given(key)
+            .map(|v| value::size(v, Origin::Opt(key), 1, "a positive integer"))
+            .transpose()
+    }
+
+    /// An integer `>= min`, `default` when absent or null.
+    fn count(&self, key: &str, default: usize, min: usize) -> Result<usize, ConfigError> {
+        let expected = if min == 0 {
+            "a non-negative integer"
+        } else {
+            "a positive integer"
+        };
+        match self.get(key) {
+            None => Ok(default),
+            Some(v) => value::size(v, Origin::Opt(key), min, expected),
+        }
+    }
+
+    /// Milliseconds (default `default_ms` when absent or null); 0 means `None`, and so
+    /// does `Infinity` if `infinity_disables`.
+    fn ms(
+        &self,
+        key: &str,
+        default_ms: u64,
+        infinity_disables: bool,
+    ) -> Result<Option<Duration>, ConfigError> {
+        let Some(v) = self.get(key) else {
+            return Ok(Some(Duration::from_millis(default_ms)).filter(|d| !d.is_zero()));
+        };
+        if infinity_disables && matches!(v, Value::String(s) if s == "Infinity") {
+            return Ok(None);
+        }
+        let expected = if infinity_disables {
+            "a non-negative number of milliseconds or Infinity"
+        } else {
+            "a non-negative number of milliseconds"
+        };
+        let ms = value::non_negative(v, Origin::Opt(key), expected)?;
+        if ms == 0.0 {
+            return Ok(None);
+        }
+        value::millis(ms, Origin::Opt(key), v).map(Some)
+    }
+
+    /// Milliseconds that must be positive (default when absent or null).
+    fn positive_ms(&self, key: &str, default_ms: u64) -> Result<Duration, ConfigError> {
+        let expected = "a positive number of milliseconds";
+        match self.ms(key, default_ms, false) {
+            Ok(Some(d)) => Ok(d),
+            Ok(None) => Err(ConfigError::range_err(
+                Origin::Opt(key),
+                expected,
+                &show(&self.0[key]),
+            )),
+            Err(e) if e.kind == ConfigErrorKind::Range => Err(ConfigError::range_err(
+                Origin::Opt(key),
+                expected,
+                &show(&self.0[key]),
+            )),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn boolean(&self, key: &str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(v) => value::boolean(v, Origin::Opt(key)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

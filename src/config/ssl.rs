@@ -1,0 +1,269 @@
+//! Resolving the `ssl` option (after the connection string was merged) and `PGSSLMODE`.
+
+use serde_json::{Map, Value};
+
+use super::error::{ConfigError, ConfigErrorKind, Origin};
+use super::value::{show, show_type};
+use super::{Secret, SslConfig, TlsOptions};
+
+impl Default for TlsOptions {
+    /// pg's `ssl: true`: verify the server certificate against the system roots.
+    fn default() -> Self {
+        TlsOptions {
+            reject_unauthorized: true,
+            ca: None,
+            cert: None,
+            key: None,
+            servername: None,
+        }
+    }
+}
+
+/// pg's `readSSLConfigFromEnvironment`, except that an unknown mode is an error.
+pub(crate) fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<SslConfig, ConfigError> {
+    let mode = env("PGSSLMODE").unwrap_or_default();
+    match mode.as_str() {
+        "" | "disable" => Ok(SslConfig::Disabled),
+        "prefer" | "require" | "verify-ca" | "verify-full" => {
+            Ok(SslConfig::Enabled(TlsOptions::default()))
+        }
+        "no-verify" => Ok(SslConfig::Enabled(TlsOptions {
+            reject_unauthorized: false,
+            ..TlsOptions::default()
+        })),
+        other => Err(ConfigError::range_err(
+            Origin::Env("PGSSLMODE"),
+            "one of disable, prefer, require, verify-ca, verify-full, no-verify",
+            &show(&Value::String(other.to_string())),
+        )),
+    }
+}
+
+/// The `ssl` value pg ends up with: `true`, `false`, `null`, `"true"`, `"no-verify"`,
+/// `""` or an options object. Other strings (pg would silently enable SSL with any
+/// truthy string, even `"false"`) and other types are errors.
+pub(crate) fn from_value(v: &Value, origin: Origin<'_>) -> Result<SslConfig, ConfigError> {
+    match v {
+        Value::Null | Value::Bool(false) => Ok(SslConfig::Disabled),
+        Value::Bool(true) => Ok(SslConfig::Enabled(TlsOptions::default())),
+        Value::String(s) => match s.as_str() {
+            "" => Ok(SslConfig::Disabled),
+            "true" => Ok(SslConfig::Enabled(TlsOptions::default())),
+            "no-verify" => Ok(SslConfig::Enabled(TlsOptions {
+                reject_unauthorized: false,
+                ..TlsOptions::default()
+            })),
+            _ => Err(ConfigError::range_err(
+                origin,
+                "true, false, \"no-verify\" or an object (pg would enable SSL for any other string; use sslmode=disable to turn it off)",
+                &show(v),
+            )),
+        },
+        Value::Object(m) => tls_options(m, origin).map(SslConfig::Enabled),
+        _ => Err(ConfigError::type_err(origin, "a boolean, a string or an object", &show(v))),
+    }
+}
+
+fn tls_options(m: &Map<String, Value>, origin: Origin<'_>) -> Result<TlsOptions, ConfigError> {
+    let prefix = match origin {
+        Origin::Opt(name) | Origin::Env(name) | Origin::ConnString(name) => name,
+    };
+    let field = |name: &str| format!("{prefix}.{name}");
+    let at = |name: &str, f: &dyn Fn(Origin<'_>) -> ConfigError| {
+        let n = field(name);
+        match origin {
+            Origin::ConnString(_) => f(Origin::ConnString(&n)),
+            _ => f(Origin::Opt(&n)),
+        }
+    };
+
+    let reject_unauthorized = match m.get("rejectUnauthorized") {
+        None | Some(Value::Null) => true,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => {
+            return Err(at("rejectUnauthorized", &|o| {
+                ConfigError::type_err(o, "a boolean", &show(other))
+            }))
+        }
+    };
+    let pem = |name: &str, secret: bool| -> Result<Option<String>, ConfigError> {
+        let bad = |v: &Value| {
+            let shown = if secret { show_type(v) } else { show(v) };
+            at(name, &|o| {
+                ConfigError::type_err(o, "a PEM string or an array of PEM strings", &shown)
+            })
+        };
+        match m.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone()).filter(|s| !s.is_empty())),
+            Some(Value::Array(items)) => {
+                let mut parts = Vec::with_capacity(items.len());
+                for item in items {
+                    match item {
+                        Value::String(s) => parts.push(s.as_str()),
+                        other => return Err(bad(other)),
+                    }
+                }
+                Ok(Some(parts.join("\n")).filter(|s| !s.is_empty()))
+            }
+            Some(other) => Err(bad(other)),
+        }
+    };
+    let ca = pem("ca", false)?;
+    let cert = pem("cert", false)?;
+    let key = pem("key", true)?.map(Secret);
+    let servername = match m.get("servername") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()).filter(|s| !s.is_empty()),
+        Some(other) => {
+            return Err(at("servername", &|o| {
+                ConfigError::type_err(o, "a string", &show(other))
+            }))
+        }
+    };
+    if m.get("passphrase").is_some_and(super::value::truthy) {
+        return Err(at("passphrase", &|o| {
+            ConfigError::other(
+                ConfigErrorKind::Range,
+                o,
+                "encrypted private keys are not supported; pass a decrypted key",
+            )
+        }));
+    }
+    Ok(TlsOptions {
+        reject_unauthorized,
+        ca,
+        cert,
+        key,
+        servername,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn env_with(mode: &str) -> impl Fn(&str) -> Option<String> + '_ {
+        move |k: &str| (k == "PGSSLMODE").then(|| mode.to_string())
+    }
+
+    fn enabled(c: SslConfig) -> TlsOptions {
+        match c {
+            SslConfig::Enabled(t) => t,
+            SslConfig::Disabled => panic!("expected SSL"),
+        }
+    }
+
+    #[test]
+    fn pgsslmode() {
+        assert!(matches!(from_env(&|_| None).unwrap(), SslConfig::Disabled));
+        assert!(matches!(
+            from_env(&env_with("")).unwrap(),
+            SslConfig::Disabled
+        ));
+        assert!(matches!(
+            from_env(&env_with("disable")).unwrap(),
+            SslConfig::Disabled
+        ));
+        for m in ["prefer", "require", "verify-ca", "verify-full"] {
+            assert!(
+                enabled(from_env(&env_with(m)).unwrap()).reject_unauthorized,
+                "{m}"
+            );
+        }
+        assert!(!enabled(from_env(&env_with("no-verify")).unwrap()).reject_unauthorized);
+        let e = from_env(&env_with("allow")).unwrap_err();
+        assert_eq!(e.kind, ConfigErrorKind::Range);
+        assert_eq!(e.option, "PGSSLMODE");
+        assert!(e.message.contains("\"allow\""));
+    }
+
+    #[test]
+    fn values() {
+        let o = Origin::Opt("ssl");
+        assert!(matches!(
+            from_value(&json!(null), o).unwrap(),
+            SslConfig::Disabled
+        ));
+        assert!(matches!(
+            from_value(&json!(false), o).unwrap(),
+            SslConfig::Disabled
+        ));
+        assert!(matches!(
+            from_value(&json!(""), o).unwrap(),
+            SslConfig::Disabled
+        ));
+        assert_eq!(
+            enabled(from_value(&json!(true), o).unwrap()),
+            TlsOptions::default()
+        );
+        assert_eq!(
+            enabled(from_value(&json!("true"), o).unwrap()),
+            TlsOptions::default()
+        );
+        assert!(!enabled(from_value(&json!("no-verify"), o).unwrap()).reject_unauthorized);
+        assert_eq!(
+            enabled(from_value(&json!({}), o).unwrap()),
+            TlsOptions::default()
+        );
+        let e = from_value(&json!("false"), o).unwrap_err();
+        assert_eq!((e.kind, e.option.as_str()), (ConfigErrorKind::Range, "ssl"));
+        assert!(e.message.contains("received \"false\""));
+        let e = from_value(&json!(1), o).unwrap_err();
+        assert_eq!(e.kind, ConfigErrorKind::Type);
+        let e = from_value(&json!("require"), Origin::ConnString("ssl")).unwrap_err();
+        assert_eq!(e.option, "connectionString");
+    }
+
+    #[test]
+    fn objects() {
+        let o = Origin::Opt("ssl");
+        let t = enabled(
+            from_value(
+                &json!({"rejectUnauthorized": false, "ca": ["A", "B"], "cert": "C",
+                        "key": "K", "servername": "db.example", "checkServerIdentity": {"$function": true}}),
+                o,
+            )
+            .unwrap(),
+        );
+        assert!(!t.reject_unauthorized);
+        assert_eq!(t.ca.as_deref(), Some("A\nB"));
+        assert_eq!(t.cert.as_deref(), Some("C"));
+        assert_eq!(t.key.as_ref().map(Secret::expose), Some("K"));
+        assert_eq!(t.servername.as_deref(), Some("db.example"));
+        let dbg = format!("{t:?}");
+        assert!(!dbg.contains("\"K\"") && dbg.contains("********"), "{dbg}");
+
+        let t = enabled(
+            from_value(
+                &json!({"rejectUnauthorized": null, "ca": "", "servername": ""}),
+                o,
+            )
+            .unwrap(),
+        );
+        assert_eq!(t, TlsOptions::default());
+
+        let e = from_value(&json!({"rejectUnauthorized": "no"}), o).unwrap_err();
+        assert_eq!(
+            (e.kind, e.option.as_str()),
+            (ConfigErrorKind::Type, "ssl.rejectUnauthorized")
+        );
+        let e = from_value(&json!({"ca": 5}), o).unwrap_err();
+        assert_eq!(e.option, "ssl.ca");
+        assert!(e.message.contains("received 5"));
+        let e = from_value(&json!({"key": ["-----BEGIN PRIVATE KEY-----", 7]}), o).unwrap_err();
+        assert_eq!(e.option, "ssl.key");
+        assert!(e.message.contains("received a number"), "{}", e.message);
+        let e = from_value(&json!({"key": {"pem": "SECRETKEY"}}), o).unwrap_err();
+        assert!(!e.message.contains("SECRETKEY"));
+        let e = from_value(&json!({"servername": 1}), o).unwrap_err();
+        assert_eq!(e.option, "ssl.servername");
+        let e = from_value(&json!({"key": "K", "passphrase": "pw"}), o).unwrap_err();
+        assert_eq!(
+            (e.kind, e.option.as_str()),
+            (ConfigErrorKind::Range, "ssl.passphrase")
+        );
+        assert!(!e.message.contains("pw\""));
+    }
+}

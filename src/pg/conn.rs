@@ -1,0 +1,476 @@
+//! A connection: a handle ([`Conn`]) to two tasks that own the socket.
+//!
+//! The writer task takes jobs from an unbounded channel, encodes them (choosing the statement
+//! cache plan) and writes them, pushing each job's [`Pending`] reply slot *before* its bytes go
+//! out. The reader task parses backend frames and routes them to the front pending slot until
+//! its `ReadyForQuery`, then sends the reply. Requests may be pipelined; each carries its own
+//! `Sync`, so an error in one does not affect the next. Asynchronous messages (notifications,
+//! notices) go to the [`ConnListener`]. When the socket ends, every pending and later request is
+//! answered with "Connection terminated unexpectedly" — a reply is never lost.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use parking_lot::Mutex;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::sync::{mpsc, oneshot};
+
+use super::cache::StatementCache;
+use super::frames::{self, complete_frame_len, HEADER};
+use super::request::{encode_extended, encode_simple, Plan, Statement};
+use super::stream::{self, CancelTarget, PgStream};
+use crate::config::ConnectConfig;
+use crate::error::{Error, Result};
+
+/// Receives a connection's asynchronous events. Called from the reader task; must not block.
+pub trait ConnListener: Send + Sync + 'static {
+    fn notification(&self, conn_id: u64, pid: i32, channel: &str, payload: &str);
+    fn notice(&self, conn_id: u64, frame: &[u8]);
+    /// The socket ended; `error` is `None` when we closed it ourselves.
+    fn closed(&self, conn_id: u64, error: Option<Error>);
+}
+
+/// State shared by a connection's handle and its tasks.
+///
+/// Invariants: `txn_status` is the status byte of the last `ReadyForQuery` (`I`, `T` or `E`)
+/// and is settled whenever `in_flight` is 0; `closed` never goes back to false.
+pub struct ConnShared {
+    pub id: u64,
+    pub pid: i32,
+    secret: i32,
+    cancel_target: CancelTarget,
+    pub created: Instant,
+    txn_status: AtomicU8,
+    closed: AtomicBool,
+    closing: AtomicBool,
+    /// Signalled by [`Conn::abort`]: the reader stops waiting for the server.
+    abort: tokio::sync::Notify,
+    in_flight: AtomicU32,
+    queries: AtomicU64,
+    /// Milliseconds since `created` at which the last request finished.
+    last_done_ms: AtomicU64,
+    pub params: Mutex<HashMap<String, String>>,
+    driver: Mutex<Driver>,
+}
+
+/// Reply slot of a request written to the socket and not yet answered.
+struct Pending {
+    out: Vec<u8>,
+    reply: oneshot::Sender<Vec<u8>>,
+    /// `(sql, name)` when this request's Parse will create a cache entry.
+    cache_insert: Option<(String, String)>,
+    /// SQL whose cache entry this request reused (invalidated on stale-plan errors).
+    cache_reused: Option<String>,
+    /// Caller-named statement parsed by this request (forgotten if it fails).
+    named_parse: Option<String>,
+    row_description: Option<Vec<u8>>,
+    error_code: Option<String>,
+    extended: bool,
+}
+
+/// The locked part shared by the writer and the reader.
+struct Driver {
+    pending: VecDeque<Pending>,
+    cache: StatementCache,
+    named: HashMap<String, String>,
+    dead: bool,
+}
+
+enum Job {
+    Query(Statement, oneshot::Sender<Vec<u8>>),
+    Raw(BytesMut),
+    Close,
+}
+
+/// A handle to an open connection. Cloning shares it; dropping the last handle closes it.
+#[derive(Clone)]
+pub struct Conn {
+    shared: Arc<ConnShared>,
+    tx: mpsc::UnboundedSender<Job>,
+}
+
+const TERMINATED: &str = "Connection terminated unexpectedly";
+
+impl Conn {
+    /// Opens a connection (socket, TLS, startup, auth) and starts its tasks on the current runtime.
+    pub async fn connect(
+        id: u64,
+        cfg: &ConnectConfig,
+        password: Option<&str>,
+        cache_size: usize,
+        listener: Arc<dyn ConnListener>,
+    ) -> Result<Conn> {
+        let (mut stream, cancel_target) = stream::open(cfg).await?;
+        let startup = super::startup::handshake(&mut stream, cfg, password).await?;
+        let shared = Arc::new(ConnShared {
+            id,
+            pid: startup.pid,
+            secret: startup.secret,
+            cancel_target,
+            created: Instant::now(),
+            txn_status: AtomicU8::new(b'I'),
+            closed: AtomicBool::new(false),
+            closing: AtomicBool::new(false),
+            abort: tokio::sync::Notify::new(),
+            in_flight: AtomicU32::new(0),
+            queries: AtomicU64::new(0),
+            last_done_ms: AtomicU64::new(0),
+            params: Mutex::new(startup.params),
+            driver: Mutex::new(Driver {
+                pending: VecDeque::new(),
+                cache: StatementCache::new(cache_size),
+                named: HashMap::new(),
+                dead: false,
+            }),
+        });
+        let (rd, wr) = tokio::io::split(stream);
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(writer(shared.clone(), wr, rx));
+        tokio::spawn(reader(shared.clone(), rd, startup.leftover, listener, tx.clone()));
+        Ok(Conn { shared, tx })
+    }
+
+    pub fn id(&self) -> u64 {
+        self.shared.id
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.shared.pid
+    }
+
+    pub fn shared(&self) -> &Arc<ConnShared> {
+        &self.shared
+    }
+
+    /// Sends a statement; the returned receiver yields the reply frames (never dropped unanswered).
+    pub fn submit(&self, stmt: Statement) -> oneshot::Receiver<Vec<u8>> {
+        let (tx, rx) = oneshot::channel();
+        self.shared.in_flight.fetch_add(1, Ordering::AcqRel);
+        self.shared.queries.fetch_add(1, Ordering::Relaxed);
+        if let Err(mpsc::error::SendError(Job::Query(_, reply))) = self.tx.send(Job::Query(stmt, tx)) {
+            self.shared.finish_one();
+            let _ = reply.send(frames::client_error("LDP_CONNECTION_TERMINATED", TERMINATED));
+        }
+        rx
+    }
+
+    /// Runs a statement and waits for its reply.
+    pub async fn query(&self, stmt: Statement) -> Vec<u8> {
+        self.submit(stmt)
+            .await
+            .unwrap_or_else(|_| frames::client_error("LDP_CONNECTION_TERMINATED", TERMINATED))
+    }
+
+    /// Asks the server to cancel the statement running on this connection.
+    pub async fn cancel(&self) -> Result<()> {
+        stream::cancel(&self.shared.cancel_target, self.shared.pid, self.shared.secret).await
+    }
+
+    /// Closes the connection gracefully (Terminate); queued requests are still answered first.
+    pub fn close(&self) {
+        self.shared.closing.store(true, Ordering::Release);
+        let _ = self.tx.send(Job::Close);
+    }
+
+    /// Closes the connection without waiting for the server (a forced release): like
+    /// [`close`](Self::close), but the reader stops at once, so requests in flight are answered
+    /// "Connection terminated unexpectedly" now and the close does not wait for a busy backend
+    /// to finish its statement and read the Terminate.
+    pub fn abort(&self) {
+        self.close();
+        self.shared.abort.notify_one();
+    }
+}
+
+impl ConnShared {
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// `I` idle, `T` in a transaction block, `E` in a failed transaction block.
+    pub fn txn_status(&self) -> u8 {
+        self.txn_status.load(Ordering::Acquire)
+    }
+
+    pub fn in_flight(&self) -> u32 {
+        self.in_flight.load(Ordering::Acquire)
+    }
+
+    pub fn query_count(&self) -> u64 {
+        self.queries.load(Ordering::Relaxed)
+    }
+
+    /// When the last request finished (or creation, if none has).
+    pub fn last_done(&self) -> Instant {
+        self.created + Duration::from_millis(self.last_done_ms.load(Ordering::Relaxed))
+    }
+
+    fn finish_one(&self) {
+        let ms = self.created.elapsed().as_millis() as u64;
+        self.last_done_ms.store(ms, Ordering::Relaxed);
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Number of statements in the connection's cache.
+    pub fn cached_statements(&self) -> usize {
+        self.driver.lock().cache.len()
+    }
+}
+
+fn fail(reply: oneshot::Sender<Vec<u8>>, code: &str, message: &str) {
+    let _ = reply.send(frames::client_error(code, message));
+}
+
+/// Encodes one query job into `buf` and returns its pending slot, or answers it at once.
+fn encode_job(d: &mut Driver, buf: &mut BytesMut, stmt: Statement, reply: oneshot::Sender<Vec<u8>>) -> Option<Pending> {
+    let mut p = Pending {
+        out: Vec::new(),
+        reply,
+        cache_insert: None,
+        cache_reused: None,
+        named_parse: None,
+        row_description: None,
+        error_code: None,
+        extended: matches!(stmt, Statement::Extended { .. }),
+    };
+    for name in d.cache.to_close.drain(..) {
+        postgres_protocol::message::frontend::close(b'S', &name, buf).ok();
+    }
+    let mark = buf.len();
+    let res = match &stmt {
+        Statement::Simple(sql) => encode_simple(buf, sql),
+        Statement::Extended { sql, params, name: Some(name) } => match d.named.get(name) {
+            Some(text) if text == sql => encode_extended(buf, sql, params, Plan::Reuse(name), true),
+            Some(_) => {
+                let msg = format!("Prepared statements must be unique - '{}' was used for a different statement", name);
+                buf.truncate(mark);
+                fail(p.reply, "LDP_STATEMENT_NAME_REUSED", &msg);
+                return None;
+            }
+            None => {
+                d.named.insert(name.clone(), sql.clone());
+                p.named_parse = Some(name.clone());
+                encode_extended(buf, sql, params, Plan::ParseNamed(name), true)
+            }
+        },
+        Statement::Extended { sql, params, name: None } => {
+            if let Some(e) = d.cache.get(sql) {
+                if let Some(rd) = &e.row_description {
+                    p.out.extend_from_slice(rd);
+                }
+                p.cache_reused = Some(sql.clone());
+                let name = e.name.clone();
+                encode_extended(buf, sql, params, Plan::Reuse(&name), false)
+            } else if let Some(name) = d.cache.begin(sql) {
+                let r = encode_extended(buf, sql, params, Plan::ParseNamed(&name), true);
+                p.cache_insert = Some((sql.clone(), name));
+                r
+            } else {
+                encode_extended(buf, sql, params, Plan::Unnamed, true)
+            }
+        }
+    };
+    if let Err(e) = res {
+        buf.truncate(mark);
+        if let Some((sql, name)) = p.cache_insert.take() {
+            d.cache.finish(&sql, name, false, None);
+        }
+        if let Some(name) = p.named_parse.take() {
+            d.named.remove(&name);
+        }
+        let msg = if e.to_string().contains("nul") || e.to_string().contains("NUL") {
+            "query text cannot contain NUL bytes".to_string()
+        } else {
+            format!("could not encode the query: {}", e)
+        };
+        fail(p.reply, "LDP_INVALID_QUERY", &msg);
+        return None;
+    }
+    Some(p)
+}
+
+async fn writer(shared: Arc<ConnShared>, mut wr: WriteHalf<PgStream>, mut rx: mpsc::UnboundedReceiver<Job>) {
+    let mut buf = BytesMut::with_capacity(4096);
+    let mut open = true;
+    while let Some(job) = rx.recv().await {
+        let mut next = Some(job);
+        // Batch every job already queued into one write.
+        while let Some(job) = next.take() {
+            match job {
+                Job::Query(stmt, reply) => {
+                    let mut d = shared.driver.lock();
+                    if d.dead || !open {
+                        drop(d);
+                        shared.finish_one();
+                        fail(reply, "LDP_CONNECTION_TERMINATED", TERMINATED);
+                    } else if let Some(p) = encode_job(&mut d, &mut buf, stmt, reply) {
+                        d.pending.push_back(p);
+                    } else {
+                        drop(d);
+                        shared.finish_one();
+                    }
+                }
+                Job::Raw(bytes) => buf.extend_from_slice(&bytes),
+                Job::Close => {
+                    if open {
+                        postgres_protocol::message::frontend::terminate(&mut buf);
+                        open = false;
+                    }
+                }
+            }
+            next = rx.try_recv().ok();
+        }
+        if !buf.is_empty() {
+            if wr.write_all(&buf).await.is_err() {
+                open = false;
+            }
+            buf.clear();
+        }
+        if !open {
+            let _ = wr.shutdown().await;
+        }
+    }
+    // Every handle is gone: say goodbye.
+    if open {
+        postgres_protocol::message::frontend::terminate(&mut buf);
+        let _ = wr.write_all(&buf).await;
+        let _ = wr.shutdown().await;
+    }
+}
+
+async fn reader(
+    shared: Arc<ConnShared>,
+    mut rd: ReadHalf<PgStream>,
+    mut buf: BytesMut,
+    listener: Arc<dyn ConnListener>,
+    tx: mpsc::UnboundedSender<Job>,
+) {
+    // The reader keeps a sender only to answer COPY FROM STDIN; a weak one so that it does not
+    // keep the writer alive after every handle is dropped.
+    let tx = tx.downgrade();
+    let error = loop {
+        while let Some(len) = complete_frame_len(&buf) {
+            let frame = buf.split_to(len);
+            handle_frame(&shared, &frame, &*listener, &tx);
+        }
+        if buf.capacity() - buf.len() < 4096 {
+            buf.reserve(64 * 1024);
+        }
+        let read = tokio::select! {
+            r = rd.read_buf(&mut buf) => r,
+            _ = shared.abort.notified() => break None,
+        };
+        match read {
+            Ok(0) => break None,
+            Ok(_) => {}
+            Err(e) => break Some(e),
+        }
+    };
+    shared.closed.store(true, Ordering::Release);
+    let pending: Vec<Pending> = {
+        let mut d = shared.driver.lock();
+        d.dead = true;
+        d.pending.drain(..).collect()
+    };
+    for p in pending {
+        shared.finish_one();
+        fail(p.reply, "LDP_CONNECTION_TERMINATED", TERMINATED);
+    }
+    let ours = shared.closing.load(Ordering::Acquire);
+    let err = match (ours, error) {
+        (true, _) => None,
+        (false, Some(e)) => Some(Error::Io(format!("{}: {}", TERMINATED, e))),
+        (false, None) => Some(Error::ConnectionTerminated),
+    };
+    listener.closed(shared.id, err);
+}
+
+fn handle_frame(shared: &ConnShared, frame: &[u8], listener: &dyn ConnListener, tx: &mpsc::WeakUnboundedSender<Job>) {
+    let body = &frame[HEADER..];
+    match frame[0] {
+        b'A' => {
+            let pid = i32::from_be_bytes([body[0], body[1], body[2], body[3]]);
+            if let Some((channel, rest)) = frames::cstr(&body[4..]) {
+                let payload = frames::cstr(rest).map(|(p, _)| p).unwrap_or("");
+                listener.notification(shared.id, pid, channel, payload);
+            }
+            return;
+        }
+        b'N' => return listener.notice(shared.id, frame),
+        b'S' => {
+            if let Some((k, rest)) = frames::cstr(body) {
+                if let Some((v, _)) = frames::cstr(rest) {
+                    shared.params.lock().insert(k.to_string(), v.to_string());
+                }
+            }
+            return;
+        }
+        _ => {}
+    }
+    let mut d = shared.driver.lock();
+    let Driver { pending, cache, named, .. } = &mut *d;
+    let Some(p) = pending.front_mut() else { return };
+    match frame[0] {
+        b'T' => {
+            if p.cache_insert.is_some() {
+                p.row_description = Some(frame.to_vec());
+            }
+            p.out.extend_from_slice(frame);
+        }
+        b'D' | b'I' => p.out.extend_from_slice(frame),
+        b'C' => {
+            let tag = frames::cstr(body).map(|(t, _)| t).unwrap_or("");
+            if tag == "DEALLOCATE ALL" || tag == "DISCARD ALL" {
+                cache.forget_all();
+                named.clear();
+            }
+            p.out.extend_from_slice(frame);
+        }
+        b'E' => {
+            if p.error_code.is_none() {
+                let code = frames::fields(frame).find(|(f, _)| *f == b'C').map(|(_, v)| v.to_string());
+                p.error_code = Some(code.unwrap_or_default());
+                p.out.extend_from_slice(frame);
+            }
+        }
+        b'G' => {
+            // COPY FROM STDIN: we have no data to send; fail it cleanly instead of hanging.
+            // The backend ignores the Sync we already sent while in copy-in mode; after an
+            // extended-protocol CopyFail it waits for another one (a single ReadyForQuery follows).
+            let mut msg = BytesMut::new();
+            postgres_protocol::message::frontend::copy_fail("COPY FROM STDIN is not supported by this pool", &mut msg).ok();
+            if p.extended {
+                postgres_protocol::message::frontend::sync(&mut msg);
+            }
+            if let Some(tx) = tx.upgrade() {
+                let _ = tx.send(Job::Raw(msg));
+            }
+        }
+        b'Z' => {
+            shared.txn_status.store(body.first().copied().unwrap_or(b'I'), Ordering::Release);
+            p.out.extend_from_slice(frame);
+            let p = pending.pop_front().expect("front exists");
+            let ok = p.error_code.is_none();
+            if let Some((sql, name)) = p.cache_insert {
+                cache.finish(&sql, name, ok, p.row_description);
+            }
+            if let (Some(code), Some(sql)) = (&p.error_code, &p.cache_reused) {
+                if code == "0A000" || code == "26000" {
+                    cache.invalidate(sql);
+                }
+            }
+            if let (false, Some(name)) = (ok, &p.named_parse) {
+                named.remove(name);
+            }
+            drop(d);
+            shared.finish_one();
+            let _ = p.reply.send(p.out);
+        }
+        // ParseComplete, BindComplete, CloseComplete, NoData, ParameterDescription,
+        // PortalSuspended, COPY OUT data: nothing for the caller.
+        _ => {}
+    }
+}

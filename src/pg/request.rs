@@ -1,0 +1,95 @@
+//! What a caller asks of a connection, and how it is encoded on the wire.
+//!
+//! Protocol choice follows node-postgres: text without parameters goes through the simple
+//! protocol; with parameters or a name, the extended protocol in one round trip
+//! (`Parse`/`Bind`/`Describe`/`Execute`/`Sync`). Parameters are sent in text format with
+//! unspecified types (the server infers them, as for pg); `Buffer`s in binary format.
+//! Results are always requested in text format, the bytes pg's type parsers expect.
+
+use bytes::BytesMut;
+use postgres_protocol::message::frontend;
+use postgres_protocol::IsNull;
+
+/// One query parameter, already prepared the way pg's `prepareValue` does.
+#[derive(Debug, Clone)]
+pub enum Param {
+    Null,
+    Text(String),
+    Binary(Vec<u8>),
+}
+
+/// The statement to run.
+#[derive(Debug, Clone)]
+pub enum Statement {
+    /// Simple protocol: may contain several statements; no parameters.
+    Simple(String),
+    /// Extended protocol. `name` is the caller's prepared-statement name (pg's `name`
+    /// option); `None` lets the connection's statement cache decide.
+    Extended { sql: String, params: Vec<Param>, name: Option<String> },
+}
+
+/// How the extended-protocol statement is executed on this connection.
+pub enum Plan<'a> {
+    /// `Parse("")` each time (statement cache disabled, or busy).
+    Unnamed,
+    /// First use of a cache entry or of a caller-named statement: `Parse(name)` then execute.
+    ParseNamed(&'a str),
+    /// Already parsed under this name on this connection: `Bind` + `Execute` only.
+    Reuse(&'a str),
+}
+
+/// Encodes an extended-protocol execution into `buf`. `describe` asks for a RowDescription
+/// (needed unless the caller already has it cached).
+pub fn encode_extended(
+    buf: &mut BytesMut,
+    sql: &str,
+    params: &[Param],
+    plan: Plan<'_>,
+    describe: bool,
+) -> std::io::Result<()> {
+    let name = match plan {
+        Plan::Unnamed => {
+            frontend::parse("", sql, std::iter::empty(), buf)?;
+            ""
+        }
+        Plan::ParseNamed(n) => {
+            frontend::parse(n, sql, std::iter::empty(), buf)?;
+            n
+        }
+        Plan::Reuse(n) => n,
+    };
+    let formats = params.iter().map(|p| matches!(p, Param::Binary(_)) as i16);
+    let r = frontend::bind(
+        "",
+        name,
+        formats,
+        params.iter(),
+        |p, out| match p {
+            Param::Null => Ok(IsNull::Yes),
+            Param::Text(s) => {
+                out.extend_from_slice(s.as_bytes());
+                Ok(IsNull::No)
+            }
+            Param::Binary(b) => {
+                out.extend_from_slice(b);
+                Ok(IsNull::No)
+            }
+        },
+        std::iter::empty(),
+        buf,
+    );
+    if r.is_err() {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "could not encode parameters"));
+    }
+    if describe {
+        frontend::describe(b'P', "", buf)?;
+    }
+    frontend::execute("", 0, buf)?;
+    frontend::sync(buf);
+    Ok(())
+}
+
+/// Encodes a simple-protocol query.
+pub fn encode_simple(buf: &mut BytesMut, sql: &str) -> std::io::Result<()> {
+    frontend::query(sql, buf)
+}

@@ -1,0 +1,149 @@
+//! Opening the byte stream to the server: TCP (with keepalive) or a unix socket, upgraded to
+//! TLS through PostgreSQL's `SSLRequest` when the configuration asks for it.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::BytesMut;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::{TcpStream, UnixStream};
+
+use super::tls;
+use crate::config::{ConnectConfig, Host, SslConfig};
+use crate::error::{Error, Result};
+
+/// A connected byte stream to the server. Invariant: the startup packet has not been sent yet
+/// when it is returned by [`open`].
+pub enum PgStream {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+/// Where the cancel request of a connection must go (a fresh socket, same host and port).
+#[derive(Debug, Clone)]
+pub enum CancelTarget {
+    Tcp(String, u16),
+    Unix(std::path::PathBuf),
+}
+
+fn socket_path(dir: &std::path::Path, port: u16) -> std::path::PathBuf {
+    dir.join(format!(".s.PGSQL.{}", port))
+}
+
+/// Opens a plain socket to the configured server.
+pub async fn open_raw(cfg: &ConnectConfig) -> Result<(PgStream, CancelTarget)> {
+    match &cfg.host {
+        Host::Unix(dir) => {
+            let path = socket_path(dir, cfg.port);
+            let s = UnixStream::connect(&path)
+                .await
+                .map_err(|e| Error::Io(format!("connect {}: {}", path.display(), e)))?;
+            Ok((PgStream::Unix(s), CancelTarget::Unix(path)))
+        }
+        Host::Tcp(host) => {
+            let s = TcpStream::connect((host.as_str(), cfg.port))
+                .await
+                .map_err(|e| Error::Io(format!("connect {}:{}: {}", host, cfg.port, e)))?;
+            let _ = s.set_nodelay(true);
+            if cfg.keep_alive {
+                let ka = socket2::TcpKeepalive::new();
+                let ka = if cfg.keep_alive_initial_delay.is_zero() {
+                    ka
+                } else {
+                    ka.with_time(cfg.keep_alive_initial_delay)
+                };
+                let _ = socket2::SockRef::from(&s).set_tcp_keepalive(&ka);
+            }
+            Ok((PgStream::Tcp(s), CancelTarget::Tcp(host.clone(), cfg.port)))
+        }
+    }
+}
+
+/// Opens the stream and negotiates TLS if configured.
+pub async fn open(cfg: &ConnectConfig) -> Result<(PgStream, CancelTarget)> {
+    let (stream, target) = open_raw(cfg).await?;
+    let opts = match &cfg.ssl {
+        SslConfig::Disabled => return Ok((stream, target)),
+        SslConfig::Enabled(opts) => opts,
+    };
+    let mut tcp = match stream {
+        PgStream::Tcp(t) => t,
+        // TLS over a unix socket makes no sense; pg connects plainly there too.
+        other => return Ok((other, target)),
+    };
+    let mut req = BytesMut::new();
+    postgres_protocol::message::frontend::ssl_request(&mut req);
+    tcp.write_all(&req).await?;
+    let mut answer = [0u8; 1];
+    tcp.read_exact(&mut answer).await?;
+    if answer[0] != b'S' {
+        return Err(Error::TlsUnsupported);
+    }
+    let host = match &cfg.host {
+        Host::Tcp(h) => h.clone(),
+        Host::Unix(_) => String::from("localhost"),
+    };
+    let config = tls::client_config(opts)?;
+    let name = tls::server_name(opts.servername.as_deref().unwrap_or(&host))?;
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tls = connector
+        .connect(name, tcp)
+        .await
+        .map_err(|e| Error::Tls(e.to_string()))?;
+    Ok((PgStream::Tls(Box::new(tls)), target))
+}
+
+impl AsyncRead for PgStream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            PgStream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            PgStream::Unix(s) => Pin::new(s).poll_read(cx, buf),
+            PgStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for PgStream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            PgStream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            PgStream::Unix(s) => Pin::new(s).poll_write(cx, buf),
+            PgStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            PgStream::Tcp(s) => Pin::new(s).poll_flush(cx),
+            PgStream::Unix(s) => Pin::new(s).poll_flush(cx),
+            PgStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            PgStream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            PgStream::Unix(s) => Pin::new(s).poll_shutdown(cx),
+            PgStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// Sends a `CancelRequest` for the backend `(pid, secret)` over a fresh plain socket.
+pub async fn cancel(target: &CancelTarget, pid: i32, secret: i32) -> Result<()> {
+    let mut buf = BytesMut::new();
+    postgres_protocol::message::frontend::cancel_request(pid, secret, &mut buf);
+    match target {
+        CancelTarget::Tcp(h, p) => {
+            let mut s = TcpStream::connect((h.as_str(), *p)).await?;
+            s.write_all(&buf).await?;
+            let mut sink = [0u8; 1];
+            let _ = s.read(&mut sink).await;
+        }
+        CancelTarget::Unix(path) => {
+            let mut s = UnixStream::connect(path).await?;
+            s.write_all(&buf).await?;
+        }
+    }
+    Ok(())
+}

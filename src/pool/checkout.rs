@@ -1,0 +1,163 @@
+//! A checked-out connection: the RAII handle a caller holds between acquire and release.
+//!
+//! Invariants: a checkout is released at most once ([`Checkout::release`] reports a second
+//! call); once the pool reclaimed it (forced release, `end()`), queries fail with a message
+//! that says so and when, and `release` is a silent no-op. Dropping an unreleased checkout
+//! follows its [`DropPolicy`]: Rust callers get an ordinary release, the JS binding (whose
+//! handles are dropped only by the garbage collector) gets a reclaim reported as a leak.
+
+use std::sync::{Arc, Weak};
+use std::time::{Instant, SystemTime};
+
+use parking_lot::Mutex;
+
+use super::events::ReclaimReason;
+use super::inner::PoolInner;
+use crate::error::{Error, Result};
+use crate::pg::{Conn, Statement};
+
+/// Where a checkout stands; shared between the handle and the pool's registry.
+#[derive(Debug, Clone, Copy)]
+pub enum Status {
+    Active,
+    Released,
+    Reclaimed { reason: ReclaimReason, at: SystemTime, held_ms: u64 },
+}
+
+/// What dropping an unreleased [`Checkout`] does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropPolicy {
+    /// Give the connection back as `release(false)` would.
+    Release,
+    /// Treat it as a certain leak: destroy the connection and report it.
+    ReclaimAsLeak,
+}
+
+/// See the module docs.
+pub struct Checkout {
+    pub(crate) id: u64,
+    pub(crate) conn: Conn,
+    pub(crate) pool: Weak<PoolInner>,
+    pub(crate) status: Arc<Mutex<Status>>,
+    pub(crate) is_new: bool,
+    pub(crate) acquired: Instant,
+    pub(crate) drop_policy: DropPolicy,
+}
+
+impl Checkout {
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The connection's id within its pool (stable across checkouts).
+    pub fn conn_id(&self) -> u64 {
+        self.conn.id()
+    }
+
+    /// The backend process id (pg's `client.processID`).
+    pub fn pid(&self) -> i32 {
+        self.conn.pid()
+    }
+
+    /// True when this checkout opened a brand-new connection (pg emits `connect` then).
+    pub fn is_new(&self) -> bool {
+        self.is_new
+    }
+
+    pub fn set_drop_policy(&mut self, p: DropPolicy) {
+        self.drop_policy = p;
+    }
+
+    /// The error to give a caller who uses this checkout now, if it is no longer active.
+    pub fn unusable(&self) -> Option<Error> {
+        match *self.status.lock() {
+            Status::Active => None,
+            Status::Released => Some(Error::ClientReleased(
+                "Client has already been released to the pool; a released client cannot run queries".into(),
+            )),
+            Status::Reclaimed { reason, at, held_ms } => {
+                let when = at.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+                let what = match reason {
+                    ReclaimReason::Idle => "was force-released by the pool",
+                    ReclaimReason::End => "was destroyed by pool.end()",
+                    ReclaimReason::GarbageCollected => "was reclaimed after being garbage-collected",
+                };
+                Some(Error::ClientReleased(format!(
+                    "Client {} at {} (epoch ms) after being held for {} ms; its connection is closed",
+                    what, when, held_ms
+                )))
+            }
+        }
+    }
+
+    /// Runs a statement on this checkout's connection; the reply frames, or a client error.
+    pub async fn query(&self, stmt: Statement) -> Vec<u8> {
+        if let Some(e) = self.unusable() {
+            return crate::pg::frames::client_error(e.code(), &e.to_string());
+        }
+        self.conn.query(stmt).await
+    }
+
+    /// Starts a statement without waiting (pg lets callers queue several queries).
+    pub fn submit(&self, stmt: Statement) -> std::result::Result<tokio::sync::oneshot::Receiver<Vec<u8>>, Error> {
+        if let Some(e) = self.unusable() {
+            return Err(e);
+        }
+        Ok(self.conn.submit(stmt))
+    }
+
+    /// Gives the connection back (`destroy`: close it instead of reusing it).
+    ///
+    /// Returns `Ok(false)` if the pool had already reclaimed this checkout (a silent no-op),
+    /// and an error if it was already released.
+    pub fn release(&self, destroy: bool) -> Result<bool> {
+        {
+            let mut st = self.status.lock();
+            match *st {
+                Status::Released => {
+                    return Err(Error::ClientReleased(
+                        "Release called on client which has already been released to the pool.".into(),
+                    ))
+                }
+                Status::Reclaimed { .. } => return Ok(false),
+                Status::Active => *st = Status::Released,
+            }
+        }
+        if let Some(pool) = self.pool.upgrade() {
+            pool.release(self.id, &self.conn, destroy);
+        } else {
+            self.conn.close();
+        }
+        Ok(true)
+    }
+
+    /// Asks the server to cancel the statement running on this checkout's connection.
+    pub async fn cancel(&self) -> Result<()> {
+        self.conn.cancel().await
+    }
+
+    /// Whether the handle is still checked out.
+    pub fn is_active(&self) -> bool {
+        matches!(*self.status.lock(), Status::Active)
+    }
+}
+
+impl Drop for Checkout {
+    fn drop(&mut self) {
+        if !self.is_active() {
+            return;
+        }
+        match self.drop_policy {
+            DropPolicy::Release => {
+                let _ = self.release(false);
+            }
+            DropPolicy::ReclaimAsLeak => {
+                if let Some(pool) = self.pool.upgrade() {
+                    pool.reclaim(self.id, ReclaimReason::GarbageCollected);
+                } else {
+                    self.conn.close();
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! The pool: slots, the idle stack, FIFO waiters, lifetimes, and the checkout registry.
+//!
+//! [`Pool`] is the public API (usable from Rust as from the JS binding); `inner` holds the
+//! synchronous transitions, `state` the locked data, `checkout` the RAII handle, `reaper` the
+//! idle/lifetime task. Counters change synchronously with the call that changes them.
+
+pub mod checkout;
+pub mod events;
+pub mod inner;
+pub mod reaper;
+pub mod state;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::runtime::Handle;
+
+pub use checkout::{Checkout, DropPolicy};
+pub use events::{LeakInfo, NoEvents, PoolEvent, PoolEvents, ReclaimReason};
+pub use inner::{PasswordSource, StaticPassword};
+pub use state::CheckoutMeta;
+
+use crate::config::PoolConfig;
+use crate::error::{Error, Result};
+use crate::leak::registry;
+use crate::pg::{frames, Statement};
+use inner::PoolInner;
+
+/// A connection pool. Dropping the last `Pool` handle stops its background tasks and closes
+/// its idle connections; checked-out connections close when their checkouts end.
+pub struct Pool {
+    inner: Arc<PoolInner>,
+}
+
+/// Counts at one instant (taken under the state lock, so consistent with each other).
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Counts {
+    pub total: usize,
+    pub idle: usize,
+    pub waiting: usize,
+    pub active: usize,
+    pub expired: usize,
+    pub ending: bool,
+    pub ended: bool,
+}
+
+/// One row of `getPoolStatus().activeConnections`.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActiveCheckout {
+    pub id: u64,
+    pub conn_id: u64,
+    pub held_ms: u64,
+    pub idle_ms: u64,
+    pub is_potential_leak: bool,
+    pub location: Option<String>,
+    pub tag: Option<String>,
+    pub implicit: bool,
+    pub query_count: u64,
+    pub in_transaction: bool,
+}
+
+impl Pool {
+    /// Creates a pool; no connection is opened until the first acquire. Background tasks run
+    /// on `runtime`.
+    pub fn new(config: PoolConfig, events: Arc<dyn PoolEvents>, password: Arc<dyn PasswordSource>, runtime: Handle) -> Pool {
+        let inner = Arc::new(PoolInner::new(config, events, password, runtime.clone()));
+        runtime.spawn(reaper::run(Arc::downgrade(&inner)));
+        crate::leak::checker::spawn(&inner);
+        Pool { inner }
+    }
+
+    /// Captures an unresolved Rust backtrace at every explicit checkout (resolved only for a
+    /// report). Off by default: the JS layer captures JS stacks instead.
+    pub fn capture_backtraces(&mut self, on: bool) {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.capture_backtraces = on;
+        }
+    }
+
+    pub fn config(&self) -> &PoolConfig {
+        &self.inner.config
+    }
+
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.inner.metrics
+    }
+
+    /// `pool.connect()`: the counters change before this returns; the future yields a checkout.
+    pub fn connect(&self, meta: CheckoutMeta) -> impl Future<Output = Result<Checkout>> + Send + 'static {
+        self.inner.acquire(meta)
+    }
+
+    /// `pool.query()`: an implicit checkout around one statement. Like pg-pool, a statement
+    /// that fails destroys the connection it ran on. Returns the reply frames.
+    pub fn query(&self, stmt: Statement) -> impl Future<Output = Vec<u8>> + Send + 'static {
+        let acquire = self.inner.acquire(CheckoutMeta { implicit: true, ..Default::default() });
+        async move {
+            let checkout = match acquire.await {
+                Ok(c) => c,
+                Err(e) => return frames::client_error(e.code(), &e.to_string()),
+            };
+            let reply = checkout.query(stmt).await;
+            let failed = frames::first_error_code(&reply).is_some();
+            let _ = checkout.release(failed);
+            reply
+        }
+    }
+
+    /// The counts, consistent with each other.
+    pub fn counts(&self) -> Counts {
+        let st = self.inner.state.lock();
+        let expired = match self.inner.config.max_lifetime {
+            Some(l) => st.checkouts.values().filter(|r| r.conn.shared().created.elapsed() >= l).count(),
+            None => 0,
+        };
+        Counts {
+            total: st.total,
+            idle: st.idle.len(),
+            waiting: st.waiters.len(),
+            active: st.checkouts.len(),
+            expired,
+            ending: st.ending,
+            ended: st.ended,
+        }
+    }
+
+    /// Every active checkout, oldest first.
+    pub fn active_checkouts(&self) -> Vec<ActiveCheckout> {
+        let now = Instant::now();
+        let st = self.inner.state.lock();
+        let mut v: Vec<ActiveCheckout> = st
+            .checkouts
+            .iter()
+            .map(|(id, r)| ActiveCheckout {
+                id: *id,
+                conn_id: r.conn.id(),
+                held_ms: now.saturating_duration_since(r.acquired).as_millis() as u64,
+                idle_ms: registry::idle_ms(r, now),
+                is_potential_leak: r.reported || r.held_back,
+                location: r.meta.location.clone(),
+                tag: r.meta.tag.clone(),
+                implicit: r.meta.implicit,
+                query_count: r.conn.shared().query_count(),
+                in_transaction: r.conn.shared().txn_status() != b'I',
+            })
+            .collect();
+        v.sort_by(|a, b| b.held_ms.cmp(&a.held_ms));
+        v
+    }
+
+    /// Who holds the pool, grouped by acquisition site.
+    pub fn holders(&self) -> Vec<registry::Holder> {
+        registry::holders(&self.inner.state.lock())
+    }
+
+    /// Changes a checkout's metadata after the fact (`client.tag = ...`, `setLeakThreshold`).
+    pub fn update_checkout(&self, id: u64, f: impl FnOnce(&mut CheckoutMeta)) -> bool {
+        let mut st = self.inner.state.lock();
+        match st.checkouts.get_mut(&id) {
+            Some(r) => {
+                f(&mut r.meta);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Reclaims a checkout now (used for garbage-collected JS clients).
+    pub fn reclaim(&self, checkout_id: u64, reason: ReclaimReason) -> Option<LeakInfo> {
+        self.inner.reclaim(checkout_id, reason)
+    }
+
+    /// `pool.end()`: refuses new work at once, closes idle connections, fails queued callers,
+    /// waits up to `endTimeoutMs` for checkouts, then destroys the rest (reported with reason
+    /// `end`). Resolves when every connection is closed.
+    pub fn end(&self) -> Result<impl Future<Output = ()> + Send + 'static> {
+        let inner = self.inner.clone();
+        {
+            let mut st = inner.state.lock();
+            if st.ending {
+                return Err(Error::EndCalledTwice);
+            }
+            st.ending = true;
+            let idle: Vec<_> = st.idle.drain(..).collect();
+            for i in idle {
+                inner.remove_locked(&mut st, &i.conn);
+            }
+            for w in st.waiters.drain(..) {
+                let _ = w.tx.send(Err(Error::PoolEnded));
+            }
+        }
+        inner.reaper_wake.notify_one();
+        let grace = inner.config.end_timeout;
+        Ok(async move {
+            let deadline = tokio::time::Instant::now() + grace;
+            let mut reclaimed = false;
+            loop {
+                let notified = inner.drained.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                let (done, active) = {
+                    let st = inner.state.lock();
+                    (st.total == 0 && st.removing.is_empty(), st.checkouts.keys().copied().collect::<Vec<_>>())
+                };
+                if done {
+                    break;
+                }
+                if !reclaimed && tokio::time::Instant::now() >= deadline {
+                    reclaimed = true;
+                    for id in active {
+                        inner.reclaim(id, ReclaimReason::End);
+                    }
+                    continue;
+                }
+                let until = if reclaimed { tokio::time::Instant::now() + Duration::from_millis(200) } else { deadline };
+                tokio::select! {
+                    _ = &mut notified => {},
+                    _ = tokio::time::sleep_until(until) => {},
+                }
+            }
+            inner.state.lock().ended = true;
+            inner.reaper_wake.notify_one();
+        })
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.inner.reaper_wake.notify_one();
+    }
+}
