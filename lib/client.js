@@ -19,6 +19,7 @@ class PoolClient extends EventEmitter {
     this._connId = connId
     this.processID = processID
     this._native = null
+    this.release = this._releaseImpl.bind(this)
     this._checkoutId = 0
     this._releasedReason = null
     this._types = pool._types
@@ -79,12 +80,12 @@ class PoolClient extends EventEmitter {
         timer = setTimeout(() => reject(clientError('LDP_QUERY_TIMEOUT', 'Query read timeout')), timeout)
       })
       try {
-        reply = await Promise.race([native.query(text, params, name, extended), t])
+        reply = await Promise.race([this._pool._completions.run(native, text, params, name, extended), t])
       } finally {
         clearTimeout(timer)
       }
     } else {
-      reply = await native.query(text, params, name, extended)
+      reply = await this._pool._completions.run(native, text, params, name, extended)
     }
     const types = q.types || this._types
     const { result, error } = parseReply(reply, q.rowMode, types)
@@ -96,7 +97,9 @@ class PoolClient extends EventEmitter {
     return result
   }
 
-  release(err) {
+  // pg-pool sets `client.release` as an own function per checkout, so code that detaches it
+  // (`const done = client.release; done()`) works; ours is bound once per client object.
+  _releaseImpl(err) {
     const native = this._native
     if (!native) {
       if (this._releasedReason && this._releasedReason.code === 'LDP_CLIENT_RECLAIMED') return undefined

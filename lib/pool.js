@@ -13,6 +13,7 @@ const { poolOptions, toJson, validate } = require('./options')
 const { capture, locationOf } = require('./stack')
 const { Observer, metricsText } = require('./observe')
 const { dispatch, safeEmit } = require('./events')
+const { Completions } = require('./completions')
 const defaultTypes = require('./types/parsers')
 
 const { NativePool, NativeClient } = binding
@@ -32,7 +33,7 @@ class LeakDetectingPool extends EventEmitter {
       throw new TypeError(`LeakDetectingPool options must be an object, received ${typeof options}`)
     }
     const json = toJson(options)
-    validate(json)
+    validate(json, options)
     this.options = poolOptions(options)
     this.log = this.options.log || function () {}
     this.Promise = this.options.Promise || global.Promise
@@ -50,7 +51,10 @@ class LeakDetectingPool extends EventEmitter {
     }
     const pw = options && typeof options.password === 'function' ? options.password : null
     const passwordFn = pw ? () => Promise.resolve().then(() => pw()).then((p) => (p == null ? null : String(p))) : undefined
-    Object.defineProperty(this, '_native', { value: new NativePool(json, (e) => dispatch(this, e), passwordFn), enumerable: false })
+    const completions = new Completions()
+    Object.defineProperty(this, '_completions', { value: completions, enumerable: false })
+    Object.defineProperty(this, '_native', { value: new NativePool(json, (e) => dispatch(this, e), completions.drain, passwordFn), enumerable: false })
+    completions.native = this._native
     this._known = new Map() // connId -> PoolClient not checked out (strong)
     this._out = new Map() // connId -> WeakRef<PoolClient> checked out
     this._checkouts = new Map() // checkoutId -> { holder, tag, connId, at }
@@ -113,8 +117,11 @@ class LeakDetectingPool extends EventEmitter {
   async _acquire(opts, holder, implicit) {
     const r = await this._native.connect(this._meta(opts, implicit))
     if (!(r instanceof NativeClient)) {
-      throw this._acquireError(fromInfo(r))
+      const err = this._acquireError(fromInfo(r))
+      this.log('client failed to connect', err)
+      throw err
     }
+    if (r.isNew) this.log('new client connected')
     const connId = r.connId
     let client = this._known.get(connId)
     if (client) this._known.delete(connId)
@@ -162,12 +169,19 @@ class LeakDetectingPool extends EventEmitter {
     return err
   }
 
+  /** The acquisition site of an active checkout row (from the core) and its JS entry. */
+  _siteOf(a, e) {
+    if (a.implicit) return 'pool.query'
+    if (e && e.holder) return locationOf(e.holder)
+    const tag = e && e.tag != null ? e.tag : a.tag
+    return tag != null ? `tag:${tag}` : 'unknown'
+  }
+
   /** Active checkouts grouped by acquisition site, most first. */
   _holders() {
     const groups = new Map()
     for (const a of JSON.parse(this._native.activeCheckouts())) {
-      const c = this._checkouts.get(a.id)
-      const loc = a.implicit ? 'pool.query' : c && c.holder ? locationOf(c.holder) : c && c.tag ? `tag:${c.tag}` : 'unknown'
+      const loc = this._siteOf(a, this._checkouts.get(a.id))
       const g = groups.get(loc) || { location: loc, count: 0, oldestMs: 0 }
       g.count++
       g.oldestMs = Math.max(g.oldestMs, a.heldMs)
@@ -193,7 +207,7 @@ class LeakDetectingPool extends EventEmitter {
     safeEmit(this, 'release', err, client)
     const r = native.release(!!err)
     if (r === true || r === false) {
-      if (entry && entry.reported) this._obs.leakEnded(entry.location)
+      if (entry) this._obs.released(checkoutId, entry)
       this._touchKeepAlive()
       return undefined
     }
@@ -225,10 +239,13 @@ class LeakDetectingPool extends EventEmitter {
       return this.Promise.reject(err)
     }
     const callback = q.callback
+    this.log('dispatching query')
     let p
     if (this.ending) {
       p = this.Promise.reject(new Error('Cannot use a pool after calling end on the pool'))
-    } else if (this._fastPath()) {
+    } else if (this._fastPath() && !(q.query_timeout || this._queryTimeout)) {
+      // A query that times out must give its connection up at once (pg-pool releases it with
+      // the error, destroying it): only the client path can do that.
       p = this._directQuery(q)
     } else {
       p = this._clientQuery(q)
@@ -244,6 +261,7 @@ class LeakDetectingPool extends EventEmitter {
     return (
       !this.options.onConnect &&
       !this.options.verify &&
+      !this.options.log &&
       this.listenerCount('acquire') === 0 &&
       this.listenerCount('release') === 0 &&
       this.listenerCount('connect') === 0
@@ -252,7 +270,7 @@ class LeakDetectingPool extends EventEmitter {
 
   async _directQuery(q) {
     const [text, params, name, extended] = encode(q, this._utc)
-    const pending = this._native.query(text, params, name, extended)
+    const pending = this._completions.run(this._native, text, params, name, extended)
     const timeout = q.query_timeout || this._queryTimeout
     const reply = timeout ? await withTimeout(pending, timeout) : await pending
     const { result, error } = parseReply(reply, q.rowMode, q.types || this._types)
@@ -273,7 +291,8 @@ class LeakDetectingPool extends EventEmitter {
     } catch (err) {
       error = err
     }
-    client.release(error)
+    // pg-pool releases with the query callback's error argument: null on success.
+    client.release(error === undefined ? null : error)
     if (error) throw error
     return result
   }
@@ -281,6 +300,7 @@ class LeakDetectingPool extends EventEmitter {
   // -- end ------------------------------------------------------------------------------
 
   end(cb) {
+    this.log('ending')
     if (this.ending) {
       const err = new Error('Called end on pool more than once')
       if (cb) return later(cb, err)
@@ -291,6 +311,7 @@ class LeakDetectingPool extends EventEmitter {
       if (info) throw fromInfo(info)
       this.ended = true
       clearInterval(this._keepAlive)
+      this._completions.stop()
     })
     if (cb) {
       p.then(() => cb(), (e) => cb(e))
@@ -322,8 +343,9 @@ class LeakDetectingPool extends EventEmitter {
         heldMs: a.heldMs,
         idleMs: a.idleMs,
         isPotentialLeak: a.isPotentialLeak,
-        location: a.implicit ? 'pool.query' : e && e.holder ? locationOf(e.holder) : 'unknown',
-        tag: a.tag == null ? undefined : a.tag,
+        location: this._siteOf(a, e),
+        tag: e && e.tag != null ? e.tag : a.tag == null ? undefined : a.tag,
+        implicit: a.implicit,
         queryCount: a.queryCount,
         inTransaction: a.inTransaction,
       }
@@ -352,6 +374,8 @@ class LeakDetectingPool extends EventEmitter {
       leakRate: s.totalAcquired ? s.leaksDetected / s.totalAcquired : 0,
       acquireWait: m.acquireWait,
       holdTime: m.holdTime,
+      creation: m.creation,
+      history: m.history,
     }
   }
 
@@ -360,7 +384,17 @@ class LeakDetectingPool extends EventEmitter {
   }
 
   getLeakReport() {
-    return this._obs.report()
+    // Reported checkouts still held, by site: how many, and how old the oldest is by now.
+    const live = new Map()
+    for (const a of JSON.parse(this._native.activeCheckouts())) {
+      const e = this._checkouts.get(a.id)
+      if (!e || !e.reported) continue
+      const l = live.get(e.location) || { active: 0, oldestAgeMs: 0 }
+      l.active++
+      l.oldestAgeMs = Math.max(l.oldestAgeMs, a.heldMs)
+      live.set(e.location, l)
+    }
+    return this._obs.report(live)
   }
 
   metricsText() {
@@ -368,12 +402,13 @@ class LeakDetectingPool extends EventEmitter {
   }
 
   getMemoryUsage() {
-    return {
-      alerts: { size: this._obs.alerts.size, capacity: this._obs.alerts.capacity },
-      leakSites: { size: this._obs.sites.size, capacity: 100 },
-      checkouts: { size: this._checkouts.size, capacity: this.options.max },
+    const m = JSON.parse(this._native.metrics()).memory
+    const out = {}
+    for (const k of Object.keys(m)) out[k] = { size: m[k].size, capacity: m[k].capacity == null ? Infinity : m[k].capacity }
+    return Object.assign(out, this._obs.memory(), {
+      checkoutStacks: { size: this._checkouts.size, capacity: this.options.max },
       clients: { size: this._known.size + this._out.size, capacity: this.options.max },
-    }
+    })
   }
 
   toJSON() {

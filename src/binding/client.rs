@@ -7,17 +7,20 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use super::convert::{statement, JsErrorInfo, JsParam};
+use super::completions::Completions;
 use crate::pool::Checkout;
 
 /// See the module docs. Invariant: `checkout` is shared only with in-flight queries.
 #[napi]
 pub struct NativeClient {
     checkout: Arc<Checkout>,
+    completions: Arc<Completions>,
+    runtime: tokio::runtime::Handle,
 }
 
 impl NativeClient {
-    pub fn new(checkout: Checkout) -> Self {
-        NativeClient { checkout: Arc::new(checkout) }
+    pub fn new(checkout: Checkout, completions: Arc<Completions>, runtime: tokio::runtime::Handle) -> Self {
+        NativeClient { checkout: Arc::new(checkout), completions, runtime }
     }
 }
 
@@ -43,18 +46,23 @@ impl NativeClient {
         self.checkout.is_new()
     }
 
-    /// Runs a statement; resolves to the reply frames (errors included as frames).
-    #[napi(ts_return_type = "Promise<Buffer>")]
-    pub fn query<'env>(&self, env: &'env Env, sql: String, params: Option<Vec<JsParam>>, name: Option<String>, extended: bool) -> Result<PromiseRaw<'env, Buffer>> {
+
+    /// Runs a statement; the reply arrives through the pool's completions buffer under `id`.
+    #[napi]
+    pub fn submit(&self, id: u32, sql: String, params: Option<Vec<JsParam>>, name: Option<String>, extended: bool) {
         let stmt = statement(sql, params, name, extended);
-        let rx = self.checkout.submit(stmt);
-        env.spawn_future(async move {
-            let reply = match rx {
-                Ok(rx) => rx.await.unwrap_or_else(|_| crate::pg::frames::client_error("LDP_CONNECTION_TERMINATED", "Connection terminated unexpectedly")),
-                Err(e) => crate::pg::frames::client_error(e.code(), &e.to_string()),
-            };
-            Ok(Buffer::from(reply))
-        })
+        match self.checkout.submit(stmt) {
+            Ok(rx) => {
+                let completions = self.completions.clone();
+                self.runtime.spawn(async move {
+                    let reply = rx.await.unwrap_or_else(|_| {
+                        crate::pg::frames::client_error("LDP_CONNECTION_TERMINATED", "Connection terminated unexpectedly")
+                    });
+                    completions.complete(id, &reply);
+                });
+            }
+            Err(e) => self.completions.complete(id, &crate::pg::frames::client_error(e.code(), &e.to_string())),
+        }
     }
 
     /// Releases the checkout: `true` if released now, `false` if the pool had already

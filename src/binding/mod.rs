@@ -5,7 +5,10 @@
 //! events cross as JSON strings through one weak thread-safe function per pool, so they never
 //! keep Node alive.
 
+#![cfg_attr(test, allow(dead_code))]
+
 mod client;
+mod completions;
 mod convert;
 mod events;
 mod pool;

@@ -9,6 +9,7 @@ use napi::threadsafe_function::ThreadsafeFunction;
 use napi_derive::napi;
 
 use super::client::NativeClient;
+use super::completions::Completions;
 use super::convert::{statement, JsCheckoutMeta, JsErrorInfo, JsParam};
 use super::events::JsEvents;
 use crate::config::{PasswordSpec, PoolConfig};
@@ -57,6 +58,8 @@ pub fn validate_options(options_json: String) -> Option<JsErrorInfo> {
 #[napi]
 pub struct NativePool {
     pool: Pool,
+    completions: Arc<Completions>,
+    runtime: tokio::runtime::Handle,
 }
 
 #[napi]
@@ -64,7 +67,12 @@ impl NativePool {
     /// `optionsJson`: the user's options (functions removed); `onEvent(json)`: event sink;
     /// `password`: present when the user's password is a function.
     #[napi(constructor)]
-    pub fn new(options_json: String, on_event: Function<String, ()>, password: Option<Function<(), Promise<Option<String>>>>) -> Result<Self> {
+    pub fn new(
+        options_json: String,
+        on_event: Function<String, ()>,
+        on_complete: Function<(), ()>,
+        password: Option<Function<(), Promise<Option<String>>>>,
+    ) -> Result<Self> {
         let v: serde_json::Value = serde_json::from_str(&options_json).map_err(|e| Error::from_reason(e.to_string()))?;
         let config = PoolConfig::from_options(&v, &env_var).map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
         let events = on_event.build_threadsafe_function::<String>().weak::<true>().callee_handled::<false>().build()?;
@@ -76,8 +84,10 @@ impl NativePool {
             _ => Arc::new(StaticPassword(None)),
         };
         let runtime = napi::bindgen_prelude::block_on(async { tokio::runtime::Handle::current() });
-        let pool = Pool::new(config, Arc::new(JsEvents(events)), password, runtime);
-        Ok(NativePool { pool })
+        let wake = on_complete.build_threadsafe_function::<()>().weak::<true>().callee_handled::<false>().build()?;
+        let completions = Completions::new(wake);
+        let pool = Pool::new(config, Arc::new(JsEvents(events)), password, runtime.clone());
+        Ok(NativePool { pool, completions, runtime })
     }
 
     #[napi(getter)]
@@ -110,22 +120,36 @@ impl NativePool {
     #[napi(ts_return_type = "Promise<NativeClient | JsErrorInfo>")]
     pub fn connect<'env>(&self, env: &'env Env, meta: Option<JsCheckoutMeta>) -> Result<PromiseRaw<'env, Either<NativeClient, JsErrorInfo>>> {
         let fut = self.pool.connect(meta.into());
+        let completions = self.completions.clone();
+        let runtime = self.runtime.clone();
         env.spawn_future(async move {
             Ok(match fut.await {
                 Ok(mut c) => {
                     c.set_drop_policy(crate::pool::DropPolicy::ReclaimAsLeak);
-                    Either::A(NativeClient::new(c))
+                    Either::A(NativeClient::new(c, completions, runtime))
                 }
                 Err(e) => Either::B(JsErrorInfo::from(e)),
             })
         })
     }
 
-    /// `pool.query` with an implicit checkout: resolves to the reply frames.
-    #[napi(ts_return_type = "Promise<Buffer>")]
-    pub fn query<'env>(&self, env: &'env Env, sql: String, params: Option<Vec<JsParam>>, name: Option<String>, extended: bool) -> Result<PromiseRaw<'env, Buffer>> {
+
+    /// `pool.query` with an implicit checkout; the reply arrives through the completions
+    /// buffer under `id`. Counters change before this returns.
+    #[napi]
+    pub fn submit(&self, id: u32, sql: String, params: Option<Vec<JsParam>>, name: Option<String>, extended: bool) {
         let fut = self.pool.query(statement(sql, params, name, extended));
-        env.spawn_future(async move { Ok(Buffer::from(fut.await)) })
+        let completions = self.completions.clone();
+        self.runtime.spawn(async move {
+            let reply = fut.await;
+            completions.complete(id, &reply);
+        });
+    }
+
+    /// Drains the completions buffer: `[id u32 LE][len u32 LE][frames]...`.
+    #[napi]
+    pub fn take_completions(&self) -> Buffer {
+        Buffer::from(self.completions.take())
     }
 
     /// Ends the pool; `null` on success, or the error (e.g. called twice) as data.
@@ -155,11 +179,10 @@ impl NativePool {
         serde_json::to_string(&self.pool.holders()).unwrap_or_default()
     }
 
-    /// Counters and distributions, as JSON.
+    /// Counters, distributions, history and memory usage, as JSON.
     #[napi]
     pub fn metrics(&self) -> String {
-        let m = self.pool.metrics();
-        serde_json::json!({ "counters": m.counters(), "acquireWait": m.wait(), "holdTime": m.hold() }).to_string()
+        serde_json::to_string(&self.pool.metrics_report()).unwrap_or_default()
     }
 
     /// Changes a checkout's tag / leak threshold after the fact.
