@@ -249,7 +249,8 @@ test('arrays: structure, quoting, escapes, NULL, nesting, bounds', () => {
   const stringArrays = [1009, 1015, 1014, 1008, 2951, 1183, 1270, 651, 1041, 791, 1040, 3907]
   for (const text of inputs) {
     for (const oid of stringArrays) sameAsPg(oid, text)
-    for (const oid of [1000, 1005, 1007, 1028, 1016, 1021, 1022, 1231, 1182, 1115, 1185, 1187, 1001, 1017]) {
+    // (not bytea[]: postgres-bytea never returns on a lone backslash)
+    for (const oid of [1000, 1005, 1007, 1028, 1016, 1021, 1022, 1231, 1182, 1115, 1185, 1187, 1017, 199]) {
       sameAsPg(oid, text)
     }
   }

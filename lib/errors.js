@@ -54,8 +54,50 @@ function noticeMessage(f) {
   return n
 }
 
+const ERRNO_NAMES = new Map(Object.entries(require('os').constants.errno).map(([name, n]) => [n, name]))
+const IO_MESSAGE = /^connect (.+?): (.*?)(?: \(os error (\d+)\))?$/
+// libuv's getaddrinfo codes, as Node reports them.
+const DNS = [
+  [/failed to lookup address information: (Name or service not known|nodename nor servname|No address associated)/i, 'ENOTFOUND', -3008],
+  [/failed to lookup address information: Temporary failure/i, 'EAI_AGAIN', -3001],
+]
+
+/**
+ * A socket error while connecting, shaped like the Node net error pg passes on
+ * (`connect ECONNREFUSED 127.0.0.1:5432`, code, errno, syscall, address, port), so that code
+ * checking `err.code === 'ECONNREFUSED'` keeps working. Null if the message is not one.
+ */
+function netError(message) {
+  const m = IO_MESSAGE.exec(message)
+  if (!m) return null
+  const [, target, text, num] = m
+  const unix = target.startsWith('/')
+  const colon = target.lastIndexOf(':')
+  const host = unix || colon < 0 ? target : target.slice(0, colon).replace(/^\[(.*)\]$/, '$1')
+  const port = unix || colon < 0 ? undefined : Number(target.slice(colon + 1))
+  let e
+  if (num && ERRNO_NAMES.has(Number(num))) {
+    const code = ERRNO_NAMES.get(Number(num))
+    e = new Error(`connect ${code} ${target}`)
+    Object.assign(e, { errno: -Number(num), code, syscall: 'connect', address: host })
+    if (port !== undefined) e.port = port
+    return e
+  }
+  for (const [re, code, errno] of DNS) {
+    if (re.test(text)) {
+      e = new Error(`getaddrinfo ${code} ${host}`)
+      return Object.assign(e, { errno, code, syscall: 'getaddrinfo', hostname: host })
+    }
+  }
+  return null
+}
+
 /** One of our own errors: pg's message where pg has one, and a stable code. */
 function clientError(code, message, extra) {
+  if (code === 'LDP_IO') {
+    const net = netError(message)
+    if (net) return net
+  }
   const e = new Error(message)
   e.code = code
   if (extra) Object.assign(e, extra)

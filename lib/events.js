@@ -3,7 +3,7 @@
 // the leak events. A listener that throws is reported as an uncaught exception in its own
 // turn, like any EventEmitter listener, and never stops the dispatch or the core's checker.
 
-const { clientError, noticeMessage } = require('./errors')
+const { clientError, databaseError, noticeMessage } = require('./errors')
 const { stackOf, locationOf } = require('./stack')
 
 function safeEmit(target, name, ...args) {
@@ -16,58 +16,111 @@ function safeEmit(target, name, ...args) {
   }
 }
 
+/** The JS entry of a checkout: active, or released a moment ago (its event was on its way). */
+function entryOf(pool, checkoutId) {
+  return pool._checkouts.get(checkoutId) || pool._obs.recentEntry(checkoutId)
+}
+
 function leakPayload(pool, l) {
-  const e = pool._checkouts.get(l.checkoutId)
+  const e = entryOf(pool, l.checkoutId)
   const holder = e && e.holder
+  const tag = e && e.tag != null ? e.tag : l.tag == null ? undefined : l.tag
   return {
     id: l.checkoutId,
     ageMs: l.ageMs,
     idleMs: l.idleMs,
-    location: holder ? locationOf(holder) : l.location || (e && e.tag ? `tag:${e.tag}` : 'unknown'),
+    location: holder ? locationOf(holder) : l.location || (tag != null ? `tag:${tag}` : 'unknown'),
     stack: holder ? stackOf(holder) : l.stack || undefined,
     queryCount: l.queryCount,
     inTransaction: l.inTransaction,
-    tag: e && e.tag != null ? e.tag : l.tag == null ? undefined : l.tag,
+    tag,
   }
 }
 
-function onLeaks(pool, ev) {
+function onLeaks(pool, ev, retries = 0) {
+  // With thresholds of a few ms, a report can overtake the JS side of its own checkout (the
+  // connect() promise's continuation registers the entry): give it up to ~100 ms.
+  if (retries < 20 && ev.leaks.some((l) => !entryOf(pool, l.checkoutId))) {
+    setTimeout(() => onLeaks(pool, ev, retries + 1), 5)
+    return
+  }
   const leaks = ev.leaks.map((l) => leakPayload(pool, l))
   for (const l of leaks) {
-    const e = pool._checkouts.get(l.id)
+    const e = entryOf(pool, l.id)
     if (e) {
       e.reported = true
       e.location = l.location
     }
     pool._obs.leak(l.location, l.ageMs)
-    pool._obs.alert('leak', { id: l.id, location: l.location, ageMs: l.ageMs, idleMs: l.idleMs, tag: l.tag })
+    pool._obs.alert('leak', { id: l.id, location: l.location, ageMs: l.ageMs, idleMs: l.idleMs, tag: l.tag, stack: l.stack })
   }
   safeEmit(pool, 'leaksDetected', { count: leaks.length, leaks })
+}
+
+/** What a reclaimed client's later queries reject with: which reclaim, when, after how long. */
+function reclaimedError(reason, l) {
+  const what =
+    reason === 'end' ? 'was destroyed by pool.end()' : reason === 'garbage-collected' ? 'was reclaimed after being garbage-collected' : 'was force-released by the pool'
+  const why = reason === 'idle' ? ` (idle for ${l.idleMs} ms, over forceReleaseAfterMs)` : reason === 'end' ? ' (still checked out when endTimeoutMs ran out)' : ''
+  return clientError(
+    'LDP_CLIENT_RECLAIMED',
+    `Client ${what} at ${new Date().toISOString()} after being held for ${l.ageMs} ms${why}; its connection was closed. It was checked out at ${l.location}`
+  )
 }
 
 function onForceRelease(pool, ev) {
   const l = leakPayload(pool, ev.leak)
   const entry = pool._checkouts.get(l.id)
+  if (entry && entry.reported) pool._obs.leakEnded(entry.location, l.ageMs)
   pool._checkouts.delete(l.id)
   const ref = pool._out.get(ev.leak.connId)
   const client = ref && ref.deref()
   if (client && client._checkoutId === l.id) {
-    const native = client._native
-    const info = native && native.unusable()
     client._native = null
-    client._releasedReason = clientError('LDP_CLIENT_RECLAIMED', info ? info.message : 'Client was reclaimed by the pool')
+    client._releasedReason = reclaimedError(ev.reason, l)
     pool._out.delete(ev.leak.connId)
     pool._known.set(ev.leak.connId, client)
   }
-  if (entry && entry.reported) pool._obs.leakEnded(entry.location)
   if (ev.reason === 'garbage-collected') {
+    // A certain leak: nobody can release it any more. Reported like a leak, with its stack.
     pool._obs.leak(l.location, l.ageMs)
-    pool._obs.alert('garbage-collected', { id: l.id, location: l.location, ageMs: l.ageMs, stack: l.stack })
+    pool._obs.alert('garbage-collected', { id: l.id, location: l.location, ageMs: l.ageMs, idleMs: l.idleMs, tag: l.tag, stack: l.stack })
     safeEmit(pool, 'leaksDetected', { count: 1, leaks: [{ ...l, reason: 'garbage-collected' }] })
     return
   }
-  pool._obs.alert(ev.reason === 'end' ? 'destroyed-by-end' : 'force-release', { id: l.id, location: l.location, ageMs: l.ageMs, idleMs: l.idleMs })
+  const type = ev.reason === 'end' ? 'destroyed-by-end' : 'force-release'
+  pool._obs.alert(type, { id: l.id, location: l.location, ageMs: l.ageMs, idleMs: l.idleMs, tag: l.tag, reason: ev.reason, stack: l.stack })
   safeEmit(pool, 'forceRelease', { id: l.id, age: l.ageMs, ageMs: l.ageMs, idleMs: l.idleMs, location: l.location, stack: l.stack, reason: ev.reason, tag: l.tag })
+}
+
+function onLeakResolved(pool, ev) {
+  const e = entryOf(pool, ev.checkoutId)
+  const location = (e && (e.location || (e.holder && locationOf(e.holder)))) || ev.location || 'unknown'
+  pool._obs.leakEnded(location, ev.heldMs)
+  pool._obs.alert('leak-resolved', { id: ev.checkoutId, location, ageMs: ev.heldMs })
+  safeEmit(pool, 'leakResolved', { id: ev.checkoutId, heldMs: ev.heldMs, location })
+}
+
+function onReleasedInTransaction(pool, ev) {
+  // The client keeps its checkout's holder until its next checkout, which cannot start before
+  // the rollback this event announces.
+  const client = pool._clientFor(ev.connId)
+  let location = ev.location || 'unknown'
+  if (client && client._checkoutId === ev.checkoutId) {
+    if (client._holder) location = locationOf(client._holder)
+    else if (client._tag != null) location = `tag:${client._tag}`
+  }
+  pool._obs.alert('released-in-transaction', {
+    id: ev.checkoutId,
+    location,
+    ageMs: ev.heldMs,
+    status: ev.status === 'E' ? 'failed-transaction' : 'in-transaction',
+  })
+}
+
+/** A connection's failure: pg's DatabaseError when the server said why, else our error. */
+function connError(e) {
+  return e.fields ? databaseError(e.fields) : clientError(e.code, e.message)
 }
 
 function dispatch(pool, json) {
@@ -87,7 +140,7 @@ function dispatch(pool, json) {
       break
     }
     case 'idleError': {
-      const err = clientError(ev.error.code, ev.error.message)
+      const err = connError(ev.error)
       const client = pool._clientFor(ev.connId)
       err.client = client
       if (client) safeEmit(client, 'end')
@@ -96,7 +149,11 @@ function dispatch(pool, json) {
     }
     case 'clientError': {
       const client = pool._clientFor(ev.connId)
-      if (client && client.listenerCount('error') > 0) safeEmit(client, 'error', clientError(ev.error.code, ev.error.message))
+      if (client && client.listenerCount('error') > 0) {
+        safeEmit(client, 'error', connError(ev.error))
+        // pg emits the server's error (e.g. FATAL 57P01), then "Connection terminated unexpectedly".
+        if (ev.error.fields) safeEmit(client, 'error', clientError('LDP_CONNECTION_TERMINATED', 'Connection terminated unexpectedly'))
+      }
       break
     }
     case 'notification': {
@@ -115,17 +172,12 @@ function dispatch(pool, json) {
     case 'forceRelease':
       onForceRelease(pool, ev)
       break
-    case 'leakResolved': {
-      const e = pool._checkouts.get(ev.checkoutId)
-      const location = (e && e.location) || ev.location || 'unknown'
-      pool._obs.alert('leak-resolved', { id: ev.checkoutId, location, ageMs: ev.heldMs })
-      safeEmit(pool, 'leakResolved', { id: ev.checkoutId, heldMs: ev.heldMs, location })
+    case 'leakResolved':
+      onLeakResolved(pool, ev)
       break
-    }
-    case 'releasedInTransaction': {
-      pool._obs.alert('released-in-transaction', { id: ev.checkoutId, location: ev.location || 'unknown', status: ev.status })
+    case 'releasedInTransaction':
+      onReleasedInTransaction(pool, ev)
       break
-    }
   }
 }
 

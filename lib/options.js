@@ -64,8 +64,31 @@ function toJson(original) {
   return JSON.stringify(out)
 }
 
+function describe(v) {
+  if (typeof v === 'string') return JSON.stringify(v)
+  if (v === null || typeof v !== 'object') return String(v)
+  return Array.isArray(v) ? 'an array' : 'an object'
+}
+
+/** The options the core never sees (hooks, `types`, `Promise`): a TypeError naming the option. */
+function validateJsOptions(options) {
+  if (options == null) return
+  const bad = (option, expected) => {
+    const e = new TypeError(`Invalid option "${option}": expected ${expected}, received ${describe(options[option])}`)
+    e.code = 'LDP_INVALID_OPTION'
+    e.option = option
+    throw e
+  }
+  for (const key of ['log', 'verify', 'onConnect', 'Promise']) {
+    if (options[key] != null && typeof options[key] !== 'function') bad(key, 'a function')
+  }
+  const t = options.types
+  if (t != null && (typeof t !== 'object' || typeof t.getTypeParser !== 'function')) bad('types', 'an object with a getTypeParser(oid, format) function')
+}
+
 /** Throws pg-style TypeError/RangeError for invalid options. */
-function validate(json) {
+function validate(json, options) {
+  validateJsOptions(options)
   const info = binding.validateOptions(json)
   if (!info) return
   const extra = info.extra ? JSON.parse(info.extra) : {}

@@ -407,7 +407,8 @@ class LeakDetectingPool extends EventEmitter {
     for (const k of Object.keys(m)) out[k] = { size: m[k].size, capacity: m[k].capacity == null ? Infinity : m[k].capacity }
     return Object.assign(out, this._obs.memory(), {
       checkoutStacks: { size: this._checkouts.size, capacity: this.options.max },
-      clients: { size: this._known.size + this._out.size, capacity: this.options.max },
+      // Live connections (<= max) plus connections whose removal has not finished (<= max).
+      clients: { size: this._known.size + this._out.size, capacity: 2 * this.options.max },
     })
   }
 

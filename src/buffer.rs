@@ -69,6 +69,31 @@ mod tests {
     }
 
     #[test]
+    fn many_thousands_of_pushes_stay_within_capacity_and_memory() {
+        for cap in [1usize, 10, 100] {
+            let mut r = Ring::new(cap);
+            for i in 0..50_000u64 {
+                r.push(i);
+                assert!(r.len() <= cap);
+            }
+            assert_eq!(r.len(), cap);
+            assert_eq!(r.evicted(), 50_000 - cap as u64);
+            let kept: Vec<u64> = r.iter().copied().collect();
+            let want: Vec<u64> = (50_000 - cap as u64..50_000).collect();
+            assert_eq!(kept, want, "the newest, oldest first");
+            // The allocation does not grow with the number of pushes.
+            assert!(r.items.capacity() < 2 * cap + 8, "cap {cap}: allocated {}", r.items.capacity());
+        }
+    }
+
+    #[test]
+    fn huge_capacity_is_not_preallocated() {
+        let r: Ring<u64> = Ring::new(usize::MAX / 2);
+        assert!(r.items.capacity() <= 4096);
+        assert_eq!(r.capacity(), usize::MAX / 2);
+    }
+
+    #[test]
     fn zero_capacity_keeps_nothing() {
         let mut r = Ring::new(0);
         r.push(1);

@@ -234,3 +234,81 @@ async fn concurrent_pool_queries_share_max_connections() {
     assert!(c.total <= 3 && c.total >= 1 && c.idle == c.total && c.waiting == 0, "{c:?}");
     pool.end().unwrap().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_timeout_closes_idle_connections_down_to_min() {
+    let (pool, events) = pool(json!({ "max": 3, "min": 1, "idleTimeoutMillis": 100 }));
+    let cs = vec![checkout(&pool).await, checkout(&pool).await, checkout(&pool).await];
+    for c in &cs {
+        c.release(false).unwrap();
+    }
+    assert_eq!(pool.counts().idle, 3);
+    wait_until("idle connections are reaped down to min", Duration::from_secs(3), || pool.counts().total == 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let c = pool.counts();
+    assert_eq!((c.total, c.idle), (1, 1), "min keeps one: {c:?}");
+    events.wait_for("Removed", 2, Duration::from_secs(3), |e| matches!(e, leak_detecting_pool::PoolEvent::Removed { .. })).await;
+    assert_eq!(events.count(|e| matches!(e, leak_detecting_pool::PoolEvent::Removed { .. })), 2);
+    assert_eq!(events.count(|e| matches!(e, leak_detecting_pool::PoolEvent::IdleError { .. })), 0);
+    // The survivor still works.
+    pool_run(&pool, simple("SELECT 1")).await.ok();
+    pool.end().unwrap().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn release_with_a_query_in_flight_waits_before_reuse() {
+    let (pool, _) = pool(json!({ "max": 1 }));
+    let c = checkout(&pool).await;
+    let pid = c.pid();
+    let rx = c.submit(simple("SELECT pg_sleep(0.2), 'late'")).unwrap();
+    c.release(false).unwrap();
+    let counts = pool.counts();
+    assert_eq!((counts.total, counts.idle, counts.active), (1, 0, 0), "still cleaning up: {counts:?}");
+    // The next holder gets the connection only after the old reply, and never sees it.
+    let next = within("checkout after the in-flight query", Duration::from_secs(3), checkout(&pool)).await;
+    assert_eq!(next.pid(), pid);
+    let r = run(&next, simple("SELECT 'mine'")).await.ok();
+    assert_eq!(r.value(0, 0), Some("mine"));
+    let late = Reply::parse(&rx.await.unwrap()).ok();
+    assert_eq!(late.value(0, 1), Some("late"));
+    next.release(false).unwrap();
+    pool.end().unwrap().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_and_notices_become_events() {
+    let (pool, events) = pool(json!({ "max": 2 }));
+    let listener = checkout(&pool).await;
+    run(&listener, simple("LISTEN ldp_it_channel")).await.ok();
+    pool_run(&pool, ext("SELECT pg_notify('ldp_it_channel', $1)", vec![text("payload-1")])).await.ok();
+    events
+        .wait_for("Notification", 1, Duration::from_secs(3), |e| matches!(e, leak_detecting_pool::PoolEvent::Notification { .. }))
+        .await;
+    let got: Vec<_> = events
+        .snapshot()
+        .into_iter()
+        .filter_map(|e| match e {
+            leak_detecting_pool::PoolEvent::Notification { conn_id, channel, payload, .. } => Some((conn_id, channel, payload)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(got, vec![(listener.conn_id(), "ldp_it_channel".to_string(), "payload-1".to_string())]);
+
+    let r = run(&listener, simple("DO $$ BEGIN RAISE NOTICE 'hello notice'; END $$")).await.ok();
+    assert_eq!(r.tags(), vec!["DO"]);
+    events
+        .wait_for("Notice", 1, Duration::from_secs(3), |e| matches!(e, leak_detecting_pool::PoolEvent::Notice { .. }))
+        .await;
+    let notice = events
+        .snapshot()
+        .into_iter()
+        .find_map(|e| match e {
+            leak_detecting_pool::PoolEvent::Notice { frame, .. } => Some(frame),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(notice[0], b'N');
+    assert!(String::from_utf8_lossy(&notice).contains("hello notice"));
+    listener.release(false).unwrap();
+    pool.end().unwrap().await;
+}

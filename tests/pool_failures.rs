@@ -338,3 +338,50 @@ async fn dead_server_fails_connect_without_losing_slots_then_recovers() {
     assert_eq!((counts.total, counts.idle), (1, 1), "{counts:?}");
     pool.end().unwrap().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_timeout_against_a_silent_server_frees_the_slot() {
+    // A listener that accepts and never answers the startup packet.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let hold = tokio::spawn(async move {
+        let mut socks = Vec::new();
+        while let Ok((s, _)) = silent.accept().await {
+            socks.push(s);
+        }
+    });
+    let (pool, _) = pool_with(config_from(json!({
+        "host": "127.0.0.1", "port": port, "user": "nobody", "database": "nowhere",
+        "max": 1, "connectionTimeoutMillis": 200,
+    })));
+    let started = Instant::now();
+    let fut = pool.connect(CheckoutMeta::default());
+    assert_eq!(pool.counts().total, 1);
+    let err = within("connect to a silent server", Duration::from_secs(3), fut).await.err().expect("must time out");
+    assert!(started.elapsed() >= Duration::from_millis(190), "{:?}", started.elapsed());
+    assert_eq!(err.code(), "LDP_CONNECT_TIMEOUT", "{err:?}");
+    assert_eq!(err.to_string(), "Connection terminated due to connection timeout");
+    let c = pool.counts();
+    assert_eq!((c.total, c.waiting), (0, 0), "{c:?}");
+    pool.end().unwrap().await;
+    hold.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_waiting_rejects_extra_callers_at_once() {
+    let (pool, _) = pool(json!({ "max": 1, "maxWaiting": 1 }));
+    let held = checkout(&pool).await;
+    let queued = pool.connect(CheckoutMeta::default());
+    let err = within("rejected connect", Duration::from_millis(500), pool.connect(CheckoutMeta::default()))
+        .await
+        .err()
+        .expect("queue full");
+    assert_eq!(err.code(), "LDP_QUEUE_FULL", "{err:?}");
+    assert!(err.to_string().contains("maxWaiting (1)"), "{err}");
+    let c = pool.counts();
+    assert_eq!((c.total, c.waiting), (1, 1), "{c:?}");
+    held.release(false).unwrap();
+    let c2 = within("queued connect", Duration::from_secs(3), queued).await.unwrap();
+    c2.release(false).unwrap();
+    pool.end().unwrap().await;
+}

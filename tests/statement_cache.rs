@@ -160,7 +160,7 @@ async fn deallocate_all_then_cached_sql_still_works() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stale_plan_after_alter_table_errors_once_then_works() {
+async fn stale_plan_after_alter_table_is_reprepared_transparently() {
     let (pool, _) = pool(json!({ "max": 1 }));
     let c = checkout(&pool).await;
     run(&c, simple("CREATE TEMP TABLE stale_t (a int); INSERT INTO stale_t VALUES (1)")).await.ok();
@@ -172,18 +172,25 @@ async fn stale_plan_after_alter_table_errors_once_then_works() {
     }
     run(&c, simple("ALTER TABLE stale_t ADD COLUMN b text DEFAULT 'bee'")).await.ok();
 
-    let r = run(&c, ext(sql, vec![text(1)])).await;
-    let e = r.error.as_ref().unwrap_or_else(|| panic!("expected the stale-plan error: {r:?}"));
-    assert_eq!(e.code, "0A000", "{e:?}");
-    assert!(e.message.contains("cached plan must not change result type"), "{e:?}");
-    assert_eq!(r.status, Some(b'I'));
-
-    for _ in 0..2 {
+    // Outside a transaction block, the stale statement ("cached plan must not change result
+    // type", 0A000) is run again, re-parsed, as pg (which never caches) would have succeeded.
+    for _ in 0..3 {
         let r = run(&c, ext(sql, vec![text(1)])).await.ok();
         assert_eq!(r.columns(), ["a", "b"]);
         assert_eq!(r.rows(), [vec![Some("1".to_string()), Some("bee".to_string())]]);
     }
     assert_eq!(names_for(&c, sql).await.len(), 1, "the stale statement was closed: {:?}", prepared(&c).await);
+
+    // Inside a transaction block the error has aborted the transaction: it reaches the caller.
+    run(&c, simple("BEGIN")).await.ok();
+    run(&c, simple("ALTER TABLE stale_t ADD COLUMN c int")).await.ok();
+    let r = run(&c, ext(sql, vec![text(1)])).await;
+    let e = r.error.as_ref().unwrap_or_else(|| panic!("expected the stale-plan error: {r:?}"));
+    assert_eq!(e.code, "0A000", "{e:?}");
+    assert!(e.message.contains("cached plan must not change result type"), "{e:?}");
+    assert_eq!(r.status, Some(b'E'));
+    run(&c, simple("ROLLBACK")).await.ok();
+    assert_eq!(run(&c, ext(sql, vec![text(1)])).await.ok().columns(), ["a", "b"]);
     c.release(false).unwrap();
     pool.end().unwrap().await;
 }
@@ -212,6 +219,25 @@ async fn pipelined_twins_and_failed_executes_keep_the_cache_consistent() {
     assert_eq!(r.err_code(), Some("22012"));
     assert_eq!(run(&c, ext(sql2, vec![text(7)])).await.ok().value(0, 0), Some("1"));
     assert_eq!(names_for(&c, sql2).await.len(), 1, "{:?}", prepared(&c).await);
+    c.release(false).unwrap();
+    pool.end().unwrap().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_statement_deallocated_by_name_is_reprepared() {
+    let (pool, _) = pool(json!({ "max": 1 }));
+    let c = checkout(&pool).await;
+    let sql = "SELECT $1::int AS gone";
+    run(&c, ext(sql, vec![text(1)])).await.ok();
+    let names = names_for(&c, sql).await;
+    assert_eq!(names.len(), 1);
+    run(&c, simple(&format!("DEALLOCATE {}", names[0]))).await.ok();
+    // 26000 (prepared statement does not exist) outside a transaction: re-parsed and run again.
+    let r = run(&c, ext(sql, vec![text(2)])).await.ok();
+    assert_eq!(r.value(0, 0), Some("2"));
+    let r = run(&c, ext(sql, vec![text(3)])).await.ok();
+    assert_eq!(r.value(0, 0), Some("3"));
+    assert_eq!(names_for(&c, sql).await.len(), 1);
     c.release(false).unwrap();
     pool.end().unwrap().await;
 }

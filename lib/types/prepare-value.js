@@ -158,7 +158,7 @@ function dateToString (date, utc, position) {
   if (time !== time) {
     throw new TypeError(label(position) + ': cannot send an invalid Date')
   }
-  let year, month, day, hours, minutes, seconds, ms, offset
+  let year, month, day, hours, minutes, seconds, ms
   if (utc) {
     year = date.getUTCFullYear()
     month = date.getUTCMonth()
@@ -177,6 +177,17 @@ function dateToString (date, utc, position) {
     ms = date.getMilliseconds()
   }
 
+  let offset = 0 // seconds east of UTC
+  if (!utc) {
+    // The local wall time read as UTC, minus the instant: exact, including
+    // offsets with seconds (local mean time before standard zones).
+    const wall = year >= 100 || year < 0
+      ? Date.UTC(year, month, day, hours, minutes, seconds, ms)
+      : new Date(0).setUTCFullYear(year, month, day) + ((hours * 60 + minutes) * 60 + seconds) * 1000 + ms
+    offset = (wall - time) / 1000
+    if (offset !== offset) offset = -date.getTimezoneOffset() * 60 // beyond the Date range
+  }
+
   const bc = year < 1
   if (bc) year = 1 - year
   let text = (year < 1000 ? String(year).padStart(4, '0') : String(year)) +
@@ -186,15 +197,6 @@ function dateToString (date, utc, position) {
   if (utc) {
     text += '+00:00'
   } else {
-    if (seconds === date.getUTCSeconds()) {
-      offset = -date.getTimezoneOffset() * 60 // whole minutes
-    } else {
-      // A local mean time offset with seconds: compute it exactly.
-      const local = new Date(0)
-      local.setUTCFullYear(bc ? 1 - year : year, month, day)
-      local.setUTCHours(hours, minutes, seconds, ms)
-      offset = Math.round((local.getTime() - time) / 1000)
-    }
     let sign = '+'
     if (offset < 0) {
       sign = '-'

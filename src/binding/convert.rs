@@ -44,7 +44,7 @@ fn override_ms(v: Option<f64>) -> Option<Option<u64>> {
     match v {
         None => None,
         Some(x) if x < 0.0 => None,
-        Some(x) if x == 0.0 => Some(None),
+        Some(0.0) => Some(None),
         Some(x) => Some(Some(x as u64)),
     }
 }

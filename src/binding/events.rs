@@ -34,7 +34,12 @@ fn leak_json(l: &LeakInfo) -> Value {
 }
 
 fn error_json(e: &crate::error::Error) -> Value {
-    json!({ "code": e.code(), "message": e.to_string() })
+    match e {
+        // A server error (e.g. FATAL 57P01 when the backend is terminated): all its fields, so
+        // that JS builds pg's DatabaseError.
+        crate::error::Error::Db(db) => json!({ "code": e.code(), "message": e.to_string(), "fields": frame_fields(&db.frame) }),
+        _ => json!({ "code": e.code(), "message": e.to_string() }),
+    }
 }
 
 /// The JSON form of an event (`type` plus its payload).
@@ -56,9 +61,9 @@ pub fn to_json(ev: &PoolEvent) -> Value {
         PoolEvent::LeakResolved { checkout_id, held_ms, location } => {
             json!({ "type": "leakResolved", "checkoutId": checkout_id, "heldMs": held_ms, "location": location })
         }
-        PoolEvent::ReleasedInTransaction { checkout_id, conn_id, status, location } => json!({
+        PoolEvent::ReleasedInTransaction { checkout_id, conn_id, status, location, held_ms } => json!({
             "type": "releasedInTransaction", "checkoutId": checkout_id, "connId": conn_id,
-            "status": (*status as char).to_string(), "location": location
+            "status": (*status as char).to_string(), "location": location, "heldMs": held_ms
         }),
     }
 }

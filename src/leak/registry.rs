@@ -31,6 +31,11 @@ pub fn idle_ms(rec: &CheckoutRecord, now: Instant) -> u64 {
     now.saturating_duration_since(since).as_millis() as u64
 }
 
+/// Queries run during this checkout (not over the connection's life).
+pub fn query_count(rec: &CheckoutRecord) -> u64 {
+    rec.conn.shared().query_count().saturating_sub(rec.queries_before)
+}
+
 /// Snapshot of a checkout for a report.
 pub fn leak_info(id: u64, rec: &CheckoutRecord) -> LeakInfo {
     let now = Instant::now();
@@ -40,7 +45,7 @@ pub fn leak_info(id: u64, rec: &CheckoutRecord) -> LeakInfo {
         conn_id: rec.conn.id(),
         age_ms: now.saturating_duration_since(rec.acquired).as_millis() as u64,
         idle_ms: idle_ms(rec, now),
-        query_count: shared.query_count(),
+        query_count: query_count(rec),
         in_transaction: shared.txn_status() != b'I',
         tag: rec.meta.tag.clone(),
         location: rec.meta.location.clone(),

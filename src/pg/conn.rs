@@ -69,6 +69,10 @@ struct Pending {
     row_description: Option<Vec<u8>>,
     error_code: Option<String>,
     extended: bool,
+    /// The statement, kept when it reused a cache entry: if the server says the cached plan
+    /// is stale (0A000 "cached plan must not change result type" after a schema change, or
+    /// 26000), it is run again once, re-parsed — pg, which never caches, would have succeeded.
+    retry: Option<Statement>,
 }
 
 /// The locked part shared by the writer and the reader.
@@ -235,6 +239,7 @@ fn encode_job(d: &mut Driver, buf: &mut BytesMut, stmt: Statement, reply: onesho
         row_description: None,
         error_code: None,
         extended: matches!(stmt, Statement::Extended { .. }),
+        retry: None,
     };
     for name in d.cache.to_close.drain(..) {
         postgres_protocol::message::frontend::close(b'S', &name, buf).ok();
@@ -288,6 +293,9 @@ fn encode_job(d: &mut Driver, buf: &mut BytesMut, stmt: Statement, reply: onesho
         };
         fail(p.reply, "LDP_INVALID_QUERY", &msg);
         return None;
+    }
+    if p.cache_reused.is_some() {
+        p.retry = Some(stmt);
     }
     Some(p)
 }
@@ -351,10 +359,15 @@ async fn reader(
     // The reader keeps a sender only to answer COPY FROM STDIN; a weak one so that it does not
     // keep the writer alive after every handle is dropped.
     let tx = tx.downgrade();
+    // An ErrorResponse that arrived with no request pending (e.g. FATAL "terminating connection
+    // due to administrator command"): reported as the reason the connection closed, as pg does.
+    let mut unsolicited: Option<Vec<u8>> = None;
     let error = loop {
         while let Some(len) = complete_frame_len(&buf) {
             let frame = buf.split_to(len);
-            handle_frame(&shared, &frame, &*listener, &tx);
+            if let Some(e) = handle_frame(&shared, &frame, &*listener, &tx) {
+                unsolicited.get_or_insert(e);
+            }
         }
         if buf.capacity() - buf.len() < 4096 {
             buf.reserve(64 * 1024);
@@ -377,18 +390,24 @@ async fn reader(
     };
     for p in pending {
         shared.finish_one();
-        fail(p.reply, "LDP_CONNECTION_TERMINATED", TERMINATED);
+        // A server error already received for this request (e.g. the FATAL that announced the
+        // termination) stays first in the reply, so the caller sees it as with pg.
+        let mut out = if p.error_code.is_some() { p.out } else { Vec::new() };
+        frames::push_client_error(&mut out, "LDP_CONNECTION_TERMINATED", TERMINATED);
+        let _ = p.reply.send(out);
     }
     let ours = shared.closing.load(Ordering::Acquire);
-    let err = match (ours, error) {
-        (true, _) => None,
-        (false, Some(e)) => Some(Error::Io(format!("{}: {}", TERMINATED, e))),
-        (false, None) => Some(Error::ConnectionTerminated),
+    let err = match (ours, unsolicited, error) {
+        (true, _, _) => None,
+        (false, Some(frame), _) => Some(Error::Db(crate::error::DbError::from_frame(&frame))),
+        (false, None, Some(e)) => Some(Error::Io(format!("{}: {}", TERMINATED, e))),
+        (false, None, None) => Some(Error::ConnectionTerminated),
     };
     listener.closed(shared.id, err);
 }
 
-fn handle_frame(shared: &ConnShared, frame: &[u8], listener: &dyn ConnListener, tx: &mpsc::WeakUnboundedSender<Job>) {
+/// Routes one backend frame; returns an `ErrorResponse` that arrived with no request pending.
+fn handle_frame(shared: &ConnShared, frame: &[u8], listener: &dyn ConnListener, tx: &mpsc::WeakUnboundedSender<Job>) -> Option<Vec<u8>> {
     let body = &frame[HEADER..];
     match frame[0] {
         b'A' => {
@@ -397,22 +416,27 @@ fn handle_frame(shared: &ConnShared, frame: &[u8], listener: &dyn ConnListener, 
                 let payload = frames::cstr(rest).map(|(p, _)| p).unwrap_or("");
                 listener.notification(shared.id, pid, channel, payload);
             }
-            return;
+            return None;
         }
-        b'N' => return listener.notice(shared.id, frame),
+        b'N' => {
+            listener.notice(shared.id, frame);
+            return None;
+        }
         b'S' => {
             if let Some((k, rest)) = frames::cstr(body) {
                 if let Some((v, _)) = frames::cstr(rest) {
                     shared.params.lock().insert(k.to_string(), v.to_string());
                 }
             }
-            return;
+            return None;
         }
         _ => {}
     }
     let mut d = shared.driver.lock();
     let Driver { pending, cache, named, .. } = &mut *d;
-    let Some(p) = pending.front_mut() else { return };
+    let Some(p) = pending.front_mut() else {
+        return (frame[0] == b'E').then(|| frame.to_vec());
+    };
     match frame[0] {
         b'T' => {
             if p.cache_insert.is_some() {
@@ -429,12 +453,10 @@ fn handle_frame(shared: &ConnShared, frame: &[u8], listener: &dyn ConnListener, 
             }
             p.out.extend_from_slice(frame);
         }
-        b'E' => {
-            if p.error_code.is_none() {
-                let code = frames::fields(frame).find(|(f, _)| *f == b'C').map(|(_, v)| v.to_string());
-                p.error_code = Some(code.unwrap_or_default());
-                p.out.extend_from_slice(frame);
-            }
+        b'E' if p.error_code.is_none() => {
+            let code = frames::fields(frame).find(|(f, _)| *f == b'C').map(|(_, v)| v.to_string());
+            p.error_code = Some(code.unwrap_or_default());
+            p.out.extend_from_slice(frame);
         }
         b'G' => {
             // COPY FROM STDIN: we have no data to send; fail it cleanly instead of hanging.
@@ -450,20 +472,34 @@ fn handle_frame(shared: &ConnShared, frame: &[u8], listener: &dyn ConnListener, 
             }
         }
         b'Z' => {
-            shared.txn_status.store(body.first().copied().unwrap_or(b'I'), Ordering::Release);
+            let status = body.first().copied().unwrap_or(b'I');
+            shared.txn_status.store(status, Ordering::Release);
             p.out.extend_from_slice(frame);
             let p = pending.pop_front().expect("front exists");
             let ok = p.error_code.is_none();
             if let Some((sql, name)) = p.cache_insert {
                 cache.finish(&sql, name, ok, p.row_description);
             }
-            if let (Some(code), Some(sql)) = (&p.error_code, &p.cache_reused) {
-                if code == "0A000" || code == "26000" {
+            let stale = matches!(p.error_code.as_deref(), Some("0A000") | Some("26000")) && p.cache_reused.is_some();
+            if stale {
+                if let Some(sql) = &p.cache_reused {
                     cache.invalidate(sql);
                 }
             }
             if let (false, Some(name)) = (ok, &p.named_parse) {
                 named.remove(name);
+            }
+            // Run a stale cached statement again, re-parsed — only when that cannot reorder or
+            // change anything: outside a transaction block and with nothing else in flight.
+            if stale && status == b'I' && pending.is_empty() && shared.in_flight() == 1 {
+                if let (Some(stmt), Some(tx)) = (p.retry, tx.upgrade()) {
+                    drop(d);
+                    if let Err(mpsc::error::SendError(Job::Query(_, reply))) = tx.send(Job::Query(stmt, p.reply)) {
+                        shared.finish_one();
+                        fail(reply, "LDP_CONNECTION_TERMINATED", TERMINATED);
+                    }
+                    return None;
+                }
             }
             drop(d);
             shared.finish_one();
@@ -473,4 +509,5 @@ fn handle_frame(shared: &ConnShared, frame: &[u8], listener: &dyn ConnListener, 
         // PortalSuspended, COPY OUT data: nothing for the caller.
         _ => {}
     }
+    None
 }

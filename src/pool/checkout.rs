@@ -7,7 +7,7 @@
 //! handles are dropped only by the garbage collector) gets a reclaim reported as a leak.
 
 use std::sync::{Arc, Weak};
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
 use parking_lot::Mutex;
 
@@ -40,7 +40,6 @@ pub struct Checkout {
     pub(crate) pool: Weak<PoolInner>,
     pub(crate) status: Arc<Mutex<Status>>,
     pub(crate) is_new: bool,
-    pub(crate) acquired: Instant,
     pub(crate) drop_policy: DropPolicy,
 }
 

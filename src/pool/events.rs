@@ -60,7 +60,8 @@ pub enum PoolEvent {
     /// A checkout reported as a leak was released after all.
     LeakResolved { checkout_id: u64, held_ms: u64, location: Option<String> },
     /// A client was released inside a transaction and was rolled back (or destroyed).
-    ReleasedInTransaction { checkout_id: u64, conn_id: u64, status: u8, location: Option<String> },
+    /// `held_ms`: how long the checkout was held (`location` is "pool.query" for implicit ones).
+    ReleasedInTransaction { checkout_id: u64, conn_id: u64, status: u8, location: Option<String>, held_ms: u64 },
 }
 
 /// Receives pool events.

@@ -109,6 +109,7 @@ impl PoolInner {
                 reported: false,
                 held_back: false,
                 backtrace,
+                queries_before: lease.conn.shared().query_count(),
             },
         );
         self.metrics.acquired();
@@ -118,7 +119,6 @@ impl PoolInner {
             pool: Arc::downgrade(self),
             status,
             is_new: lease.is_new,
-            acquired: now,
             drop_policy: DropPolicy::Release,
         }
     }
@@ -209,10 +209,12 @@ impl PoolInner {
         let weak = Arc::downgrade(self);
         let this = self.clone();
         self.runtime.spawn(async move {
+            let opening = Instant::now();
             let result = this.open_connection(weak).await;
             match result {
                 Ok(conn) => {
                     this.metrics.created();
+                    this.metrics.creation_time(opening.elapsed());
                     let lease = Lease { conn, uses: 0, is_new: true };
                     if let Err(Ok(lease)) = tx.send(Ok(lease)) {
                         // The caller gave up (timed out); the connection joins the pool.
@@ -333,14 +335,15 @@ impl PoolInner {
         drop(st);
         let this = self.clone();
         let conn = conn.clone();
-        let location = rec.meta.location.clone();
+        let location = if rec.meta.implicit { Some("pool.query".to_string()) } else { rec.meta.location.clone() };
+        let held_ms = rec.acquired.elapsed().as_millis() as u64;
         self.runtime.spawn(async move {
             while conn.shared().in_flight() > 0 && !conn.shared().is_closed() {
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
             let status = conn.shared().txn_status();
             if status != b'I' {
-                this.events.emit(PoolEvent::ReleasedInTransaction { checkout_id: id, conn_id: conn.id(), status, location });
+                this.events.emit(PoolEvent::ReleasedInTransaction { checkout_id: id, conn_id: conn.id(), status, location, held_ms });
                 let reply = conn.query(Statement::Simple("ROLLBACK".into())).await;
                 let failed = crate::pg::frames::first_error_code(&reply).is_some();
                 if failed || conn.shared().txn_status() != b'I' {
@@ -393,10 +396,13 @@ impl PoolInner {
 
     fn conn_closed(self: &Arc<Self>, conn_id: u64, error: Option<Error>) {
         let mut st = self.state.lock();
-        if st.removing.remove(&conn_id) {
+        if st.removing.contains(&conn_id) {
+            // Emitted before the removal completes (under the lock), so that `end()`, which
+            // resolves once `removing` is empty, never resolves before its `Removed` events.
+            self.events.emit(PoolEvent::Removed { conn_id });
+            st.removing.remove(&conn_id);
             drop(st);
             self.drained.notify_waiters();
-            self.events.emit(PoolEvent::Removed { conn_id });
             return;
         }
         if let Some(pos) = st.idle.iter().position(|i| i.conn.id() == conn_id) {

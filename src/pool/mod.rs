@@ -69,6 +69,7 @@ impl Pool {
         let inner = Arc::new(PoolInner::new(config, events, password, runtime.clone()));
         runtime.spawn(reaper::run(Arc::downgrade(&inner)));
         crate::leak::checker::spawn(&inner);
+        crate::metrics::spawn_sampler(&inner);
         Pool { inner }
     }
 
@@ -88,6 +89,11 @@ impl Pool {
         &self.inner.metrics
     }
 
+    /// Counters, distributions, history and memory usage in one report.
+    pub fn metrics_report(&self) -> crate::metrics::Report {
+        crate::metrics::report(&self.inner)
+    }
+
     /// `pool.connect()`: the counters change before this returns; the future yields a checkout.
     pub fn connect(&self, meta: CheckoutMeta) -> impl Future<Output = Result<Checkout>> + Send + 'static {
         self.inner.acquire(meta)
@@ -100,6 +106,9 @@ impl Pool {
         async move {
             let checkout = match acquire.await {
                 Ok(c) => c,
+                // A server error while connecting (e.g. 28P01) keeps its frame, so the caller
+                // gets pg's DatabaseError with every field.
+                Err(Error::Db(db)) => return db.frame,
                 Err(e) => return frames::client_error(e.code(), &e.to_string()),
             };
             let reply = checkout.query(stmt).await;
@@ -143,11 +152,11 @@ impl Pool {
                 location: r.meta.location.clone(),
                 tag: r.meta.tag.clone(),
                 implicit: r.meta.implicit,
-                query_count: r.conn.shared().query_count(),
+                query_count: registry::query_count(r),
                 in_transaction: r.conn.shared().txn_status() != b'I',
             })
             .collect();
-        v.sort_by(|a, b| b.held_ms.cmp(&a.held_ms));
+        v.sort_by_key(|a| std::cmp::Reverse(a.held_ms));
         v
     }
 

@@ -69,6 +69,9 @@ pub struct CheckoutRecord {
     pub held_back: bool,
     /// Rust callers' unresolved backtrace, resolved only for a report.
     pub backtrace: Option<backtrace::Backtrace>,
+    /// The connection's query count when this checkout began (queries of this checkout =
+    /// current count minus this).
+    pub queries_before: u64,
 }
 
 /// See the module docs.

@@ -1,0 +1,139 @@
+'use strict'
+// The subjects under test. Each factory returns the same small adapter so the cases never
+// care which library they drive:
+//   query(i)  -> Promise<x>      pool.query('SELECT $1::int AS x', [i]), resolves rows[0].x
+//   cycle(i)  -> Promise<x>      connect() + that query + release()
+//   rows(sql) -> Promise<rows[]> one query returning many rows (array of row objects)
+//   end()     -> Promise
+// Every pool uses max 10 connections. Connection settings come from `conn`
+// ({ host, port, user, database, password? }).
+
+const path = require('path')
+
+const MAX = 10
+// run.js points the workers at a snapshot of the package (lib/snapshot.js); default: this checkout
+const LDP_DIR = process.env.BENCH_LDP_DIR || path.join(__dirname, '..')
+const QUERY_TEXT = 'SELECT $1::int AS x'
+
+function pgLike(pool) {
+  pool.on('error', () => {}) // idle-client errors must not crash a measurement
+  return {
+    pool,
+    query: (i) => pool.query(QUERY_TEXT, [i]).then((r) => r.rows[0].x),
+    async cycle(i) {
+      const client = await pool.connect()
+      let r
+      try {
+        r = await client.query(QUERY_TEXT, [i])
+      } catch (err) {
+        client.release(err)
+        throw err
+      }
+      client.release()
+      return r.rows[0].x
+    },
+    rows: (sql) => pool.query(sql).then((r) => r.rows),
+    end: () => pool.end(),
+  }
+}
+
+function pgConfig(conn) {
+  const c = { host: conn.host, port: conn.port, user: conn.user, database: conn.database, max: MAX }
+  if (conn.password != null) c.password = conn.password
+  return c
+}
+
+const SUBJECTS = [
+  {
+    id: 'ldp',
+    label: 'LeakDetectingPool',
+    description: 'LeakDetectingPool, leak detection on (default options), max 10',
+    create(conn) {
+      const { LeakDetectingPool } = require(LDP_DIR)
+      return pgLike(new LeakDetectingPool(pgConfig(conn)))
+    },
+  },
+  {
+    id: 'ldp-off',
+    label: 'LDP (detection off)',
+    description: 'LeakDetectingPool with leakThresholdMs: 0, captureStacks: false, forceReleaseAfterMs: 0, max 10',
+    create(conn) {
+      const { LeakDetectingPool } = require(LDP_DIR)
+      return pgLike(new LeakDetectingPool({ ...pgConfig(conn), leakThresholdMs: 0, captureStacks: false, forceReleaseAfterMs: 0 }))
+    },
+  },
+  {
+    id: 'pg',
+    label: 'pg.Pool',
+    description: `pg.Pool (pg ${require('pg/package.json').version}), max 10`,
+    create(conn) {
+      const pg = require('pg')
+      return pgLike(new pg.Pool(pgConfig(conn)))
+    },
+  },
+  {
+    id: 'postgresjs',
+    label: 'postgres.js',
+    description: `postgres (postgres.js ${postgresVersion()}), max 10, tagged templates (prepared statements, its default)`,
+    create(conn) {
+      const postgres = require('postgres')
+      const sql = postgres({
+        host: conn.host,
+        port: conn.port,
+        user: conn.user,
+        database: conn.database,
+        password: conn.password == null ? undefined : conn.password,
+        max: MAX,
+        onnotice: () => {},
+      })
+      return {
+        sql,
+        query: (i) => sql`SELECT ${i}::int AS x`.then((r) => r[0].x),
+        async cycle(i) {
+          const reserved = await sql.reserve()
+          try {
+            const r = await reserved`SELECT ${i}::int AS x`
+            return r[0].x
+          } finally {
+            reserved.release()
+          }
+        },
+        rows: (text) => sql.unsafe(text),
+        end: () => sql.end({ timeout: 5 }),
+      }
+    },
+  },
+  {
+    id: 'js-wrapper',
+    label: 'pure-JS wrapper',
+    description: 'pg.Pool subclass: new Error().stack + Date.now() in a Map on every connect (pool.query included), setInterval(1 s) sweep, max 10',
+    create(conn) {
+      const { StackTrackingPool } = require('./lib/js-leak-wrapper')
+      return pgLike(new StackTrackingPool({ ...pgConfig(conn), leakThresholdMs: 30000, sweepIntervalMs: 1000 }))
+    },
+  },
+]
+
+function postgresVersion() {
+  // postgres.js does not export its package.json; read it from disk.
+  try {
+    const fs = require('fs')
+    let dir = path.dirname(require.resolve('postgres'))
+    for (let i = 0; i < 4; i++, dir = path.dirname(dir)) {
+      const f = path.join(dir, 'package.json')
+      if (fs.existsSync(f)) {
+        const pkg = JSON.parse(fs.readFileSync(f, 'utf8'))
+        if (pkg.name === 'postgres' && pkg.version) return pkg.version
+      }
+    }
+  } catch {}
+  return '?'
+}
+
+function subject(id) {
+  const s = SUBJECTS.find((x) => x.id === id)
+  if (!s) throw new Error(`unknown subject ${id} (known: ${SUBJECTS.map((x) => x.id).join(', ')})`)
+  return s
+}
+
+module.exports = { SUBJECTS, subject, QUERY_TEXT, MAX }
