@@ -15,3 +15,5 @@ module.exports = {
   escapeIdentifier,
 }
 module.exports.default = LeakDetectingPool
+// TypeScript's CommonJS interop reads `default` only from modules marked as ES modules.
+Object.defineProperty(module.exports, '__esModule', { value: true })

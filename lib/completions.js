@@ -4,6 +4,8 @@
 // query is in flight a ref'd handle keeps the process alive (the core's wake-up function is
 // weak and never does).
 
+const { parseReply } = require('./result')
+
 const NOOP = () => {}
 
 class Completions {
@@ -24,6 +26,22 @@ class Completions {
     return new Promise((resolve) => {
       this.waiting.set(id, resolve)
       target.submit(id, sql, params, name, extended)
+    })
+  }
+
+  /**
+   * Checks out a connection through `native.connect(id, meta)`: the NativeClient itself when
+   * an idle connection was free, else a promise of it (rejected with the acquire error).
+   */
+  connect(native, meta) {
+    const id = this.nextId
+    this.nextId = id === 0xffffffff ? 1 : id + 1
+    const ready = native.connect(id, meta)
+    if (ready) return ready
+    if (this.waiting.size === 0) this.busy.ref()
+    return new Promise((resolve) => this.waiting.set(id, resolve)).then((buf) => {
+      if (buf.length === 0) return native.takeCheckout(id)
+      throw parseReply(buf).error
     })
   }
 

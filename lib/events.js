@@ -102,14 +102,11 @@ function onLeakResolved(pool, ev) {
 }
 
 function onReleasedInTransaction(pool, ev) {
-  // The client keeps its checkout's holder until its next checkout, which cannot start before
-  // the rollback this event announces.
-  const client = pool._clientFor(ev.connId)
-  let location = ev.location || 'unknown'
-  if (client && client._checkoutId === ev.checkoutId) {
-    if (client._holder) location = locationOf(client._holder)
-    else if (client._tag != null) location = `tag:${client._tag}`
-  }
+  // Released a moment ago: its entry (and stack) is among the recent releases.
+  const e = entryOf(pool, ev.checkoutId)
+  let location = ev.location || 'unknown' // 'pool.query' for the implicit checkout
+  if (e && e.holder) location = locationOf(e.holder)
+  else if (e && e.tag != null) location = `tag:${e.tag}`
   pool._obs.alert('released-in-transaction', {
     id: ev.checkoutId,
     location,

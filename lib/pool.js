@@ -115,11 +115,19 @@ class LeakDetectingPool extends EventEmitter {
   }
 
   async _acquire(opts, holder, implicit) {
-    const r = await this._native.connect(this._meta(opts, implicit))
-    if (!(r instanceof NativeClient)) {
-      const err = this._acquireError(fromInfo(r))
-      this.log('client failed to connect', err)
-      throw err
+    let r = this._completions.connect(this._native, this._meta(opts, implicit))
+    if (r instanceof NativeClient) {
+      // pg hands out idle clients on a later tick: listeners attached right after connect()
+      // returns still see this checkout's events.
+      await null
+    } else {
+      try {
+        r = await r
+      } catch (e) {
+        const err = this._acquireError(e)
+        this.log('client failed to connect', err)
+        throw err
+      }
     }
     if (r.isNew) this.log('new client connected')
     const connId = r.connId

@@ -400,6 +400,6 @@ mod tests {
         let mut mem = BTreeMap::new();
         m.memory(&mut mem);
         assert_eq!(mem["acquireWaitSamples"].size, SAMPLES);
-        assert!(mem.values().all(|u| u.capacity.map_or(true, |c| u.size <= c)));
+        assert!(mem.values().all(|u| u.capacity.is_none_or(|c| u.size <= c)));
     }
 }

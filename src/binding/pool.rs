@@ -14,7 +14,9 @@ use super::convert::{statement, JsCheckoutMeta, JsErrorInfo, JsParam};
 use super::events::JsEvents;
 use crate::config::{PasswordSpec, PoolConfig};
 use crate::error::Error as CoreError;
-use crate::pool::{PasswordSource, Pool, StaticPassword};
+use crate::pool::{Acquire, Checkout, DropPolicy, PasswordSource, Pool, StaticPassword};
+use parking_lot::Mutex;
+use std::collections::HashMap;
 
 /// `() => Promise<string | null>`: the JS side wraps pg's password function.
 type PasswordFn = ThreadsafeFunction<(), Promise<Option<String>>, (), Status, false, true>;
@@ -60,6 +62,23 @@ pub struct NativePool {
     pool: Pool,
     completions: Arc<Completions>,
     runtime: tokio::runtime::Handle,
+    /// Checkouts acquired asynchronously, waiting for JS to take them (`takeCheckout`).
+    ready: Arc<Mutex<HashMap<u32, Checkout>>>,
+}
+
+impl NativePool {
+    fn client(&self, mut c: Checkout) -> NativeClient {
+        c.set_drop_policy(DropPolicy::ReclaimAsLeak);
+        NativeClient::new(c, self.completions.clone(), self.runtime.clone())
+    }
+}
+
+/// The reply frames that carry an acquire error (a server error keeps its own frame).
+fn error_frame(e: &CoreError) -> Vec<u8> {
+    match e {
+        CoreError::Db(db) => db.frame.clone(),
+        other => crate::pg::frames::client_error(other.code(), &other.to_string()),
+    }
 }
 
 #[napi]
@@ -87,7 +106,7 @@ impl NativePool {
         let wake = on_complete.build_threadsafe_function::<()>().weak::<true>().callee_handled::<false>().build()?;
         let completions = Completions::new(wake);
         let pool = Pool::new(config, Arc::new(JsEvents(events)), password, runtime.clone());
-        Ok(NativePool { pool, completions, runtime })
+        Ok(NativePool { pool, completions, runtime, ready: Arc::default() })
     }
 
     #[napi(getter)]
@@ -116,23 +135,41 @@ impl NativePool {
         serde_json::to_string(&self.pool.counts()).unwrap_or_default()
     }
 
-    /// Checks out a connection. Counters change before this returns.
-    #[napi(ts_return_type = "Promise<NativeClient | JsErrorInfo>")]
-    pub fn connect<'env>(&self, env: &'env Env, meta: Option<JsCheckoutMeta>) -> Result<PromiseRaw<'env, Either<NativeClient, JsErrorInfo>>> {
-        let fut = self.pool.connect(meta.into());
-        let completions = self.completions.clone();
-        let runtime = self.runtime.clone();
-        env.spawn_future(async move {
-            Ok(match fut.await {
-                Ok(mut c) => {
-                    c.set_drop_policy(crate::pool::DropPolicy::ReclaimAsLeak);
-                    Either::A(NativeClient::new(c, completions, runtime))
-                }
-                Err(e) => Either::B(JsErrorInfo::from(e)),
-            })
-        })
+    /// Checks out a connection; counters change before this returns. Returns the client at
+    /// once when an idle connection is free; otherwise `null`, and the outcome arrives through
+    /// the completions buffer under `id`: an empty reply means "take it with
+    /// `takeCheckout(id)`", anything else is the error's frames.
+    #[napi]
+    pub fn connect(&self, id: u32, meta: Option<JsCheckoutMeta>) -> Option<NativeClient> {
+        match self.pool.try_connect(meta.into()) {
+            Acquire::Ready(c) => Some(self.client(c)),
+            Acquire::Failed(e) => {
+                self.completions.complete(id, &error_frame(&e));
+                None
+            }
+            Acquire::Pending(fut) => {
+                let completions = self.completions.clone();
+                let ready = self.ready.clone();
+                self.runtime.spawn(async move {
+                    match fut.await {
+                        Ok(c) => {
+                            ready.lock().insert(id, c);
+                            completions.complete(id, &[]);
+                        }
+                        Err(e) => completions.complete(id, &error_frame(&e)),
+                    }
+                });
+                None
+            }
+        }
     }
 
+    /// The checkout of a `connect(id)` whose completion said it is ready.
+    #[napi]
+    pub fn take_checkout(&self, id: u32) -> Option<NativeClient> {
+        let c = self.ready.lock().remove(&id)?;
+        Some(self.client(c))
+    }
 
     /// `pool.query` with an implicit checkout; the reply arrives through the completions
     /// buffer under `id`. Counters change before this returns.

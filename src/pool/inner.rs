@@ -161,7 +161,17 @@ impl PoolInner {
     pub fn acquire(self: &Arc<Self>, meta: CheckoutMeta) -> impl Future<Output = Result<Checkout>> + Send + 'static {
         let started = Instant::now();
         let (start, meta) = self.start_acquire(meta);
-        let this = self.clone();
+        self.clone().finish_acquire(start, meta, started)
+    }
+
+    /// The asynchronous part of an acquire started with [`start_acquire`](Self::start_acquire).
+    pub fn finish_acquire(
+        self: Arc<Self>,
+        start: Start,
+        meta: CheckoutMeta,
+        started: Instant,
+    ) -> impl Future<Output = Result<Checkout>> + Send + 'static {
+        let this = self;
         async move {
             let (rx, waiter) = match start {
                 Start::Ready(c) => {

@@ -33,6 +33,13 @@ pub struct Pool {
     inner: Arc<PoolInner>,
 }
 
+/// The outcome of [`Pool::try_connect`].
+pub enum Acquire<F> {
+    Ready(Checkout),
+    Failed(Error),
+    Pending(F),
+}
+
 /// Counts at one instant (taken under the state lock, so consistent with each other).
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -97,6 +104,21 @@ impl Pool {
     /// `pool.connect()`: the counters change before this returns; the future yields a checkout.
     pub fn connect(&self, meta: CheckoutMeta) -> impl Future<Output = Result<Checkout>> + Send + 'static {
         self.inner.acquire(meta)
+    }
+
+    /// `pool.connect()` that hands out an idle connection at once when one is free (no task,
+    /// no wake-up); otherwise the future of the wait. Counters change before this returns.
+    pub fn try_connect(&self, meta: CheckoutMeta) -> Acquire<impl Future<Output = Result<Checkout>> + Send + 'static> {
+        let started = std::time::Instant::now();
+        let (start, meta) = self.inner.start_acquire(meta);
+        match start {
+            inner::Start::Ready(c) => {
+                self.inner.metrics.waited(started.elapsed());
+                Acquire::Ready(c)
+            }
+            inner::Start::Failed(e) => Acquire::Failed(e),
+            wait => Acquire::Pending(self.inner.clone().finish_acquire(wait, meta, started)),
+        }
     }
 
     /// `pool.query()`: an implicit checkout around one statement. Like pg-pool, a statement
