@@ -2,7 +2,8 @@
 // Turns one reply (a Buffer of PostgreSQL backend frames, forwarded by the Rust core) into
 // pg-shaped results: { command, rowCount, oid, rows, fields }, an array of them for a
 // multi-statement simple query, or an error. Frames: T RowDescription, D DataRow,
-// C CommandComplete, I EmptyQuery, E ErrorResponse, Z ReadyForQuery, ! client-side error.
+// C CommandComplete, I EmptyQuery, E ErrorResponse, N NoticeResponse, Z ReadyForQuery,
+// ! client-side error.
 
 const defaultTypes = require('./types/parsers')
 const { databaseError, clientError } = require('./errors')
@@ -133,15 +134,17 @@ function errorFields(buf, pos, end) {
 }
 
 /**
- * Parses a reply. Returns { result, error, status } where result is a Result or an array of
- * them (multi-statement simple query), error the first error (parsing stops there, as pg
- * reports only the error), status the transaction status of the final ReadyForQuery.
+ * Parses a reply. Returns { result, error, status, notices } where result is a Result or an
+ * array of them (multi-statement simple query), error the first error (parsing stops there, as
+ * pg reports only the error), status the transaction status of the final ReadyForQuery, and
+ * notices the fields of the notices the request raised (null if none).
  */
 function parseReply(buf, rowMode, types) {
   let result = new Result(rowMode, types)
   let results = null
   let error = null
   let status = null
+  let notices = null
   let pos = 0
   const len = buf.length
   while (pos < len) {
@@ -187,12 +190,15 @@ function parseReply(buf, rowMode, types) {
       case 0x5a: // Z
         status = String.fromCharCode(buf[body])
         break
+      case 0x4e: // N: a notice raised by this request (emitted by the client before it resolves)
+        ;(notices || (notices = [])).push(errorFields(buf, body, frameEnd))
+        break
       default: // I (empty query) and anything else: nothing to add
         break
     }
     pos = frameEnd
   }
-  return { result: results || result, error, status }
+  return { result: results || result, error, status, notices }
 }
 
 module.exports = { parseReply, Result, Field, errorFields }

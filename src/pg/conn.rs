@@ -5,7 +5,8 @@
 //! out. The reader task parses backend frames and routes them to the front pending slot until
 //! its `ReadyForQuery`, then sends the reply. Requests may be pipelined; each carries its own
 //! `Sync`, so an error in one does not affect the next. Asynchronous messages (notifications,
-//! notices) go to the [`ConnListener`]. When the socket ends, every pending and later request is
+//! and notices outside a request) go to the [`ConnListener`]; a notice raised by a request is
+//! part of its reply. When the socket ends, every pending and later request is
 //! answered with "Connection terminated unexpectedly" — a reply is never lost.
 
 use std::collections::{HashMap, VecDeque};
@@ -419,6 +420,12 @@ fn handle_frame(shared: &ConnShared, frame: &[u8], listener: &dyn ConnListener, 
             return None;
         }
         b'N' => {
+            // A notice raised by a request travels in that request's reply, so the caller sees
+            // it before the result (pg emits `notice` before the query resolves); others are events.
+            if let Some(p) = shared.driver.lock().pending.front_mut() {
+                p.out.extend_from_slice(frame);
+                return None;
+            }
             listener.notice(shared.id, frame);
             return None;
         }

@@ -362,6 +362,8 @@ impl Reply {
                 b'Z' => {
                     r.status = body.first().copied();
                 }
+                // A notice raised by the request (kept in `frame_types`).
+                b'N' => {}
                 other => panic!("unexpected frame type {:?} in a reply: {bytes:?}", other as char),
             }
         }
