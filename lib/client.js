@@ -5,7 +5,7 @@
 
 const EventEmitter = require('events')
 const { normalize, encode } = require('./query')
-const { parseReply } = require('./result')
+const { parse } = require('./result')
 const { clientError, fromInfo, noticeMessage } = require('./errors')
 const { escapeLiteral, escapeIdentifier } = require('./types/prepare-value')
 const TypeOverrides = require('./types/overrides')
@@ -89,7 +89,7 @@ class PoolClient extends EventEmitter {
       reply = await this._pool._completions.run(native, text, params, name, extended)
     }
     const types = q.types || this._types
-    const { result, error, notices } = parseReply(reply, q.rowMode, types)
+    const { result, error, notices } = await parse(reply, q.rowMode, types)
     if (notices) for (const n of notices) safeEmit(this, 'notice', noticeMessage(n))
     if (error) {
       if (error.code === 'LDP_CLIENT_RELEASED' && this._releasedReason) throw this._releasedReason

@@ -7,7 +7,7 @@ const EventEmitter = require('events')
 const binding = require('../binding')
 const { PoolClient, NOOP } = require('./client')
 const { normalize, encode } = require('./query')
-const { parseReply } = require('./result')
+const { parse } = require('./result')
 const { fromInfo, clientError } = require('./errors')
 const { poolOptions, toJson, validate } = require('./options')
 const { capture, locationOf } = require('./stack')
@@ -281,7 +281,7 @@ class LeakDetectingPool extends EventEmitter {
     const pending = this._completions.run(this._native, text, params, name, extended)
     const timeout = q.query_timeout || this._queryTimeout
     const reply = timeout ? await withTimeout(pending, timeout) : await pending
-    const { result, error } = parseReply(reply, q.rowMode, q.types || this._types)
+    const { result, error } = await parse(reply, q.rowMode, q.types || this._types)
     this._touchKeepAlive()
     if (error) {
       Error.captureStackTrace(this._acquireError(error))

@@ -139,66 +139,112 @@ function errorFields(buf, pos, end) {
  * pg reports only the error), status the transaction status of the final ReadyForQuery, and
  * notices the fields of the notices the request raised (null if none).
  */
-function parseReply(buf, rowMode, types) {
-  let result = new Result(rowMode, types)
-  let results = null
-  let error = null
-  let status = null
-  let notices = null
-  let pos = 0
-  const len = buf.length
-  while (pos < len) {
-    const type = buf[pos]
-    const frameEnd = pos + 1 + buf.readInt32BE(pos + 1)
-    const body = pos + 5
-    switch (type) {
-      case 0x44: // D
-        if (!error) {
-          try {
-            result.rows.push(readRow(result, buf, body))
-          } catch (err) {
-            error = err
-          }
-        }
-        break
-      case 0x54: // T
-        if (result.command) {
-          if (!results) results = [result]
-          result = new Result(rowMode, result._types)
-          results.push(result)
-        }
-        readFields(result, buf, body)
-        break
-      case 0x43: // C
-        if (result.command) {
-          if (!results) results = [result]
-          result = new Result(rowMode, result._types)
-          results.push(result)
-        }
-        result.addCommandComplete(cstring(buf, body)[0])
-        break
-      case 0x45: // E
-        if (!error) error = databaseError(errorFields(buf, body, frameEnd))
-        break
-      case 0x21: { // !
-        if (!error) {
-          const [code, next] = cstring(buf, body)
-          error = clientError(code, cstring(buf, next)[0])
-        }
-        break
-      }
-      case 0x5a: // Z
-        status = String.fromCharCode(buf[body])
-        break
-      case 0x4e: // N: a notice raised by this request (emitted by the client before it resolves)
-        ;(notices || (notices = [])).push(errorFields(buf, body, frameEnd))
-        break
-      default: // I (empty query) and anything else: nothing to add
-        break
-    }
-    pos = frameEnd
+/** Parser state of one reply; `step` may be called repeatedly to parse it in slices. */
+class ReplyState {
+  constructor(buf, rowMode, types) {
+    this.buf = buf
+    this.rowMode = rowMode
+    this.result = new Result(rowMode, types)
+    this.results = null
+    this.error = null
+    this.status = null
+    this.notices = null
+    this.pos = 0
   }
-  return { result: results || result, error, status, notices }
+
+  next() {
+    const r = new Result(this.rowMode, this.result._types)
+    if (!this.results) this.results = [this.result]
+    this.results.push(r)
+    this.result = r
+  }
+
+  /** Parses whole frames until `pos` reaches `until` (or the end). */
+  step(until) {
+    const buf = this.buf
+    const stop = Math.min(until, buf.length)
+    let pos = this.pos
+    while (pos < stop) {
+      const type = buf[pos]
+      const frameEnd = pos + 1 + buf.readInt32BE(pos + 1)
+      const body = pos + 5
+      switch (type) {
+        case 0x44: // D
+          if (!this.error) {
+            try {
+              this.result.rows.push(readRow(this.result, buf, body))
+            } catch (err) {
+              this.error = err
+            }
+          }
+          break
+        case 0x54: // T
+          if (this.result.command) this.next()
+          readFields(this.result, buf, body)
+          break
+        case 0x43: // C
+          if (this.result.command) this.next()
+          this.result.addCommandComplete(cstring(buf, body)[0])
+          break
+        case 0x45: // E
+          if (!this.error) this.error = databaseError(errorFields(buf, body, frameEnd))
+          break
+        case 0x21: { // !
+          if (!this.error) {
+            const [code, next] = cstring(buf, body)
+            this.error = clientError(code, cstring(buf, next)[0])
+          }
+          break
+        }
+        case 0x5a: // Z
+          this.status = String.fromCharCode(buf[body])
+          break
+        case 0x4e: // N: a notice raised by this request (emitted by the client before it resolves)
+          ;(this.notices || (this.notices = [])).push(errorFields(buf, body, frameEnd))
+          break
+        default: // I (empty query) and anything else: nothing to add
+          break
+      }
+      pos = frameEnd
+    }
+    this.pos = pos
+    return pos >= buf.length
+  }
+
+  done() {
+    return { result: this.results || this.result, error: this.error, status: this.status, notices: this.notices }
+  }
 }
 
-module.exports = { parseReply, Result, Field, errorFields }
+/**
+ * Parses a reply. Returns { result, error, status, notices } where result is a Result or an
+ * array of them (multi-statement simple query), error the first error (pg reports only the
+ * error), status the transaction status of the final ReadyForQuery.
+ */
+function parseReply(buf, rowMode, types) {
+  const st = new ReplyState(buf, rowMode, types)
+  st.step(buf.length)
+  return st.done()
+}
+
+/** Replies larger than this are parsed in slices of this size, yielding to the event loop. */
+const SLICE = 256 * 1024
+
+const yieldTurn = () => new Promise((resolve) => setImmediate(resolve))
+
+/**
+ * Like parseReply, but a large reply is parsed a slice at a time with the event loop free in
+ * between, so a big result never stalls other work for long. Small replies parse at once.
+ */
+async function parseReplyAsync(buf, rowMode, types) {
+  const st = new ReplyState(buf, rowMode, types)
+  while (!st.step(st.pos + SLICE)) await yieldTurn()
+  return st.done()
+}
+
+/** The parser to await for `buf`: synchronous for small replies. */
+function parse(buf, rowMode, types) {
+  return buf.length > SLICE ? parseReplyAsync(buf, rowMode, types) : parseReply(buf, rowMode, types)
+}
+
+module.exports = { parseReply, parseReplyAsync, parse, Result, Field, errorFields }
