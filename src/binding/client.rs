@@ -8,6 +8,7 @@ use napi_derive::napi;
 
 use super::convert::{statement, JsErrorInfo, JsParam};
 use super::completions::Completions;
+use crate::pg::conn::ReplyTo;
 use crate::pool::Checkout;
 
 /// See the module docs. Invariant: `checkout` is shared only with in-flight queries.
@@ -15,12 +16,11 @@ use crate::pool::Checkout;
 pub struct NativeClient {
     checkout: Arc<Checkout>,
     completions: Arc<Completions>,
-    runtime: tokio::runtime::Handle,
 }
 
 impl NativeClient {
-    pub fn new(checkout: Checkout, completions: Arc<Completions>, runtime: tokio::runtime::Handle) -> Self {
-        NativeClient { checkout: Arc::new(checkout), completions, runtime }
+    pub fn new(checkout: Checkout, completions: Arc<Completions>) -> Self {
+        NativeClient { checkout: Arc::new(checkout), completions }
     }
 }
 
@@ -50,19 +50,9 @@ impl NativeClient {
     /// Runs a statement; the reply arrives through the pool's completions buffer under `id`.
     #[napi]
     pub fn submit(&self, id: u32, sql: String, params: Option<Vec<JsParam>>, name: Option<String>, extended: bool) {
-        let stmt = statement(sql, params, name, extended);
-        match self.checkout.submit(stmt) {
-            Ok(rx) => {
-                let completions = self.completions.clone();
-                self.runtime.spawn(async move {
-                    let reply = rx.await.unwrap_or_else(|_| {
-                        crate::pg::frames::client_error("LDP_CONNECTION_TERMINATED", "Connection terminated unexpectedly")
-                    });
-                    completions.complete(id, &reply);
-                });
-            }
-            Err(e) => self.completions.complete(id, &crate::pg::frames::client_error(e.code(), &e.to_string())),
-        }
+        let completions = self.completions.clone();
+        let reply = ReplyTo::Callback(Box::new(move |reply| completions.complete(id, &reply)));
+        self.checkout.submit_to(statement(sql, params, name, extended), reply);
     }
 
     /// Releases the checkout: `true` if released now, `false` if the pool had already

@@ -14,7 +14,7 @@ use super::convert::{statement, JsCheckoutMeta, JsErrorInfo, JsParam};
 use super::events::JsEvents;
 use crate::config::{PasswordSpec, PoolConfig};
 use crate::error::Error as CoreError;
-use crate::pool::{Acquire, Checkout, DropPolicy, PasswordSource, Pool, StaticPassword};
+use crate::pool::{acquire_error_frames, Acquire, Checkout, DropPolicy, PasswordSource, Pool, StaticPassword};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 
@@ -69,17 +69,11 @@ pub struct NativePool {
 impl NativePool {
     fn client(&self, mut c: Checkout) -> NativeClient {
         c.set_drop_policy(DropPolicy::ReclaimAsLeak);
-        NativeClient::new(c, self.completions.clone(), self.runtime.clone())
+        NativeClient::new(c, self.completions.clone())
     }
 }
 
-/// The reply frames that carry an acquire error (a server error keeps its own frame).
-fn error_frame(e: &CoreError) -> Vec<u8> {
-    match e {
-        CoreError::Db(db) => db.frame.clone(),
-        other => crate::pg::frames::client_error(other.code(), &other.to_string()),
-    }
-}
+
 
 #[napi]
 impl NativePool {
@@ -144,7 +138,7 @@ impl NativePool {
         match self.pool.try_connect(meta.into()) {
             Acquire::Ready(c) => Some(self.client(c)),
             Acquire::Failed(e) => {
-                self.completions.complete(id, &error_frame(&e));
+                self.completions.complete(id, &acquire_error_frames(e));
                 None
             }
             Acquire::Pending(fut) => {
@@ -156,7 +150,7 @@ impl NativePool {
                             ready.lock().insert(id, c);
                             completions.complete(id, &[]);
                         }
-                        Err(e) => completions.complete(id, &error_frame(&e)),
+                        Err(e) => completions.complete(id, &acquire_error_frames(e)),
                     }
                 });
                 None
@@ -175,12 +169,8 @@ impl NativePool {
     /// buffer under `id`. Counters change before this returns.
     #[napi]
     pub fn submit(&self, id: u32, sql: String, params: Option<Vec<JsParam>>, name: Option<String>, extended: bool) {
-        let fut = self.pool.query(statement(sql, params, name, extended));
         let completions = self.completions.clone();
-        self.runtime.spawn(async move {
-            let reply = fut.await;
-            completions.complete(id, &reply);
-        });
+        self.pool.query_with(statement(sql, params, name, extended), move |reply| completions.complete(id, &reply));
     }
 
     /// Drains the completions buffer: `[id u32 LE][len u32 LE][frames]...`.

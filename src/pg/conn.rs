@@ -60,7 +60,7 @@ pub struct ConnShared {
 /// Reply slot of a request written to the socket and not yet answered.
 struct Pending {
     out: Vec<u8>,
-    reply: oneshot::Sender<Vec<u8>>,
+    reply: ReplyTo,
     /// `(sql, name)` when this request's Parse will create a cache entry.
     cache_insert: Option<(String, String)>,
     /// SQL whose cache entry this request reused (invalidated on stale-plan errors).
@@ -85,7 +85,7 @@ struct Driver {
 }
 
 enum Job {
-    Query(Statement, oneshot::Sender<Vec<u8>>),
+    Query(Statement, ReplyTo),
     Raw(BytesMut),
     Close,
 }
@@ -153,13 +153,18 @@ impl Conn {
     /// Sends a statement; the returned receiver yields the reply frames (never dropped unanswered).
     pub fn submit(&self, stmt: Statement) -> oneshot::Receiver<Vec<u8>> {
         let (tx, rx) = oneshot::channel();
+        self.submit_to(stmt, ReplyTo::Channel(tx));
+        rx
+    }
+
+    /// Sends a statement; `reply` receives the reply frames exactly once.
+    pub fn submit_to(&self, stmt: Statement, reply: ReplyTo) {
         self.shared.in_flight.fetch_add(1, Ordering::AcqRel);
         self.shared.queries.fetch_add(1, Ordering::Relaxed);
-        if let Err(mpsc::error::SendError(Job::Query(_, reply))) = self.tx.send(Job::Query(stmt, tx)) {
+        if let Err(mpsc::error::SendError(Job::Query(_, reply))) = self.tx.send(Job::Query(stmt, reply)) {
             self.shared.finish_one();
-            let _ = reply.send(frames::client_error("LDP_CONNECTION_TERMINATED", TERMINATED));
+            reply.send(frames::client_error("LDP_CONNECTION_TERMINATED", TERMINATED));
         }
-        rx
     }
 
     /// Runs a statement and waits for its reply.
@@ -225,12 +230,34 @@ impl ConnShared {
     }
 }
 
-fn fail(reply: oneshot::Sender<Vec<u8>>, code: &str, message: &str) {
-    let _ = reply.send(frames::client_error(code, message));
+/// Where a request's reply goes: a channel the caller awaits, or a callback the reader runs
+/// (no task to wake). Callbacks run on a connection task with no lock held and must not block.
+pub enum ReplyTo {
+    Channel(oneshot::Sender<Vec<u8>>),
+    Callback(Box<dyn FnOnce(Vec<u8>) + Send>),
 }
 
-/// Encodes one query job into `buf` and returns its pending slot, or answers it at once.
-fn encode_job(d: &mut Driver, buf: &mut BytesMut, stmt: Statement, reply: oneshot::Sender<Vec<u8>>) -> Option<Pending> {
+impl ReplyTo {
+    pub fn send(self, reply: Vec<u8>) {
+        match self {
+            ReplyTo::Channel(tx) => {
+                let _ = tx.send(reply);
+            }
+            ReplyTo::Callback(f) => f(reply),
+        }
+    }
+}
+
+fn fail(reply: ReplyTo, code: &str, message: &str) {
+    reply.send(frames::client_error(code, message));
+}
+
+/// A request refused before it was written: its reply slot and the error to answer it with.
+type Refused = (ReplyTo, &'static str, String);
+
+/// Encodes one query job into `buf` and returns its pending slot, or the refusal to answer
+/// once the driver lock is released.
+fn encode_job(d: &mut Driver, buf: &mut BytesMut, stmt: Statement, reply: ReplyTo) -> std::result::Result<Pending, Refused> {
     let mut p = Pending {
         out: Vec::new(),
         reply,
@@ -253,8 +280,7 @@ fn encode_job(d: &mut Driver, buf: &mut BytesMut, stmt: Statement, reply: onesho
             Some(_) => {
                 let msg = format!("Prepared statements must be unique - '{}' was used for a different statement", name);
                 buf.truncate(mark);
-                fail(p.reply, "LDP_STATEMENT_NAME_REUSED", &msg);
-                return None;
+                return Err((p.reply, "LDP_STATEMENT_NAME_REUSED", msg));
             }
             None => {
                 d.named.insert(name.clone(), sql.clone());
@@ -292,13 +318,12 @@ fn encode_job(d: &mut Driver, buf: &mut BytesMut, stmt: Statement, reply: onesho
         } else {
             format!("could not encode the query: {}", e)
         };
-        fail(p.reply, "LDP_INVALID_QUERY", &msg);
-        return None;
+        return Err((p.reply, "LDP_INVALID_QUERY", msg));
     }
     if p.cache_reused.is_some() {
         p.retry = Some(stmt);
     }
-    Some(p)
+    Ok(p)
 }
 
 async fn writer(shared: Arc<ConnShared>, mut wr: WriteHalf<PgStream>, mut rx: mpsc::UnboundedReceiver<Job>) {
@@ -315,11 +340,15 @@ async fn writer(shared: Arc<ConnShared>, mut wr: WriteHalf<PgStream>, mut rx: mp
                         drop(d);
                         shared.finish_one();
                         fail(reply, "LDP_CONNECTION_TERMINATED", TERMINATED);
-                    } else if let Some(p) = encode_job(&mut d, &mut buf, stmt, reply) {
-                        d.pending.push_back(p);
                     } else {
-                        drop(d);
-                        shared.finish_one();
+                        match encode_job(&mut d, &mut buf, stmt, reply) {
+                            Ok(p) => d.pending.push_back(p),
+                            Err((reply, code, msg)) => {
+                                drop(d);
+                                shared.finish_one();
+                                fail(reply, code, &msg);
+                            }
+                        }
                     }
                 }
                 Job::Raw(bytes) => buf.extend_from_slice(&bytes),
@@ -395,7 +424,7 @@ async fn reader(
         // termination) stays first in the reply, so the caller sees it as with pg.
         let mut out = if p.error_code.is_some() { p.out } else { Vec::new() };
         frames::push_client_error(&mut out, "LDP_CONNECTION_TERMINATED", TERMINATED);
-        let _ = p.reply.send(out);
+        p.reply.send(out);
     }
     let ours = shared.closing.load(Ordering::Acquire);
     let err = match (ours, unsolicited, error) {
@@ -510,7 +539,7 @@ fn handle_frame(shared: &ConnShared, frame: &[u8], listener: &dyn ConnListener, 
             }
             drop(d);
             shared.finish_one();
-            let _ = p.reply.send(p.out);
+            p.reply.send(p.out);
         }
         // ParseComplete, BindComplete, CloseComplete, NoData, ParameterDescription,
         // PortalSuspended, COPY OUT data: nothing for the caller.

@@ -14,6 +14,7 @@ use parking_lot::Mutex;
 use super::events::ReclaimReason;
 use super::inner::PoolInner;
 use crate::error::{Error, Result};
+use crate::pg::conn::ReplyTo;
 use crate::pg::{Conn, Statement};
 
 /// Where a checkout stands; shared between the handle and the pool's registry.
@@ -103,6 +104,14 @@ impl Checkout {
             return Err(e);
         }
         Ok(self.conn.submit(stmt))
+    }
+
+    /// Starts a statement; `reply` receives the reply frames (or this checkout's error) once.
+    pub fn submit_to(&self, stmt: Statement, reply: ReplyTo) {
+        match self.unusable() {
+            Some(e) => reply.send(crate::pg::frames::client_error(e.code(), &e.to_string())),
+            None => self.conn.submit_to(stmt, reply),
+        }
     }
 
     /// Gives the connection back (`destroy`: close it instead of reusing it).

@@ -33,6 +33,29 @@ pub struct Pool {
     inner: Arc<PoolInner>,
 }
 
+/// Runs `stmt` on an implicit checkout; like pg-pool, a statement that fails destroys the
+/// connection it ran on.
+fn run_implicit(c: Checkout, stmt: Statement, done: Box<dyn FnOnce(Vec<u8>) + Send>) {
+    let conn = c.conn.clone();
+    conn.submit_to(
+        stmt,
+        crate::pg::conn::ReplyTo::Callback(Box::new(move |reply| {
+            let failed = frames::first_error_code(&reply).is_some();
+            let _ = c.release(failed);
+            done(reply)
+        })),
+    );
+}
+
+/// The reply frames of a failed acquire. A server error while connecting (e.g. 28P01) keeps
+/// its frame, so the caller gets pg's DatabaseError with every field.
+pub fn acquire_error_frames(e: Error) -> Vec<u8> {
+    match e {
+        Error::Db(db) => db.frame,
+        e => frames::client_error(e.code(), &e.to_string()),
+    }
+}
+
 /// The outcome of [`Pool::try_connect`].
 pub enum Acquire<F> {
     Ready(Checkout),
@@ -124,19 +147,28 @@ impl Pool {
     /// `pool.query()`: an implicit checkout around one statement. Like pg-pool, a statement
     /// that fails destroys the connection it ran on. Returns the reply frames.
     pub fn query(&self, stmt: Statement) -> impl Future<Output = Vec<u8>> + Send + 'static {
-        let acquire = self.inner.acquire(CheckoutMeta { implicit: true, ..Default::default() });
-        async move {
-            let checkout = match acquire.await {
-                Ok(c) => c,
-                // A server error while connecting (e.g. 28P01) keeps its frame, so the caller
-                // gets pg's DatabaseError with every field.
-                Err(Error::Db(db)) => return db.frame,
-                Err(e) => return frames::client_error(e.code(), &e.to_string()),
-            };
-            let reply = checkout.query(stmt).await;
-            let failed = frames::first_error_code(&reply).is_some();
-            let _ = checkout.release(failed);
-            reply
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.query_with(stmt, move |reply| {
+            let _ = tx.send(reply);
+        });
+        async move { rx.await.unwrap_or_else(|_| frames::client_error("LDP_CONNECTION_TERMINATED", "Connection terminated unexpectedly")) }
+    }
+
+    /// [`query`](Self::query) with a callback instead of a future: when an idle connection is
+    /// free nothing is spawned; the connection's reader releases the checkout and calls `done`
+    /// with the reply frames (exactly once, possibly before this returns).
+    pub fn query_with(&self, stmt: Statement, done: impl FnOnce(Vec<u8>) + Send + 'static) {
+        match self.try_connect(CheckoutMeta { implicit: true, ..Default::default() }) {
+            Acquire::Ready(c) => run_implicit(c, stmt, Box::new(done)),
+            Acquire::Failed(e) => done(acquire_error_frames(e)),
+            Acquire::Pending(fut) => {
+                self.inner.runtime.spawn(async move {
+                    match fut.await {
+                        Ok(c) => run_implicit(c, stmt, Box::new(done)),
+                        Err(e) => done(acquire_error_frames(e)),
+                    }
+                });
+            }
         }
     }
 
