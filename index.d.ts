@@ -116,6 +116,12 @@ export interface LeakDetectionOptions {
    * @default 100
    */
   statementCacheSize?: number | undefined
+  /**
+   * pg's `defaults.parseInputDatesAsUTC` as a pool option: `Date` parameters are sent as UTC
+   * text (`+00:00`) instead of local time with the local offset.
+   * @default false
+   */
+  parseInputDatesAsUTC?: boolean | undefined
 }
 
 /**

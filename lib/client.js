@@ -23,6 +23,7 @@ class PoolClient extends EventEmitter {
     this.release = this._releaseImpl.bind(this)
     this._checkoutId = 0
     this._releasedReason = null
+    this._releasedAt = 0
     this._types = pool._types
     this._holder = null
     this._tag = undefined
@@ -37,6 +38,7 @@ class PoolClient extends EventEmitter {
     this._native = native
     this._checkoutId = native.checkoutId
     this._releasedReason = null
+    this._releasedAt = 0
     this._holder = holder
     this._tag = tag
   }
@@ -67,10 +69,17 @@ class PoolClient extends EventEmitter {
     return promise
   }
 
+  /** Why this client cannot run queries now (built lazily: releasing stays cheap). */
+  _unusableError() {
+    if (this._releasedReason) return this._releasedReason
+    const when = this._releasedAt ? ` at ${new Date(this._releasedAt).toISOString()}` : ''
+    return clientError('LDP_CLIENT_RELEASED', `Client was released to the pool${when}; a released client cannot run queries`)
+  }
+
   async _run(q) {
     const native = this._native
     if (!native) {
-      throw this._releasedReason || clientError('LDP_CLIENT_RELEASED', 'Client has already been released to the pool; a released client cannot run queries')
+      throw this._unusableError()
     }
     const [text, params, name, extended] = encode(q, this._pool._utc)
     const timeout = q.query_timeout || this._pool._queryTimeout
@@ -92,7 +101,7 @@ class PoolClient extends EventEmitter {
     const { result, error, notices } = await parse(reply, q.rowMode, types)
     if (notices) for (const n of notices) safeEmit(this, 'notice', noticeMessage(n))
     if (error) {
-      if (error.code === 'LDP_CLIENT_RELEASED' && this._releasedReason) throw this._releasedReason
+      if (error.code === 'LDP_CLIENT_RELEASED' && !this._native) throw this._unusableError()
       Error.captureStackTrace(error)
       throw error
     }
@@ -124,6 +133,9 @@ class PoolClient extends EventEmitter {
       this._types = new TypeOverrides(this._pool._types)
     }
     this._types.setTypeParser(oid, format, parseFn)
+    // pg's pool.query() runs on a pooled client and so uses that client's parsers: from now on
+    // pool.query() must go through the clients too (see LeakDetectingPool#_fastPath).
+    this._pool._clientParsers = true
   }
 
   getTypeParser(oid, format) {

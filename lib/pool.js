@@ -38,7 +38,8 @@ class LeakDetectingPool extends EventEmitter {
     this.log = this.options.log || function () {}
     this.Promise = this.options.Promise || global.Promise
     this._types = this.options.types || defaultTypes
-    this._utc = false
+    // pg's `defaults.parseInputDatesAsUTC`, as a pool option: Date parameters sent as UTC text.
+    this._utc = this.options.parseInputDatesAsUTC === true
     this._queryTimeout = num(this.options.query_timeout, 0) || 0
     const leak = num(this.options.leakThresholdMs, 30000)
     this._capture = this.options.captureStacks !== false && leak > 0
@@ -211,7 +212,8 @@ class LeakDetectingPool extends EventEmitter {
     this._out.delete(client._connId)
     this._known.set(client._connId, client)
     client._native = null
-    client._releasedReason = clientError('LDP_CLIENT_RELEASED', `Client was released to the pool at ${new Date().toISOString()}; a released client cannot run queries`)
+    client._releasedReason = null
+    client._releasedAt = Date.now()
     safeEmit(this, 'release', err, client)
     const r = native.release(!!err)
     if (r === true || r === false) {
@@ -270,6 +272,7 @@ class LeakDetectingPool extends EventEmitter {
       !this.options.onConnect &&
       !this.options.verify &&
       !this.options.log &&
+      !this._clientParsers &&
       this.listenerCount('acquire') === 0 &&
       this.listenerCount('release') === 0 &&
       this.listenerCount('connect') === 0

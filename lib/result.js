@@ -22,10 +22,6 @@ class Field {
   }
 }
 
-function hidden(obj, key, value) {
-  Object.defineProperty(obj, key, { value, writable: true, enumerable: false, configurable: true })
-}
-
 class Result {
   constructor(rowMode, types) {
     this.command = null
@@ -33,11 +29,11 @@ class Result {
     this.oid = null
     this.rows = []
     this.fields = []
-    hidden(this, '_parsers', undefined)
-    hidden(this, '_types', types)
+    this._parsers = undefined
+    this._types = types
     this.RowCtor = null
     this.rowAsArray = rowMode === 'array'
-    hidden(this, '_prebuilt', null)
+    this._prebuilt = null
   }
 
   addCommandComplete(text) {

@@ -5,7 +5,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -47,6 +47,9 @@ pub struct PoolInner {
     pub metrics: Metrics,
     /// Wakes the reaper when the idle stack goes from empty to non-empty, and at `end()`.
     pub reaper_wake: Arc<Notify>,
+    /// Set while the reaper sleeps with no deadline: only then must a new idle connection wake
+    /// it (waking it on every release would cost a cross-thread wake-up per checkout).
+    pub reaper_parked: Arc<AtomicBool>,
     /// Wakes `end()` when `total` drops.
     pub drained: Notify,
     /// When the pool was created (the epoch of relative times).
@@ -75,6 +78,7 @@ impl PoolInner {
             runtime,
             metrics,
             reaper_wake: Arc::new(Notify::new()),
+            reaper_parked: Arc::new(AtomicBool::new(false)),
             drained: Notify::new(),
             started: Instant::now(),
             next_conn: AtomicU64::new(1),
@@ -294,10 +298,9 @@ impl PoolInner {
                 Err(Err(_)) => unreachable!("we sent a lease"),
             }
         }
-        let was_empty = st.idle.is_empty();
         st.idle.push(IdleConn { conn, since: Instant::now(), uses });
         drop(st);
-        if was_empty {
+        if self.reaper_parked.swap(false, Ordering::SeqCst) {
             self.reaper_wake.notify_one();
         }
     }

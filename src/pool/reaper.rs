@@ -5,6 +5,7 @@
 //! until the earliest deadline among idle connections, or until woken when the idle stack
 //! becomes non-empty.
 
+use std::sync::atomic::Ordering;
 use std::sync::Weak;
 use std::time::{Duration, Instant};
 
@@ -12,11 +13,14 @@ use super::inner::PoolInner;
 
 /// Runs until the pool is gone or ended.
 pub async fn run(pool: Weak<PoolInner>) {
-    let Some(wake) = pool.upgrade().map(|p| p.reaper_wake.clone()) else { return };
+    let Some((wake, parked)) = pool.upgrade().map(|p| (p.reaper_wake.clone(), p.reaper_parked.clone())) else { return };
     loop {
         let notified = wake.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
+        // Say "parked" before looking, so that a connection made idle meanwhile either is seen
+        // by this sweep or wakes us (see `PoolInner::return_conn`).
+        parked.store(true, Ordering::SeqCst);
         let next = {
             let Some(p) = pool.upgrade() else { return };
             if p.state.lock().ended {
@@ -24,6 +28,9 @@ pub async fn run(pool: Weak<PoolInner>) {
             }
             sweep(&p)
         };
+        if next.is_some() {
+            parked.store(false, Ordering::SeqCst);
+        }
         // Only the Notify is held while sleeping, never the pool.
         match next {
             Some(at) => {
