@@ -1,8 +1,10 @@
 //! A connection: a handle ([`Conn`]) to two tasks that own the socket.
 //!
-//! The writer task takes jobs from an unbounded channel, encodes them (choosing the statement
-//! cache plan) and writes them, pushing each job's [`Pending`] reply slot *before* its bytes go
-//! out. The reader task parses backend frames and routes them to the front pending slot until
+//! A request is encoded (choosing the statement cache plan) and written by the thread that
+//! submits it, under the write lock, its [`Pending`] reply slot pushed *before* its bytes go out:
+//! no task hop when the socket takes the bytes at once. When it does not, the writer task
+//! finishes the write; it also sends `Terminate` and raw messages, and closes the connection
+//! when every handle is gone. The reader task parses backend frames and routes them to the front pending slot until
 //! its `ReadyForQuery`, then sends the reply. Requests may be pipelined; each carries its own
 //! `Sync`, so an error in one does not affect the next. Asynchronous messages (notifications,
 //! and notices outside a request) go to the [`ConnListener`]; a notice raised by a request is
@@ -16,7 +18,9 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use parking_lot::Mutex;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncReadExt, AsyncWrite, ReadHalf, WriteHalf};
 use tokio::sync::{mpsc, oneshot};
 
 use super::cache::StatementCache;
@@ -55,6 +59,9 @@ pub struct ConnShared {
     last_done_ms: AtomicU64,
     pub params: Mutex<HashMap<String, String>>,
     driver: Mutex<Driver>,
+    /// Lock order: `write` before `driver`.
+    write: Mutex<Option<WriteSide>>,
+    writer_wake: tokio::sync::Notify,
 }
 
 /// Reply slot of a request written to the socket and not yet answered.
@@ -85,9 +92,35 @@ struct Driver {
 }
 
 enum Job {
-    Query(Statement, ReplyTo),
     Raw(BytesMut),
     Close,
+}
+
+/// The socket's write half and the bytes not yet written.
+///
+/// Invariants: bytes are appended to `out` in the order their pending slots were pushed;
+/// while `draining` is set the writer task owns flushing `out` (submitters only append).
+struct WriteSide {
+    half: WriteHalf<PgStream>,
+    out: BytesMut,
+    draining: bool,
+    open: bool,
+}
+
+impl WriteSide {
+    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        while !self.out.is_empty() {
+            match Pin::new(&mut self.half).poll_write(cx, &self.out) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => {
+                    let _ = self.out.split_to(n);
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Pin::new(&mut self.half).poll_flush(cx)
+    }
 }
 
 /// A handle to an open connection. Cloning shares it; dropping the last handle closes it.
@@ -130,10 +163,13 @@ impl Conn {
                 named: HashMap::new(),
                 dead: false,
             }),
+            write: Mutex::new(None),
+            writer_wake: tokio::sync::Notify::new(),
         });
         let (rd, wr) = tokio::io::split(stream);
+        *shared.write.lock() = Some(WriteSide { half: wr, out: BytesMut::with_capacity(4096), draining: false, open: true });
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(writer(shared.clone(), wr, rx));
+        tokio::spawn(writer(shared.clone(), rx));
         tokio::spawn(reader(shared.clone(), rd, startup.leftover, listener, tx.clone()));
         Ok(Conn { shared, tx })
     }
@@ -161,10 +197,7 @@ impl Conn {
     pub fn submit_to(&self, stmt: Statement, reply: ReplyTo) {
         self.shared.in_flight.fetch_add(1, Ordering::AcqRel);
         self.shared.queries.fetch_add(1, Ordering::Relaxed);
-        if let Err(mpsc::error::SendError(Job::Query(_, reply))) = self.tx.send(Job::Query(stmt, reply)) {
-            self.shared.finish_one();
-            reply.send(frames::client_error("LDP_CONNECTION_TERMINATED", TERMINATED));
-        }
+        self.shared.enqueue(stmt, reply);
     }
 
     /// Runs a statement and waits for its reply.
@@ -222,6 +255,45 @@ impl ConnShared {
         let ms = self.created.elapsed().as_millis() as u64;
         self.last_done_ms.store(ms, Ordering::Relaxed);
         self.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Encodes and writes a request (already counted in `in_flight`). Writes from the calling
+    /// thread when the writer task is not busy; refusals are answered after the locks are released.
+    fn enqueue(&self, stmt: Statement, reply: ReplyTo) {
+        let refused = {
+            let mut guard = self.write.lock();
+            let Some(ws) = guard.as_mut() else { return };
+            let mut d = self.driver.lock();
+            let refused = if d.dead || !ws.open {
+                Some((reply, "LDP_CONNECTION_TERMINATED", TERMINATED.to_string()))
+            } else {
+                match encode_job(&mut d, &mut ws.out, stmt, reply) {
+                    Ok(p) => {
+                        d.pending.push_back(p);
+                        None
+                    }
+                    Err(r) => Some(r),
+                }
+            };
+            drop(d);
+            if refused.is_none() && !ws.draining {
+                let mut cx = Context::from_waker(std::task::Waker::noop());
+                match ws.poll_drain(&mut cx) {
+                    Poll::Ready(Ok(())) => {}
+                    // The socket is broken: the reader sees it end and answers every pending slot.
+                    Poll::Ready(Err(_)) => ws.open = false,
+                    Poll::Pending => {
+                        ws.draining = true;
+                        self.writer_wake.notify_one();
+                    }
+                }
+            }
+            refused
+        };
+        if let Some((reply, code, msg)) = refused {
+            self.finish_one();
+            fail(reply, code, &msg);
+        }
     }
 
     /// Number of statements in the connection's cache.
@@ -326,56 +398,54 @@ fn encode_job(d: &mut Driver, buf: &mut BytesMut, stmt: Statement, reply: ReplyT
     Ok(p)
 }
 
-async fn writer(shared: Arc<ConnShared>, mut wr: WriteHalf<PgStream>, mut rx: mpsc::UnboundedReceiver<Job>) {
-    let mut buf = BytesMut::with_capacity(4096);
-    let mut open = true;
-    while let Some(job) = rx.recv().await {
-        let mut next = Some(job);
-        // Batch every job already queued into one write.
-        while let Some(job) = next.take() {
-            match job {
-                Job::Query(stmt, reply) => {
-                    let mut d = shared.driver.lock();
-                    if d.dead || !open {
-                        drop(d);
-                        shared.finish_one();
-                        fail(reply, "LDP_CONNECTION_TERMINATED", TERMINATED);
-                    } else {
-                        match encode_job(&mut d, &mut buf, stmt, reply) {
-                            Ok(p) => d.pending.push_back(p),
-                            Err((reply, code, msg)) => {
-                                drop(d);
-                                shared.finish_one();
-                                fail(reply, code, &msg);
-                            }
+async fn writer(shared: Arc<ConnShared>, mut rx: mpsc::UnboundedReceiver<Job>) {
+    loop {
+        let mut shutdown = false;
+        tokio::select! {
+            _ = shared.writer_wake.notified() => {}
+            job = rx.recv() => {
+                let mut guard = shared.write.lock();
+                let Some(ws) = guard.as_mut() else { return };
+                match job {
+                    Some(Job::Raw(bytes)) => {
+                        if ws.open {
+                            ws.out.extend_from_slice(&bytes);
                         }
                     }
-                }
-                Job::Raw(bytes) => buf.extend_from_slice(&bytes),
-                Job::Close => {
-                    if open {
-                        postgres_protocol::message::frontend::terminate(&mut buf);
-                        open = false;
+                    // A close, or every handle is gone: say goodbye.
+                    Some(Job::Close) | None => {
+                        if ws.open {
+                            postgres_protocol::message::frontend::terminate(&mut ws.out);
+                            ws.open = false;
+                        }
+                        shutdown = true;
                     }
                 }
+                ws.draining = true;
             }
-            next = rx.try_recv().ok();
         }
-        if !buf.is_empty() {
-            if wr.write_all(&buf).await.is_err() {
-                open = false;
+        let res = std::future::poll_fn(|cx| {
+            let mut guard = shared.write.lock();
+            let Some(ws) = guard.as_mut() else { return Poll::Ready(Ok(())) };
+            let r = ws.poll_drain(cx);
+            if r.is_ready() {
+                ws.draining = false;
+                if matches!(r, Poll::Ready(Ok(()))) && !ws.open {
+                    return Pin::new(&mut ws.half).poll_shutdown(cx);
+                }
             }
-            buf.clear();
+            r
+        })
+        .await;
+        if res.is_err() {
+            if let Some(ws) = shared.write.lock().as_mut() {
+                ws.open = false;
+                ws.out.clear();
+            }
         }
-        if !open {
-            let _ = wr.shutdown().await;
+        if shutdown {
+            return;
         }
-    }
-    // Every handle is gone: say goodbye.
-    if open {
-        postgres_protocol::message::frontend::terminate(&mut buf);
-        let _ = wr.write_all(&buf).await;
-        let _ = wr.shutdown().await;
     }
 }
 
@@ -528,12 +598,9 @@ fn handle_frame(shared: &ConnShared, frame: &[u8], listener: &dyn ConnListener, 
             // Run a stale cached statement again, re-parsed — only when that cannot reorder or
             // change anything: outside a transaction block and with nothing else in flight.
             if stale && status == b'I' && pending.is_empty() && shared.in_flight() == 1 {
-                if let (Some(stmt), Some(tx)) = (p.retry, tx.upgrade()) {
+                if let Some(stmt) = p.retry {
                     drop(d);
-                    if let Err(mpsc::error::SendError(Job::Query(_, reply))) = tx.send(Job::Query(stmt, p.reply)) {
-                        shared.finish_one();
-                        fail(reply, "LDP_CONNECTION_TERMINATED", TERMINATED);
-                    }
+                    shared.enqueue(stmt, p.reply);
                     return None;
                 }
             }
