@@ -16,7 +16,11 @@ pub struct Ring<T> {
 impl<T> Ring<T> {
     /// A ring holding at most `capacity` items (a capacity of 0 keeps nothing).
     pub fn new(capacity: usize) -> Self {
-        Ring { items: VecDeque::with_capacity(capacity.min(4096)), capacity, evicted: 0 }
+        Ring {
+            items: VecDeque::with_capacity(capacity.min(4096)),
+            capacity,
+            evicted: 0,
+        }
     }
 
     pub fn push(&mut self, item: T) {
@@ -82,7 +86,11 @@ mod tests {
             let want: Vec<u64> = (50_000 - cap as u64..50_000).collect();
             assert_eq!(kept, want, "the newest, oldest first");
             // The allocation does not grow with the number of pushes.
-            assert!(r.items.capacity() < 2 * cap + 8, "cap {cap}: allocated {}", r.items.capacity());
+            assert!(
+                r.items.capacity() < 2 * cap + 8,
+                "cap {cap}: allocated {}",
+                r.items.capacity()
+            );
         }
     }
 

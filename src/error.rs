@@ -69,7 +69,11 @@ impl DbError {
                 _ => {}
             }
         }
-        DbError { frame: frame.to_vec(), code, message }
+        DbError {
+            frame: frame.to_vec(),
+            code,
+            message,
+        }
     }
 }
 

@@ -31,7 +31,11 @@ struct Dist {
 
 impl Dist {
     fn new() -> Self {
-        Dist { ring: Ring::new(SAMPLES), total: 0, sum_us: 0 }
+        Dist {
+            ring: Ring::new(SAMPLES),
+            total: 0,
+            sum_us: 0,
+        }
     }
     fn push(&mut self, us: u32) {
         self.ring.push(us);
@@ -131,11 +135,23 @@ fn percentiles(dist: &Mutex<Dist>) -> Percentiles {
     let mut v: Vec<u32> = d.ring.iter().copied().collect();
     drop(d);
     if v.is_empty() {
-        return Percentiles { total, sum_ms, ..Default::default() };
+        return Percentiles {
+            total,
+            sum_ms,
+            ..Default::default()
+        };
     }
     v.sort_unstable();
     let at = |q: f64| v[((v.len() as f64 - 1.0) * q).round() as usize] as f64 / 1000.0;
-    Percentiles { count: v.len(), p50: at(0.5), p95: at(0.95), p99: at(0.99), max: *v.last().unwrap() as f64 / 1000.0, total, sum_ms }
+    Percentiles {
+        count: v.len(),
+        p50: at(0.5),
+        p95: at(0.95),
+        p99: at(0.99),
+        max: *v.last().unwrap() as f64 / 1000.0,
+        total,
+        sum_ms,
+    }
 }
 
 fn micros(d: Duration) -> u32 {
@@ -241,24 +257,48 @@ impl Metrics {
     /// Sizes and capacities of the collections owned by the metrics.
     fn memory(&self, out: &mut BTreeMap<&'static str, Usage>) {
         let h = self.history.lock();
-        out.insert("history", Usage { size: h.len(), capacity: Some(h.capacity()) });
+        out.insert(
+            "history",
+            Usage {
+                size: h.len(),
+                capacity: Some(h.capacity()),
+            },
+        );
         drop(h);
-        for (name, d) in [("acquireWaitSamples", &self.wait_us), ("holdTimeSamples", &self.hold_us), ("creationSamples", &self.create_us)] {
+        for (name, d) in [
+            ("acquireWaitSamples", &self.wait_us),
+            ("holdTimeSamples", &self.hold_us),
+            ("creationSamples", &self.create_us),
+        ] {
             let d = d.lock();
-            out.insert(name, Usage { size: d.ring.len(), capacity: Some(d.ring.capacity()) });
+            out.insert(
+                name,
+                Usage {
+                    size: d.ring.len(),
+                    capacity: Some(d.ring.capacity()),
+                },
+            );
         }
     }
 }
 
 fn epoch_ms() -> u64 {
-    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// A history sample of `p` now (counts taken under the state lock).
 pub fn sample(p: &PoolInner) -> Sample {
     let (total, idle, waiting, active) = {
         let st = p.state.lock();
-        (st.total, st.idle.len(), st.waiters.len(), st.checkouts.len())
+        (
+            st.total,
+            st.idle.len(),
+            st.waiters.len(),
+            st.checkouts.len(),
+        )
     };
     let c = p.metrics.counters();
     Sample {
@@ -282,10 +322,34 @@ pub fn memory(p: &PoolInner) -> BTreeMap<&'static str, Usage> {
     {
         let st = p.state.lock();
         let max = p.config.max;
-        out.insert("idle", Usage { size: st.idle.len(), capacity: Some(max) });
-        out.insert("checkoutRegistry", Usage { size: st.checkouts.len(), capacity: Some(max) });
-        out.insert("removing", Usage { size: st.removing.len(), capacity: Some(max) });
-        out.insert("waiters", Usage { size: st.waiters.len(), capacity: p.config.max_waiting });
+        out.insert(
+            "idle",
+            Usage {
+                size: st.idle.len(),
+                capacity: Some(max),
+            },
+        );
+        out.insert(
+            "checkoutRegistry",
+            Usage {
+                size: st.checkouts.len(),
+                capacity: Some(max),
+            },
+        );
+        out.insert(
+            "removing",
+            Usage {
+                size: st.removing.len(),
+                capacity: Some(max),
+            },
+        );
+        out.insert(
+            "waiters",
+            Usage {
+                size: st.waiters.len(),
+                capacity: p.config.max_waiting,
+            },
+        );
     }
     p.metrics.memory(&mut out);
     out
@@ -365,12 +429,19 @@ mod tests {
         assert!(h.windows(2).all(|w| w[0].at <= w[1].at), "oldest first");
         tokio::time::sleep(Duration::from_secs(100)).await;
         let mem = memory(&p);
-        assert_eq!(p.metrics.history().len(), 5, "never beyond metricsHistorySize");
+        assert_eq!(
+            p.metrics.history().len(),
+            5,
+            "never beyond metricsHistorySize"
+        );
         assert_eq!((mem["history"].size, mem["history"].capacity), (5, Some(5)));
         assert_eq!(p.metrics.history.lock().evicted(), 99);
         drop(p);
         tokio::time::sleep(Duration::from_secs(2)).await;
-        assert!(task.is_finished(), "the sampler stops once the pool is gone");
+        assert!(
+            task.is_finished(),
+            "the sampler stops once the pool is gone"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -391,7 +462,10 @@ mod tests {
             m.waited(Duration::from_micros(i * 1000));
         }
         let w = m.wait();
-        assert_eq!(w.count, SAMPLES, "percentiles come from the last {SAMPLES} values");
+        assert_eq!(
+            w.count, SAMPLES,
+            "percentiles come from the last {SAMPLES} values"
+        );
         assert_eq!(w.total, 3000);
         assert_eq!(w.max, 3000.0);
         assert!(w.p50 > 2400.0 && w.p50 < 2600.0, "{w:?}");

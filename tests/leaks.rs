@@ -27,7 +27,11 @@ fn reports(events: &Events) -> Vec<Vec<LeakInfo>> {
 
 /// How many times checkout `id` was reported.
 fn times_reported(events: &Events, id: u64) -> usize {
-    reports(events).iter().flatten().filter(|l| l.checkout_id == id).count()
+    reports(events)
+        .iter()
+        .flatten()
+        .filter(|l| l.checkout_id == id)
+        .count()
 }
 
 fn force_releases(events: &Events) -> Vec<(LeakInfo, ReclaimReason)> {
@@ -61,9 +65,14 @@ async fn a_held_checkout_is_reported_exactly_once() {
     }
 
     events
-        .wait_for("LeaksDetected", 1, Duration::from_secs(3), |e| matches!(e, PoolEvent::LeaksDetected { .. }))
+        .wait_for("LeaksDetected", 1, Duration::from_secs(3), |e| {
+            matches!(e, PoolEvent::LeaksDetected { .. })
+        })
         .await;
-    assert!(acquired.elapsed() >= Duration::from_millis(90), "reported before the threshold");
+    assert!(
+        acquired.elapsed() >= Duration::from_millis(90),
+        "reported before the threshold"
+    );
     // Many more scans (20 ms apart) must not report it again.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let all = reports(&events);
@@ -78,7 +87,11 @@ async fn a_held_checkout_is_reported_exactly_once() {
     assert!(leak.query_count >= 1, "{leak:?}");
     assert!(!leak.in_transaction);
 
-    let row = pool.active_checkouts().into_iter().find(|a| a.id == held.id()).expect("active row");
+    let row = pool
+        .active_checkouts()
+        .into_iter()
+        .find(|a| a.id == held.id())
+        .expect("active row");
     assert!(row.is_potential_leak);
     assert!(!row.implicit);
 
@@ -89,7 +102,11 @@ async fn a_held_checkout_is_reported_exactly_once() {
         .snapshot()
         .into_iter()
         .filter_map(|e| match e {
-            PoolEvent::LeakResolved { checkout_id, held_ms, location } => Some((checkout_id, held_ms, location)),
+            PoolEvent::LeakResolved {
+                checkout_id,
+                held_ms,
+                location,
+            } => Some((checkout_id, held_ms, location)),
             _ => None,
         })
         .collect();
@@ -108,13 +125,26 @@ async fn max_leaks_before_alert_holds_back_the_first() {
     }));
     let first = checkout(&pool).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(reports(&events).len(), 0, "a single leak is held back with maxLeaksBeforeAlert 2");
-    let row = pool.active_checkouts().into_iter().find(|a| a.id == first.id()).unwrap();
-    assert!(row.is_potential_leak, "held back but known as a potential leak");
+    assert_eq!(
+        reports(&events).len(),
+        0,
+        "a single leak is held back with maxLeaksBeforeAlert 2"
+    );
+    let row = pool
+        .active_checkouts()
+        .into_iter()
+        .find(|a| a.id == first.id())
+        .unwrap();
+    assert!(
+        row.is_potential_leak,
+        "held back but known as a potential leak"
+    );
 
     let second = checkout(&pool).await;
     events
-        .wait_for("LeaksDetected", 1, Duration::from_secs(3), |e| matches!(e, PoolEvent::LeaksDetected { .. }))
+        .wait_for("LeaksDetected", 1, Duration::from_secs(3), |e| {
+            matches!(e, PoolEvent::LeaksDetected { .. })
+        })
         .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let all = reports(&events);
@@ -124,11 +154,17 @@ async fn max_leaks_before_alert_holds_back_the_first() {
     let mut want = vec![first.id(), second.id()];
     want.sort();
     assert_eq!(ids, want, "both leaks in one report");
-    assert!(all[0][0].age_ms >= all[0][1].age_ms, "oldest first: {all:#?}");
+    assert!(
+        all[0][0].age_ms >= all[0][1].age_ms,
+        "oldest first: {all:#?}"
+    );
     assert_eq!(times_reported(&events, first.id()), 1);
     first.release(false).unwrap();
     second.release(false).unwrap();
-    assert_eq!(events.count(|e| matches!(e, PoolEvent::LeakResolved { .. })), 2);
+    assert_eq!(
+        events.count(|e| matches!(e, PoolEvent::LeakResolved { .. })),
+        2
+    );
     pool.end().unwrap().await;
 }
 
@@ -136,17 +172,27 @@ async fn max_leaks_before_alert_holds_back_the_first() {
 async fn per_checkout_thresholds_override_the_pool() {
     let (pool, events) = pool(json!({ "max": 3, "leakThresholdMs": 60000, "checkIntervalMs": 20 }));
     let exempt = pool
-        .connect(CheckoutMeta { leak_threshold_ms: Some(None), tag: Some("exempt".into()), ..Default::default() })
+        .connect(CheckoutMeta {
+            leak_threshold_ms: Some(None),
+            tag: Some("exempt".into()),
+            ..Default::default()
+        })
         .await
         .unwrap();
     let strict = pool
-        .connect(CheckoutMeta { leak_threshold_ms: Some(Some(80)), tag: Some("strict".into()), ..Default::default() })
+        .connect(CheckoutMeta {
+            leak_threshold_ms: Some(Some(80)),
+            tag: Some("strict".into()),
+            ..Default::default()
+        })
         .await
         .unwrap();
     let normal = checkout(&pool).await;
     run(&strict, simple("BEGIN")).await.ok();
     events
-        .wait_for("LeaksDetected", 1, Duration::from_secs(3), |e| matches!(e, PoolEvent::LeaksDetected { .. }))
+        .wait_for("LeaksDetected", 1, Duration::from_secs(3), |e| {
+            matches!(e, PoolEvent::LeaksDetected { .. })
+        })
         .await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let all = reports(&events);
@@ -154,14 +200,19 @@ async fn per_checkout_thresholds_override_the_pool() {
     assert_eq!(all[0].len(), 1, "{all:#?}");
     assert_eq!(all[0][0].checkout_id, strict.id());
     assert_eq!(all[0][0].tag.as_deref(), Some("strict"));
-    assert!(all[0][0].in_transaction, "reported inside its transaction: {all:#?}");
+    assert!(
+        all[0][0].in_transaction,
+        "reported inside its transaction: {all:#?}"
+    );
     assert_eq!(times_reported(&events, exempt.id()), 0);
     assert_eq!(times_reported(&events, normal.id()), 0);
 
     // Raising a threshold later (setLeakThreshold) also applies.
     assert!(pool.update_checkout(normal.id(), |m| m.leak_threshold_ms = Some(Some(1))));
     events
-        .wait_for("second LeaksDetected", 2, Duration::from_secs(3), |e| matches!(e, PoolEvent::LeaksDetected { .. }))
+        .wait_for("second LeaksDetected", 2, Duration::from_secs(3), |e| {
+            matches!(e, PoolEvent::LeaksDetected { .. })
+        })
         .await;
     assert_eq!(times_reported(&events, normal.id()), 1);
     assert_eq!(times_reported(&events, exempt.id()), 0);
@@ -180,16 +231,37 @@ async fn force_release_reclaims_an_idle_checkout() {
     let (stuck_pid, stuck_conn) = (stuck.pid(), stuck.conn_id());
     // Busy for longer than forceReleaseAfterMs: never reclaimed while a query runs.
     run(&stuck, simple("SELECT pg_sleep(0.4)")).await.ok();
-    assert!(stuck.is_active(), "reclaimed during a query: {:#?}", events.snapshot());
+    assert!(
+        stuck.is_active(),
+        "reclaimed during a query: {:#?}",
+        events.snapshot()
+    );
 
     // A waiter (exempt from forced release itself) queues behind it.
-    let waiter_meta = CheckoutMeta { force_release_after_ms: Some(None), ..Default::default() };
+    let waiter_meta = CheckoutMeta {
+        force_release_after_ms: Some(None),
+        ..Default::default()
+    };
     let waiter = pool.connect(waiter_meta);
     assert_eq!(pool.counts().waiting, 1);
     let idle_since = Instant::now();
-    let next = within("the waiter, served after the forced release", Duration::from_secs(5), waiter).await.unwrap();
-    assert!(idle_since.elapsed() >= Duration::from_millis(150), "reclaimed too early: {:?}", idle_since.elapsed());
-    assert_ne!(next.pid(), stuck_pid, "the reclaimed connection is closed, never reused");
+    let next = within(
+        "the waiter, served after the forced release",
+        Duration::from_secs(5),
+        waiter,
+    )
+    .await
+    .unwrap();
+    assert!(
+        idle_since.elapsed() >= Duration::from_millis(150),
+        "reclaimed too early: {:?}",
+        idle_since.elapsed()
+    );
+    assert_ne!(
+        next.pid(),
+        stuck_pid,
+        "the reclaimed connection is closed, never reused"
+    );
     assert!(next.is_new());
 
     let forced = force_releases(&events);
@@ -201,7 +273,11 @@ async fn force_release_reclaims_an_idle_checkout() {
     assert!(forced[0].0.idle_ms >= 200, "{forced:#?}");
 
     let c = pool.counts();
-    assert_eq!((c.total, c.active, c.waiting, c.idle), (1, 1, 0, 0), "{c:?}");
+    assert_eq!(
+        (c.total, c.active, c.waiting, c.idle),
+        (1, 1, 0, 0),
+        "{c:?}"
+    );
 
     // Later use by the old holder fails with a message saying what happened.
     assert!(!stuck.is_active());
@@ -209,22 +285,35 @@ async fn force_release_reclaims_an_idle_checkout() {
     assert_eq!(r.err_code(), Some("LDP_CLIENT_RELEASED"), "{r:?}");
     let msg = r.err_message().unwrap();
     assert!(msg.contains("force-released"), "{msg}");
-    assert_eq!(stuck.submit(simple("SELECT 1")).err().map(|e| e.code().to_string()).as_deref(), Some("LDP_CLIENT_RELEASED"));
+    assert_eq!(
+        stuck
+            .submit(simple("SELECT 1"))
+            .err()
+            .map(|e| e.code().to_string())
+            .as_deref(),
+        Some("LDP_CLIENT_RELEASED")
+    );
     // Releasing it now is a silent no-op that does not touch the new holder's slot.
-    assert_eq!(stuck.release(false).unwrap(), false);
-    assert_eq!(stuck.release(true).unwrap(), false);
+    assert!(!stuck.release(false).unwrap());
+    assert!(!stuck.release(true).unwrap());
     let c = pool.counts();
     assert_eq!((c.total, c.active), (1, 1), "{c:?}");
 
     // Its backend was closed.
     events
-        .wait_for("Removed of the reclaimed conn", 1, Duration::from_secs(5), |e| {
-            matches!(e, PoolEvent::Removed { conn_id } if *conn_id == stuck_conn)
-        })
+        .wait_for(
+            "Removed of the reclaimed conn",
+            1,
+            Duration::from_secs(5),
+            |e| matches!(e, PoolEvent::Removed { conn_id } if *conn_id == stuck_conn),
+        )
         .await;
     let deadline = Instant::now() + Duration::from_secs(5);
     while backend_exists(stuck_pid).await {
-        assert!(Instant::now() < deadline, "backend {stuck_pid} of the reclaimed checkout is still alive");
+        assert!(
+            Instant::now() < deadline,
+            "backend {stuck_pid} of the reclaimed checkout is still alive"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
@@ -244,7 +333,9 @@ async fn implicit_pool_query_checkouts_are_never_reported() {
     }));
     let pool = std::sync::Arc::new(pool);
     let p = pool.clone();
-    let slow = tokio::spawn(async move { Reply::parse(&p.query(simple("SELECT pg_sleep(0.4), 'done'")).await) });
+    let slow = tokio::spawn(async move {
+        Reply::parse(&p.query(simple("SELECT pg_sleep(0.4), 'done'")).await)
+    });
     tokio::time::sleep(Duration::from_millis(100)).await;
     let rows = pool.active_checkouts();
     assert_eq!(rows.len(), 1, "{rows:?}");
@@ -271,7 +362,10 @@ async fn dropping_a_checkout_with_reclaim_policy_reports_it() {
     assert_eq!((c.total, c.active, c.idle), (0, 0, 0), "{c:?}");
     let forced = force_releases(&events);
     assert_eq!(forced.len(), 1);
-    assert_eq!((forced[0].0.checkout_id, forced[0].1), (id, ReclaimReason::GarbageCollected));
+    assert_eq!(
+        (forced[0].0.checkout_id, forced[0].1),
+        (id, ReclaimReason::GarbageCollected)
+    );
     let next = checkout(&pool).await;
     assert_ne!(next.pid(), pid);
     next.release(false).unwrap();

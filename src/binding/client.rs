@@ -6,8 +6,8 @@ use std::sync::Arc;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use super::convert::{statement, JsErrorInfo, JsParam};
 use super::completions::Completions;
+use super::convert::{statement, JsErrorInfo, JsParam};
 use crate::pg::conn::ReplyTo;
 use crate::pool::Checkout;
 
@@ -20,7 +20,10 @@ pub struct NativeClient {
 
 impl NativeClient {
     pub fn new(checkout: Checkout, completions: Arc<Completions>) -> Self {
-        NativeClient { checkout: Arc::new(checkout), completions }
+        NativeClient {
+            checkout: Arc::new(checkout),
+            completions,
+        }
     }
 }
 
@@ -46,13 +49,20 @@ impl NativeClient {
         self.checkout.is_new()
     }
 
-
     /// Runs a statement; the reply arrives through the pool's completions buffer under `id`.
     #[napi]
-    pub fn submit(&self, id: u32, sql: String, params: Option<Vec<JsParam>>, name: Option<String>, extended: bool) {
+    pub fn submit(
+        &self,
+        id: u32,
+        sql: String,
+        params: Option<Vec<JsParam>>,
+        name: Option<String>,
+        extended: bool,
+    ) {
         let completions = self.completions.clone();
         let reply = ReplyTo::Callback(Box::new(move |reply| completions.complete(id, &reply)));
-        self.checkout.submit_to(statement(sql, params, name, extended), reply);
+        self.checkout
+            .submit_to(statement(sql, params, name, extended), reply);
     }
 
     /// Releases the checkout: `true` if released now, `false` if the pool had already

@@ -24,7 +24,10 @@ pub struct Completions {
 
 impl Completions {
     pub fn new(wake: WakeFn) -> Arc<Self> {
-        Arc::new(Completions { wake, queue: Mutex::new(Vec::new()) })
+        Arc::new(Completions {
+            wake,
+            queue: Mutex::new(Vec::new()),
+        })
     }
 
     /// Queues the reply of query `id`.

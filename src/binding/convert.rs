@@ -12,7 +12,12 @@ pub type JsParam = Option<Either<String, Buffer>>;
 
 /// Builds the statement a JS query asks for. `extended` follows pg's rule (values present,
 /// or a name), decided in JS.
-pub fn statement(sql: String, params: Option<Vec<JsParam>>, name: Option<String>, extended: bool) -> Statement {
+pub fn statement(
+    sql: String,
+    params: Option<Vec<JsParam>>,
+    name: Option<String>,
+    extended: bool,
+) -> Statement {
     if !extended {
         return Statement::Simple(sql);
     }
@@ -76,10 +81,16 @@ pub struct JsErrorInfo {
 impl From<Error> for JsErrorInfo {
     fn from(e: Error) -> Self {
         let extra = match &e {
-            Error::Db(db) => Some(serde_json::to_string(&super::events::frame_fields(&db.frame)).unwrap_or_default()),
+            Error::Db(db) => Some(
+                serde_json::to_string(&super::events::frame_fields(&db.frame)).unwrap_or_default(),
+            ),
             Error::AcquireTimeout(_, holders) => Some(holders.clone()),
             _ => None,
         };
-        JsErrorInfo { code: e.code().to_string(), message: e.to_string(), extra }
+        JsErrorInfo {
+            code: e.code().to_string(),
+            message: e.to_string(),
+            extra,
+        }
     }
 }

@@ -16,7 +16,9 @@ pub struct JsEvents(pub EventFn);
 
 /// The fields of an `ErrorResponse`/`NoticeResponse` frame, keyed by their one-letter codes.
 pub fn frame_fields(frame: &[u8]) -> Map<String, Value> {
-    frames::fields(frame).map(|(k, v)| ((k as char).to_string(), Value::String(v.to_string()))).collect()
+    frames::fields(frame)
+        .map(|(k, v)| ((k as char).to_string(), Value::String(v.to_string())))
+        .collect()
 }
 
 fn leak_json(l: &LeakInfo) -> Value {
@@ -37,7 +39,9 @@ fn error_json(e: &crate::error::Error) -> Value {
     match e {
         // A server error (e.g. FATAL 57P01 when the backend is terminated): all its fields, so
         // that JS builds pg's DatabaseError.
-        crate::error::Error::Db(db) => json!({ "code": e.code(), "message": e.to_string(), "fields": frame_fields(&db.frame) }),
+        crate::error::Error::Db(db) => {
+            json!({ "code": e.code(), "message": e.to_string(), "fields": frame_fields(&db.frame) })
+        }
         _ => json!({ "code": e.code(), "message": e.to_string() }),
     }
 }
@@ -46,22 +50,43 @@ fn error_json(e: &crate::error::Error) -> Value {
 pub fn to_json(ev: &PoolEvent) -> Value {
     match ev {
         PoolEvent::Removed { conn_id } => json!({ "type": "removed", "connId": conn_id }),
-        PoolEvent::IdleError { conn_id, error } => json!({ "type": "idleError", "connId": conn_id, "error": error_json(error) }),
-        PoolEvent::ClientError { conn_id, error } => json!({ "type": "clientError", "connId": conn_id, "error": error_json(error) }),
-        PoolEvent::Notification { conn_id, pid, channel, payload } => {
+        PoolEvent::IdleError { conn_id, error } => {
+            json!({ "type": "idleError", "connId": conn_id, "error": error_json(error) })
+        }
+        PoolEvent::ClientError { conn_id, error } => {
+            json!({ "type": "clientError", "connId": conn_id, "error": error_json(error) })
+        }
+        PoolEvent::Notification {
+            conn_id,
+            pid,
+            channel,
+            payload,
+        } => {
             json!({ "type": "notification", "connId": conn_id, "processId": pid, "channel": channel, "payload": payload })
         }
-        PoolEvent::Notice { conn_id, frame } => json!({ "type": "notice", "connId": conn_id, "fields": frame_fields(frame) }),
+        PoolEvent::Notice { conn_id, frame } => {
+            json!({ "type": "notice", "connId": conn_id, "fields": frame_fields(frame) })
+        }
         PoolEvent::LeaksDetected { leaks } => {
             json!({ "type": "leaksDetected", "leaks": leaks.iter().map(leak_json).collect::<Vec<_>>() })
         }
         PoolEvent::ForceRelease { leak, reason } => {
             json!({ "type": "forceRelease", "reason": reason.as_str(), "leak": leak_json(leak) })
         }
-        PoolEvent::LeakResolved { checkout_id, held_ms, location } => {
+        PoolEvent::LeakResolved {
+            checkout_id,
+            held_ms,
+            location,
+        } => {
             json!({ "type": "leakResolved", "checkoutId": checkout_id, "heldMs": held_ms, "location": location })
         }
-        PoolEvent::ReleasedInTransaction { checkout_id, conn_id, status, location, held_ms } => json!({
+        PoolEvent::ReleasedInTransaction {
+            checkout_id,
+            conn_id,
+            status,
+            location,
+            held_ms,
+        } => json!({
             "type": "releasedInTransaction", "checkoutId": checkout_id, "connId": conn_id,
             "status": (*status as char).to_string(), "location": location, "heldMs": held_ms
         }),
@@ -70,6 +95,9 @@ pub fn to_json(ev: &PoolEvent) -> Value {
 
 impl PoolEvents for JsEvents {
     fn emit(&self, ev: PoolEvent) {
-        let _ = self.0.call(to_json(&ev).to_string(), ThreadsafeFunctionCallMode::NonBlocking);
+        let _ = self.0.call(
+            to_json(&ev).to_string(),
+            ThreadsafeFunctionCallMode::NonBlocking,
+        );
     }
 }

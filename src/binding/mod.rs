@@ -12,4 +12,3 @@ mod completions;
 mod convert;
 mod events;
 mod pool;
-

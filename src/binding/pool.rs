@@ -14,7 +14,9 @@ use super::convert::{statement, JsCheckoutMeta, JsErrorInfo, JsParam};
 use super::events::JsEvents;
 use crate::config::{PasswordSpec, PoolConfig};
 use crate::error::Error as CoreError;
-use crate::pool::{acquire_error_frames, Acquire, Checkout, DropPolicy, PasswordSource, Pool, StaticPassword};
+use crate::pool::{
+    acquire_error_frames, Acquire, Checkout, DropPolicy, PasswordSource, Pool, StaticPassword,
+};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 
@@ -27,8 +29,12 @@ impl PasswordSource for JsPassword {
     fn password(&self) -> Pin<Box<dyn Future<Output = crate::Result<Option<String>>> + Send>> {
         let f = self.0.clone();
         Box::pin(async move {
-            let p = f.call_async(()).await.map_err(|e| CoreError::Auth(format!("password function failed: {}", e.reason)))?;
-            p.await.map_err(|e| CoreError::Auth(format!("password function failed: {}", e.reason)))
+            let p = f
+                .call_async(())
+                .await
+                .map_err(|e| CoreError::Auth(format!("password function failed: {}", e.reason)))?;
+            p.await
+                .map_err(|e| CoreError::Auth(format!("password function failed: {}", e.reason)))
         })
     }
 }
@@ -42,7 +48,13 @@ fn env_var(name: &str) -> Option<String> {
 pub fn validate_options(options_json: String) -> Option<JsErrorInfo> {
     let v: serde_json::Value = match serde_json::from_str(&options_json) {
         Ok(v) => v,
-        Err(e) => return Some(JsErrorInfo { code: "LDP_INVALID_OPTION".into(), message: e.to_string(), extra: None }),
+        Err(e) => {
+            return Some(JsErrorInfo {
+                code: "LDP_INVALID_OPTION".into(),
+                message: e.to_string(),
+                extra: None,
+            })
+        }
     };
     match PoolConfig::from_options(&v, &env_var) {
         Ok(_) => None,
@@ -51,7 +63,11 @@ pub fn validate_options(options_json: String) -> Option<JsErrorInfo> {
                 crate::config::ConfigErrorKind::Type => "TypeError",
                 crate::config::ConfigErrorKind::Range => "RangeError",
             };
-            Some(JsErrorInfo { code: "LDP_INVALID_OPTION".into(), message: e.to_string(), extra: Some(serde_json::json!({ "kind": kind, "option": e.option }).to_string()) })
+            Some(JsErrorInfo {
+                code: "LDP_INVALID_OPTION".into(),
+                message: e.to_string(),
+                extra: Some(serde_json::json!({ "kind": kind, "option": e.option }).to_string()),
+            })
         }
     }
 }
@@ -73,8 +89,6 @@ impl NativePool {
     }
 }
 
-
-
 #[napi]
 impl NativePool {
     /// `optionsJson`: the user's options (functions removed); `onEvent(json)`: event sink;
@@ -86,21 +100,44 @@ impl NativePool {
         on_complete: Function<(), ()>,
         password: Option<Function<(), Promise<Option<String>>>>,
     ) -> Result<Self> {
-        let v: serde_json::Value = serde_json::from_str(&options_json).map_err(|e| Error::from_reason(e.to_string()))?;
-        let config = PoolConfig::from_options(&v, &env_var).map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
-        let events = on_event.build_threadsafe_function::<String>().weak::<true>().callee_handled::<false>().build()?;
+        let v: serde_json::Value =
+            serde_json::from_str(&options_json).map_err(|e| Error::from_reason(e.to_string()))?;
+        let config = PoolConfig::from_options(&v, &env_var)
+            .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
+        let events = on_event
+            .build_threadsafe_function::<String>()
+            .weak::<true>()
+            .callee_handled::<false>()
+            .build()?;
         let password: Arc<dyn PasswordSource> = match (&config.connect.password, password) {
-            (PasswordSpec::Dynamic, Some(f)) => {
-                Arc::new(JsPassword(Arc::new(f.build_threadsafe_function::<()>().weak::<true>().callee_handled::<false>().build()?)))
-            }
+            (PasswordSpec::Dynamic, Some(f)) => Arc::new(JsPassword(Arc::new(
+                f.build_threadsafe_function::<()>()
+                    .weak::<true>()
+                    .callee_handled::<false>()
+                    .build()?,
+            ))),
             (PasswordSpec::Static(s), _) => Arc::new(StaticPassword(Some(s.expose().to_string()))),
             _ => Arc::new(StaticPassword(None)),
         };
         let runtime = napi::bindgen_prelude::block_on(async { tokio::runtime::Handle::current() });
-        let wake = on_complete.build_threadsafe_function::<()>().weak::<true>().callee_handled::<false>().build()?;
+        let wake = on_complete
+            .build_threadsafe_function::<()>()
+            .weak::<true>()
+            .callee_handled::<false>()
+            .build()?;
         let completions = Completions::new(wake);
-        let pool = Pool::new(config, Arc::new(JsEvents(events)), password, runtime.clone());
-        Ok(NativePool { pool, completions, runtime, ready: Arc::default() })
+        let pool = Pool::new(
+            config,
+            Arc::new(JsEvents(events)),
+            password,
+            runtime.clone(),
+        );
+        Ok(NativePool {
+            pool,
+            completions,
+            runtime,
+            ready: Arc::default(),
+        })
     }
 
     #[napi(getter)]
@@ -168,9 +205,19 @@ impl NativePool {
     /// `pool.query` with an implicit checkout; the reply arrives through the completions
     /// buffer under `id`. Counters change before this returns.
     #[napi]
-    pub fn submit(&self, id: u32, sql: String, params: Option<Vec<JsParam>>, name: Option<String>, extended: bool) {
+    pub fn submit(
+        &self,
+        id: u32,
+        sql: String,
+        params: Option<Vec<JsParam>>,
+        name: Option<String>,
+        extended: bool,
+    ) {
         let completions = self.completions.clone();
-        self.pool.query_with(statement(sql, params, name, extended), move |reply| completions.complete(id, &reply));
+        self.pool
+            .query_with(statement(sql, params, name, extended), move |reply| {
+                completions.complete(id, &reply)
+            });
     }
 
     /// Drains the completions buffer: `[id u32 LE][len u32 LE][frames]...`.

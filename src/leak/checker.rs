@@ -160,7 +160,16 @@ pub fn scan(p: &Arc<PoolInner>) {
             .checkouts
             .iter()
             .filter(|(_, rec)| !rec.meta.implicit)
-            .map(|(id, rec)| (*id, facts_of(rec, now, leak), Marks { reported: rec.reported, held_back: rec.held_back }))
+            .map(|(id, rec)| {
+                (
+                    *id,
+                    facts_of(rec, now, leak),
+                    Marks {
+                        reported: rec.reported,
+                        held_back: rec.held_back,
+                    },
+                )
+            })
             .collect();
         let plan = plan(&mut entries, leak.max_leaks_before_alert);
         for (id, _, marks) in &entries {
@@ -169,8 +178,15 @@ pub fn scan(p: &Arc<PoolInner>) {
                 rec.held_back = marks.held_back;
             }
         }
-        let report: Vec<_> =
-            plan.report.iter().filter_map(|id| st.checkouts.get(id).map(|rec| registry::leak_info(*id, rec))).collect();
+        let report: Vec<_> = plan
+            .report
+            .iter()
+            .filter_map(|id| {
+                st.checkouts
+                    .get(id)
+                    .map(|rec| registry::leak_info(*id, rec))
+            })
+            .collect();
         (plan, report)
     };
     if !report.is_empty() {
@@ -217,7 +233,14 @@ mod tests {
     impl Sim {
         fn new(threshold_ms: u64, force_ms: u64, max_before_alert: usize) -> Sim {
             let d = |ms: u64| (ms > 0).then(|| Duration::from_millis(ms));
-            Sim { threshold: d(threshold_ms), force: d(force_ms), max_before_alert, recs: vec![], reports: vec![], reclaimed: vec![] }
+            Sim {
+                threshold: d(threshold_ms),
+                force: d(force_ms),
+                max_before_alert,
+                recs: vec![],
+                reports: vec![],
+                reclaimed: vec![],
+            }
         }
 
         fn checkout(&mut self, id: u64) -> &mut SimRec {
@@ -253,7 +276,11 @@ mod tests {
                     let since = r.acquired.max(r.last_done);
                     let facts = Facts {
                         age_ms: (now - r.acquired).as_millis() as u64,
-                        idle_ms: if r.in_flight { 0 } else { (now - since).as_millis() as u64 },
+                        idle_ms: if r.in_flight {
+                            0
+                        } else {
+                            (now - since).as_millis() as u64
+                        },
                         in_flight: r.in_flight,
                         implicit: r.implicit,
                         threshold_ms: effective_ms(r.threshold, self.threshold),
@@ -296,13 +323,20 @@ mod tests {
         let mut sim = Sim::new(100, 0, 1);
         sim.checkout(1);
         sim.run_for(Duration::from_millis(80)).await;
-        assert!(sim.reports.is_empty(), "reported before the threshold: {:?}", sim.reports);
+        assert!(
+            sim.reports.is_empty(),
+            "reported before the threshold: {:?}",
+            sim.reports
+        );
         sim.run_for(Duration::from_millis(40)).await;
         assert_eq!(sim.reports, vec![vec![1]]);
         sim.run_for(Duration::from_secs(10)).await;
         assert_eq!(sim.times_reported(1), 1, "{:?}", sim.reports);
         assert!(sim.get(1).marks.reported);
-        assert!(sim.reclaimed.is_empty(), "forceReleaseAfterMs 0 must never reclaim");
+        assert!(
+            sim.reclaimed.is_empty(),
+            "forceReleaseAfterMs 0 must never reclaim"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -316,7 +350,11 @@ mod tests {
         sim.checkout(100).implicit = true;
         sim.run_for(Duration::from_secs(5)).await;
         assert!(sim.reports.is_empty(), "{:?}", sim.reports);
-        assert!(sim.reclaimed.is_empty(), "an implicit checkout is never reclaimed: {:?}", sim.reclaimed);
+        assert!(
+            sim.reclaimed.is_empty(),
+            "an implicit checkout is never reclaimed: {:?}",
+            sim.reclaimed
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -326,13 +364,24 @@ mod tests {
         sim.run_for(Duration::from_millis(200)).await;
         sim.checkout(2);
         sim.run_for(Duration::from_millis(200)).await;
-        assert!(sim.reports.is_empty(), "two pending leaks must be held back: {:?}", sim.reports);
+        assert!(
+            sim.reports.is_empty(),
+            "two pending leaks must be held back: {:?}",
+            sim.reports
+        );
         assert!(sim.get(1).marks.held_back && sim.get(2).marks.held_back);
         sim.checkout(3);
         sim.run_for(Duration::from_millis(60)).await;
-        assert!(sim.reports.is_empty(), "the third is not over its threshold yet");
+        assert!(
+            sim.reports.is_empty(),
+            "the third is not over its threshold yet"
+        );
         sim.run_for(Duration::from_millis(60)).await;
-        assert_eq!(sim.reports, vec![vec![1, 2, 3]], "reported together, oldest first");
+        assert_eq!(
+            sim.reports,
+            vec![vec![1, 2, 3]],
+            "reported together, oldest first"
+        );
         // Held back again from zero: a fourth alone is not enough.
         sim.checkout(4);
         sim.run_for(Duration::from_secs(1)).await;
@@ -351,7 +400,11 @@ mod tests {
         sim.release(1);
         sim.checkout(2);
         sim.run_for(Duration::from_millis(200)).await;
-        assert!(sim.reports.is_empty(), "only one leak pending at a time: {:?}", sim.reports);
+        assert!(
+            sim.reports.is_empty(),
+            "only one leak pending at a time: {:?}",
+            sim.reports
+        );
         sim.checkout(3);
         sim.run_for(Duration::from_millis(200)).await;
         assert_eq!(sim.reports, vec![vec![2, 3]]);
@@ -368,7 +421,11 @@ mod tests {
         sim.run_for(Duration::from_millis(400)).await;
         assert_eq!(sim.reports, vec![vec![3], vec![2]]);
         sim.run_for(Duration::from_secs(5)).await;
-        assert_eq!(sim.times_reported(1), 0, "an exempt checkout is never reported");
+        assert_eq!(
+            sim.times_reported(1),
+            0,
+            "an exempt checkout is never reported"
+        );
 
         // setLeakThreshold after the fact: a pending (held back) leak that becomes exempt
         // is no longer pending; a shorter threshold reports sooner.
@@ -425,7 +482,13 @@ mod tests {
         sim.checkout(7).force = Some(Some(100));
         advance(Duration::from_millis(150)).await;
         let plan = sim.scan();
-        assert_eq!(plan, Plan { report: vec![7], reclaim: vec![7] });
+        assert_eq!(
+            plan,
+            Plan {
+                report: vec![7],
+                reclaim: vec![7]
+            }
+        );
     }
 
     #[test]
@@ -461,10 +524,16 @@ mod tests {
         let p = inner(serde_json::json!({ "checkIntervalMs": 20 }));
         let task = spawn(&p);
         tokio::time::sleep(Duration::from_millis(200)).await;
-        assert!(!task.is_finished(), "the checker must run while the pool lives");
+        assert!(
+            !task.is_finished(),
+            "the checker must run while the pool lives"
+        );
         drop(p);
         tokio::time::sleep(Duration::from_millis(50)).await;
-        assert!(task.is_finished(), "the checker must stop once the pool is gone (it holds a Weak)");
+        assert!(
+            task.is_finished(),
+            "the checker must stop once the pool is gone (it holds a Weak)"
+        );
     }
 
     #[tokio::test(start_paused = true)]

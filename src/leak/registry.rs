@@ -33,7 +33,10 @@ pub fn idle_ms(rec: &CheckoutRecord, now: Instant) -> u64 {
 
 /// Queries run during this checkout (not over the connection's life).
 pub fn query_count(rec: &CheckoutRecord) -> u64 {
-    rec.conn.shared().query_count().saturating_sub(rec.queries_before)
+    rec.conn
+        .shared()
+        .query_count()
+        .saturating_sub(rec.queries_before)
 }
 
 /// Snapshot of a checkout for a report.
@@ -73,7 +76,11 @@ pub fn holders(st: &State) -> Vec<Holder> {
     for rec in st.checkouts.values() {
         let loc = site(rec);
         let age = now.saturating_duration_since(rec.acquired).as_millis() as u64;
-        let h = by_site.entry(loc.clone()).or_insert(Holder { location: loc, count: 0, oldest_ms: 0 });
+        let h = by_site.entry(loc.clone()).or_insert(Holder {
+            location: loc,
+            count: 0,
+            oldest_ms: 0,
+        });
         h.count += 1;
         h.oldest_ms = h.oldest_ms.max(age);
     }
@@ -96,9 +103,19 @@ pub fn exhaustion_message(st: &State, max: usize) -> String {
             msg.push_str("; ");
         }
         if i == 0 {
-            msg.push_str(&format!("{} held by {} for up to {:.1}s", h.count, h.location, h.oldest_ms as f64 / 1000.0));
+            msg.push_str(&format!(
+                "{} held by {} for up to {:.1}s",
+                h.count,
+                h.location,
+                h.oldest_ms as f64 / 1000.0
+            ));
         } else {
-            msg.push_str(&format!("{} by {} for up to {:.1}s", h.count, h.location, h.oldest_ms as f64 / 1000.0));
+            msg.push_str(&format!(
+                "{} by {} for up to {:.1}s",
+                h.count,
+                h.location,
+                h.oldest_ms as f64 / 1000.0
+            ));
         }
     }
     msg.push(')');

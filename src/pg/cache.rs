@@ -29,7 +29,10 @@ pub struct StatementCache {
 
 impl StatementCache {
     pub fn new(capacity: usize) -> Self {
-        StatementCache { capacity, ..Default::default() }
+        StatementCache {
+            capacity,
+            ..Default::default()
+        }
     }
 
     pub fn enabled(&self) -> bool {
@@ -73,14 +76,26 @@ impl StatementCache {
             return;
         }
         if self.entries.len() >= self.capacity {
-            if let Some(oldest) = self.entries.iter().min_by_key(|(_, e)| e.last_used).map(|(k, _)| k.clone()) {
+            if let Some(oldest) = self
+                .entries
+                .iter()
+                .min_by_key(|(_, e)| e.last_used)
+                .map(|(k, _)| k.clone())
+            {
                 if let Some(e) = self.entries.remove(&oldest) {
                     self.to_close.push(e.name);
                 }
             }
         }
         self.tick += 1;
-        self.entries.insert(sql.to_string(), Entry { name, row_description, last_used: self.tick });
+        self.entries.insert(
+            sql.to_string(),
+            Entry {
+                name,
+                row_description,
+                last_used: self.tick,
+            },
+        );
     }
 
     /// Drops the entry for `sql` (its plan went stale); the statement is closed later.

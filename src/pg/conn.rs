@@ -111,7 +111,9 @@ impl WriteSide {
     fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         while !self.out.is_empty() {
             match Pin::new(&mut self.half).poll_write(cx, &self.out) {
-                Poll::Ready(Ok(0)) => return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(0)) => {
+                    return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()))
+                }
                 Poll::Ready(Ok(n)) => {
                     let _ = self.out.split_to(n);
                 }
@@ -167,10 +169,21 @@ impl Conn {
             writer_wake: tokio::sync::Notify::new(),
         });
         let (rd, wr) = tokio::io::split(stream);
-        *shared.write.lock() = Some(WriteSide { half: wr, out: BytesMut::with_capacity(4096), draining: false, open: true });
+        *shared.write.lock() = Some(WriteSide {
+            half: wr,
+            out: BytesMut::with_capacity(4096),
+            draining: false,
+            open: true,
+        });
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(writer(shared.clone(), rx));
-        tokio::spawn(reader(shared.clone(), rd, startup.leftover, listener, tx.clone()));
+        tokio::spawn(reader(
+            shared.clone(),
+            rd,
+            startup.leftover,
+            listener,
+            tx.clone(),
+        ));
         Ok(Conn { shared, tx })
     }
 
@@ -209,7 +222,12 @@ impl Conn {
 
     /// Asks the server to cancel the statement running on this connection.
     pub async fn cancel(&self) -> Result<()> {
-        stream::cancel(&self.shared.cancel_target, self.shared.pid, self.shared.secret).await
+        stream::cancel(
+            &self.shared.cancel_target,
+            self.shared.pid,
+            self.shared.secret,
+        )
+        .await
     }
 
     /// Closes the connection gracefully (Terminate); queued requests are still answered first.
@@ -329,7 +347,12 @@ type Refused = (ReplyTo, &'static str, String);
 
 /// Encodes one query job into `buf` and returns its pending slot, or the refusal to answer
 /// once the driver lock is released.
-fn encode_job(d: &mut Driver, buf: &mut BytesMut, stmt: Statement, reply: ReplyTo) -> std::result::Result<Pending, Refused> {
+fn encode_job(
+    d: &mut Driver,
+    buf: &mut BytesMut,
+    stmt: Statement,
+    reply: ReplyTo,
+) -> std::result::Result<Pending, Refused> {
     let mut p = Pending {
         out: Vec::new(),
         reply,
@@ -347,10 +370,17 @@ fn encode_job(d: &mut Driver, buf: &mut BytesMut, stmt: Statement, reply: ReplyT
     let mark = buf.len();
     let res = match &stmt {
         Statement::Simple(sql) => encode_simple(buf, sql),
-        Statement::Extended { sql, params, name: Some(name) } => match d.named.get(name) {
+        Statement::Extended {
+            sql,
+            params,
+            name: Some(name),
+        } => match d.named.get(name) {
             Some(text) if text == sql => encode_extended(buf, sql, params, Plan::Reuse(name), true),
             Some(_) => {
-                let msg = format!("Prepared statements must be unique - '{}' was used for a different statement", name);
+                let msg = format!(
+                    "Prepared statements must be unique - '{}' was used for a different statement",
+                    name
+                );
                 buf.truncate(mark);
                 return Err((p.reply, "LDP_STATEMENT_NAME_REUSED", msg));
             }
@@ -360,7 +390,11 @@ fn encode_job(d: &mut Driver, buf: &mut BytesMut, stmt: Statement, reply: ReplyT
                 encode_extended(buf, sql, params, Plan::ParseNamed(name), true)
             }
         },
-        Statement::Extended { sql, params, name: None } => {
+        Statement::Extended {
+            sql,
+            params,
+            name: None,
+        } => {
             if let Some(e) = d.cache.get(sql) {
                 if let Some(rd) = &e.row_description {
                     p.out.extend_from_slice(rd);
@@ -426,7 +460,9 @@ async fn writer(shared: Arc<ConnShared>, mut rx: mpsc::UnboundedReceiver<Job>) {
         }
         let res = std::future::poll_fn(|cx| {
             let mut guard = shared.write.lock();
-            let Some(ws) = guard.as_mut() else { return Poll::Ready(Ok(())) };
+            let Some(ws) = guard.as_mut() else {
+                return Poll::Ready(Ok(()));
+            };
             let r = ws.poll_drain(cx);
             if r.is_ready() {
                 ws.draining = false;
@@ -492,7 +528,11 @@ async fn reader(
         shared.finish_one();
         // A server error already received for this request (e.g. the FATAL that announced the
         // termination) stays first in the reply, so the caller sees it as with pg.
-        let mut out = if p.error_code.is_some() { p.out } else { Vec::new() };
+        let mut out = if p.error_code.is_some() {
+            p.out
+        } else {
+            Vec::new()
+        };
         frames::push_client_error(&mut out, "LDP_CONNECTION_TERMINATED", TERMINATED);
         p.reply.send(out);
     }
@@ -507,7 +547,12 @@ async fn reader(
 }
 
 /// Routes one backend frame; returns an `ErrorResponse` that arrived with no request pending.
-fn handle_frame(shared: &ConnShared, frame: &[u8], listener: &dyn ConnListener, tx: &mpsc::WeakUnboundedSender<Job>) -> Option<Vec<u8>> {
+fn handle_frame(
+    shared: &ConnShared,
+    frame: &[u8],
+    listener: &dyn ConnListener,
+    tx: &mpsc::WeakUnboundedSender<Job>,
+) -> Option<Vec<u8>> {
     let body = &frame[HEADER..];
     match frame[0] {
         b'A' => {
@@ -539,7 +584,12 @@ fn handle_frame(shared: &ConnShared, frame: &[u8], listener: &dyn ConnListener, 
         _ => {}
     }
     let mut d = shared.driver.lock();
-    let Driver { pending, cache, named, .. } = &mut *d;
+    let Driver {
+        pending,
+        cache,
+        named,
+        ..
+    } = &mut *d;
     let Some(p) = pending.front_mut() else {
         return (frame[0] == b'E').then(|| frame.to_vec());
     };
@@ -560,7 +610,9 @@ fn handle_frame(shared: &ConnShared, frame: &[u8], listener: &dyn ConnListener, 
             p.out.extend_from_slice(frame);
         }
         b'E' if p.error_code.is_none() => {
-            let code = frames::fields(frame).find(|(f, _)| *f == b'C').map(|(_, v)| v.to_string());
+            let code = frames::fields(frame)
+                .find(|(f, _)| *f == b'C')
+                .map(|(_, v)| v.to_string());
             p.error_code = Some(code.unwrap_or_default());
             p.out.extend_from_slice(frame);
         }
@@ -569,7 +621,11 @@ fn handle_frame(shared: &ConnShared, frame: &[u8], listener: &dyn ConnListener, 
             // The backend ignores the Sync we already sent while in copy-in mode; after an
             // extended-protocol CopyFail it waits for another one (a single ReadyForQuery follows).
             let mut msg = BytesMut::new();
-            postgres_protocol::message::frontend::copy_fail("COPY FROM STDIN is not supported by this pool", &mut msg).ok();
+            postgres_protocol::message::frontend::copy_fail(
+                "COPY FROM STDIN is not supported by this pool",
+                &mut msg,
+            )
+            .ok();
             if p.extended {
                 postgres_protocol::message::frontend::sync(&mut msg);
             }
@@ -586,7 +642,8 @@ fn handle_frame(shared: &ConnShared, frame: &[u8], listener: &dyn ConnListener, 
             if let Some((sql, name)) = p.cache_insert {
                 cache.finish(&sql, name, ok, p.row_description);
             }
-            let stale = matches!(p.error_code.as_deref(), Some("0A000") | Some("26000")) && p.cache_reused.is_some();
+            let stale = matches!(p.error_code.as_deref(), Some("0A000") | Some("26000"))
+                && p.cache_reused.is_some();
             if stale {
                 if let Some(sql) = &p.cache_reused {
                     cache.invalidate(sql);

@@ -75,7 +75,13 @@ pub fn first_error_code(reply: &[u8]) -> Option<String> {
                         .unwrap_or_default(),
                 )
             }
-            b'!' => return Some(cstr(&frame[HEADER..]).map(|(c, _)| c.to_string()).unwrap_or_default()),
+            b'!' => {
+                return Some(
+                    cstr(&frame[HEADER..])
+                        .map(|(c, _)| c.to_string())
+                        .unwrap_or_default(),
+                )
+            }
             _ => {}
         }
         pos += len;
@@ -106,7 +112,10 @@ mod tests {
     fn error_fields_and_codes() {
         let f = frame(b'E', b"SERROR\0C22012\0Mdivision by zero\0\0");
         let got: Vec<_> = fields(&f).collect();
-        assert_eq!(got, vec![(b'S', "ERROR"), (b'C', "22012"), (b'M', "division by zero")]);
+        assert_eq!(
+            got,
+            vec![(b'S', "ERROR"), (b'C', "22012"), (b'M', "division by zero")]
+        );
         let mut reply = frame(b'C', b"SELECT 1\0");
         reply.extend_from_slice(&f);
         assert_eq!(first_error_code(&reply).as_deref(), Some("22012"));

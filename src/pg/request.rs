@@ -25,7 +25,11 @@ pub enum Statement {
     Simple(String),
     /// Extended protocol. `name` is the caller's prepared-statement name (pg's `name`
     /// option); `None` lets the connection's statement cache decide.
-    Extended { sql: String, params: Vec<Param>, name: Option<String> },
+    Extended {
+        sql: String,
+        params: Vec<Param>,
+        name: Option<String>,
+    },
 }
 
 /// How the extended-protocol statement is executed on this connection.
@@ -79,7 +83,10 @@ pub fn encode_extended(
         buf,
     );
     if r.is_err() {
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "could not encode parameters"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "could not encode parameters",
+        ));
     }
     if describe {
         frontend::describe(b'P', "", buf)?;

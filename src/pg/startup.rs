@@ -36,21 +36,35 @@ async fn read_frame(stream: &mut PgStream, buf: &mut BytesMut) -> Result<BytesMu
 
 fn need_password(password: Option<&str>) -> Result<&str> {
     password.ok_or_else(|| {
-        Error::Auth("the server requested password authentication, but no password was provided".into())
+        Error::Auth(
+            "the server requested password authentication, but no password was provided".into(),
+        )
     })
 }
 
 /// Runs the handshake on a freshly opened stream.
-pub async fn handshake(stream: &mut PgStream, cfg: &ConnectConfig, password: Option<&str>) -> Result<Startup> {
+pub async fn handshake(
+    stream: &mut PgStream,
+    cfg: &ConnectConfig,
+    password: Option<&str>,
+) -> Result<Startup> {
     let mut out = BytesMut::new();
-    let params = cfg.startup_params.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    let params = cfg
+        .startup_params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()));
     frontend::startup_message(params, &mut out)?;
     stream.write_all(&out).await?;
     out.clear();
 
     let mut buf = BytesMut::with_capacity(8192);
     let mut scram: Option<sasl::ScramSha256> = None;
-    let mut startup = Startup { pid: 0, secret: 0, params: HashMap::new(), leftover: BytesMut::new() };
+    let mut startup = Startup {
+        pid: 0,
+        secret: 0,
+        params: HashMap::new(),
+        leftover: BytesMut::new(),
+    };
     loop {
         let frame = read_frame(stream, &mut buf).await?;
         let body = &frame[HEADER..];
@@ -87,21 +101,37 @@ pub async fn handshake(stream: &mut PgStream, cfg: &ConnectConfig, password: Opt
                             )));
                         }
                         let pw = need_password(password)?;
-                        let s = sasl::ScramSha256::new(pw.as_bytes(), sasl::ChannelBinding::unsupported());
-                        frontend::sasl_initial_response(sasl::SCRAM_SHA_256, s.message(), &mut out)?;
+                        let s = sasl::ScramSha256::new(
+                            pw.as_bytes(),
+                            sasl::ChannelBinding::unsupported(),
+                        );
+                        frontend::sasl_initial_response(
+                            sasl::SCRAM_SHA_256,
+                            s.message(),
+                            &mut out,
+                        )?;
                         scram = Some(s);
                     }
                     11 => {
-                        let s = scram.as_mut().ok_or_else(|| Error::Protocol("unexpected SASLContinue".into()))?;
-                        s.update(rest).map_err(|e| Error::Auth(format!("SASL: {}", e)))?;
+                        let s = scram
+                            .as_mut()
+                            .ok_or_else(|| Error::Protocol("unexpected SASLContinue".into()))?;
+                        s.update(rest)
+                            .map_err(|e| Error::Auth(format!("SASL: {}", e)))?;
                         frontend::sasl_response(s.message(), &mut out)?;
                     }
                     12 => {
-                        let mut s = scram.take().ok_or_else(|| Error::Protocol("unexpected SASLFinal".into()))?;
-                        s.finish(rest).map_err(|e| Error::Auth(format!("SASL: {}", e)))?;
+                        let mut s = scram
+                            .take()
+                            .ok_or_else(|| Error::Protocol("unexpected SASLFinal".into()))?;
+                        s.finish(rest)
+                            .map_err(|e| Error::Auth(format!("SASL: {}", e)))?;
                     }
                     other => {
-                        return Err(Error::Auth(format!("unsupported authentication method {}", other)));
+                        return Err(Error::Auth(format!(
+                            "unsupported authentication method {}",
+                            other
+                        )));
                     }
                 }
                 if !out.is_empty() {
@@ -127,7 +157,10 @@ pub async fn handshake(stream: &mut PgStream, cfg: &ConnectConfig, password: Opt
                 return Ok(startup);
             }
             other => {
-                return Err(Error::Protocol(format!("unexpected message {:?} during startup", other as char)));
+                return Err(Error::Protocol(format!(
+                    "unexpected message {:?} during startup",
+                    other as char
+                )));
             }
         }
     }

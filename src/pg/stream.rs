@@ -96,7 +96,11 @@ pub async fn open(cfg: &ConnectConfig) -> Result<(PgStream, CancelTarget)> {
 }
 
 impl AsyncRead for PgStream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         match self.get_mut() {
             PgStream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             PgStream::Unix(s) => Pin::new(s).poll_read(cx, buf),
@@ -106,7 +110,11 @@ impl AsyncRead for PgStream {
 }
 
 impl AsyncWrite for PgStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         match self.get_mut() {
             PgStream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             PgStream::Unix(s) => Pin::new(s).poll_write(cx, buf),

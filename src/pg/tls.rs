@@ -28,7 +28,9 @@ pub fn client_config(opts: &TlsOptions) -> Result<ClientConfig> {
         if let Some(ca) = &opts.ca {
             for cert in CertificateDer::pem_slice_iter(ca.as_bytes()) {
                 let cert = cert.map_err(|e| Error::Tls(format!("invalid ssl.ca: {}", e)))?;
-                roots.add(cert).map_err(|e| Error::Tls(format!("invalid ssl.ca: {}", e)))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| Error::Tls(format!("invalid ssl.ca: {}", e)))?;
             }
         }
         builder.with_root_certificates(roots)
@@ -39,9 +41,10 @@ pub fn client_config(opts: &TlsOptions) -> Result<ClientConfig> {
     };
     match (&opts.cert, &opts.key) {
         (Some(cert), Some(key)) => {
-            let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert.as_bytes())
-                .collect::<std::result::Result<_, _>>()
-                .map_err(|e| Error::Tls(format!("invalid ssl.cert: {}", e)))?;
+            let chain: Vec<CertificateDer<'static>> =
+                CertificateDer::pem_slice_iter(cert.as_bytes())
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(|e| Error::Tls(format!("invalid ssl.cert: {}", e)))?;
             let key = PrivateKeyDer::from_pem_slice(key.expose().as_bytes())
                 .map_err(|_| Error::Tls("invalid ssl.key".into()))?;
             builder
@@ -54,7 +57,8 @@ pub fn client_config(opts: &TlsOptions) -> Result<ClientConfig> {
 
 /// The name the certificate must match.
 pub fn server_name(host: &str) -> Result<ServerName<'static>> {
-    ServerName::try_from(host.to_string()).map_err(|e| Error::Tls(format!("invalid server name {:?}: {}", host, e)))
+    ServerName::try_from(host.to_string())
+        .map_err(|e| Error::Tls(format!("invalid server name {:?}: {}", host, e)))
 }
 
 /// Accepts every server certificate (pg's `rejectUnauthorized: false`); signatures are still
@@ -79,7 +83,12 @@ impl ServerCertVerifier for AcceptAnyCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
     fn verify_tls13_signature(
         &self,
@@ -87,7 +96,12 @@ impl ServerCertVerifier for AcceptAnyCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()

@@ -22,7 +22,11 @@ use crate::pg::{Conn, Statement};
 pub enum Status {
     Active,
     Released,
-    Reclaimed { reason: ReclaimReason, at: SystemTime, held_ms: u64 },
+    Reclaimed {
+        reason: ReclaimReason,
+        at: SystemTime,
+        held_ms: u64,
+    },
 }
 
 /// What dropping an unreleased [`Checkout`] does.
@@ -99,7 +103,10 @@ impl Checkout {
     }
 
     /// Starts a statement without waiting (pg lets callers queue several queries).
-    pub fn submit(&self, stmt: Statement) -> std::result::Result<tokio::sync::oneshot::Receiver<Vec<u8>>, Error> {
+    pub fn submit(
+        &self,
+        stmt: Statement,
+    ) -> std::result::Result<tokio::sync::oneshot::Receiver<Vec<u8>>, Error> {
         if let Some(e) = self.unusable() {
             return Err(e);
         }
@@ -124,7 +131,8 @@ impl Checkout {
             match *st {
                 Status::Released => {
                     return Err(Error::ClientReleased(
-                        "Release called on client which has already been released to the pool.".into(),
+                        "Release called on client which has already been released to the pool."
+                            .into(),
                     ))
                 }
                 Status::Reclaimed { .. } => return Ok(false),

@@ -46,22 +46,53 @@ impl ReclaimReason {
 #[derive(Debug, Clone)]
 pub enum PoolEvent {
     /// A connection's removal finished (pg's `remove`).
-    Removed { conn_id: u64 },
+    Removed {
+        conn_id: u64,
+    },
     /// An idle connection failed; it was removed from the pool first (pg's `error`).
-    IdleError { conn_id: u64, error: Error },
+    IdleError {
+        conn_id: u64,
+        error: Error,
+    },
     /// A checked-out connection failed; goes to that client, never to the pool.
-    ClientError { conn_id: u64, error: Error },
-    Notification { conn_id: u64, pid: i32, channel: String, payload: String },
-    Notice { conn_id: u64, frame: Vec<u8> },
+    ClientError {
+        conn_id: u64,
+        error: Error,
+    },
+    Notification {
+        conn_id: u64,
+        pid: i32,
+        channel: String,
+        payload: String,
+    },
+    Notice {
+        conn_id: u64,
+        frame: Vec<u8>,
+    },
     /// Checkouts held past their leak threshold, each reported once.
-    LeaksDetected { leaks: Vec<LeakInfo> },
+    LeaksDetected {
+        leaks: Vec<LeakInfo>,
+    },
     /// A checkout was reclaimed: its connection destroyed and its slot freed.
-    ForceRelease { leak: LeakInfo, reason: ReclaimReason },
+    ForceRelease {
+        leak: LeakInfo,
+        reason: ReclaimReason,
+    },
     /// A checkout reported as a leak was released after all.
-    LeakResolved { checkout_id: u64, held_ms: u64, location: Option<String> },
+    LeakResolved {
+        checkout_id: u64,
+        held_ms: u64,
+        location: Option<String>,
+    },
     /// A client was released inside a transaction and was rolled back (or destroyed).
     /// `held_ms`: how long the checkout was held (`location` is "pool.query" for implicit ones).
-    ReleasedInTransaction { checkout_id: u64, conn_id: u64, status: u8, location: Option<String>, held_ms: u64 },
+    ReleasedInTransaction {
+        checkout_id: u64,
+        conn_id: u64,
+        status: u8,
+        location: Option<String>,
+        held_ms: u64,
+    },
 }
 
 /// Receives pool events.

@@ -68,7 +68,12 @@ pub enum Start {
 }
 
 impl PoolInner {
-    pub fn new(config: PoolConfig, events: Arc<dyn PoolEvents>, password: Arc<dyn PasswordSource>, runtime: Handle) -> Self {
+    pub fn new(
+        config: PoolConfig,
+        events: Arc<dyn PoolEvents>,
+        password: Arc<dyn PasswordSource>,
+        runtime: Handle,
+    ) -> Self {
         let metrics = Metrics::new(&config);
         PoolInner {
             config,
@@ -93,15 +98,21 @@ impl PoolInner {
     }
 
     /// Registers a checkout for `lease` (lock held) and builds its handle.
-    fn checkout_locked(self: &Arc<Self>, st: &mut State, lease: Lease, meta: CheckoutMeta) -> Checkout {
+    fn checkout_locked(
+        self: &Arc<Self>,
+        st: &mut State,
+        lease: Lease,
+        meta: CheckoutMeta,
+    ) -> Checkout {
         let id = self.next_checkout.fetch_add(1, Ordering::Relaxed);
         let status = Arc::new(Mutex::new(Status::Active));
         let now = Instant::now();
-        let backtrace = if self.capture_backtraces && !meta.implicit && self.config.leak.threshold.is_some() {
-            Some(backtrace::Backtrace::new_unresolved())
-        } else {
-            None
-        };
+        let backtrace =
+            if self.capture_backtraces && !meta.implicit && self.config.leak.threshold.is_some() {
+                Some(backtrace::Backtrace::new_unresolved())
+            } else {
+                None
+            };
         st.checkouts.insert(
             id,
             CheckoutRecord {
@@ -139,7 +150,11 @@ impl PoolInner {
                     self.remove_locked(&mut st, &idle.conn);
                     continue;
                 }
-                let lease = Lease { conn: idle.conn, uses: idle.uses, is_new: false };
+                let lease = Lease {
+                    conn: idle.conn,
+                    uses: idle.uses,
+                    is_new: false,
+                };
                 let c = self.checkout_locked(&mut st, lease, meta);
                 return (Start::Ready(c), CheckoutMeta::default());
             }
@@ -162,7 +177,10 @@ impl PoolInner {
     }
 
     /// `connect()`: resolves to a checkout, or fails (ended, queue full, timeout, connect error).
-    pub fn acquire(self: &Arc<Self>, meta: CheckoutMeta) -> impl Future<Output = Result<Checkout>> + Send + 'static {
+    pub fn acquire(
+        self: &Arc<Self>,
+        meta: CheckoutMeta,
+    ) -> impl Future<Output = Result<Checkout>> + Send + 'static {
         let started = Instant::now();
         let (start, meta) = self.start_acquire(meta);
         self.clone().finish_acquire(start, meta, started)
@@ -229,7 +247,11 @@ impl PoolInner {
                 Ok(conn) => {
                     this.metrics.created();
                     this.metrics.creation_time(opening.elapsed());
-                    let lease = Lease { conn, uses: 0, is_new: true };
+                    let lease = Lease {
+                        conn,
+                        uses: 0,
+                        is_new: true,
+                    };
                     if let Err(Ok(lease)) = tx.send(Ok(lease)) {
                         // The caller gave up (timed out); the connection joins the pool.
                         this.return_conn(lease.conn, 0);
@@ -255,10 +277,19 @@ impl PoolInner {
         let cfg = &self.config.connect;
         let work = async {
             let password = self.password.password().await?;
-            Conn::connect(id, cfg, password.as_deref(), self.config.statement_cache_size, listener).await
+            Conn::connect(
+                id,
+                cfg,
+                password.as_deref(),
+                self.config.statement_cache_size,
+                listener,
+            )
+            .await
         };
         match self.config.connection_timeout.or(cfg.connect_timeout) {
-            Some(t) => tokio::time::timeout(t, work).await.unwrap_or(Err(Error::ConnectTimeout)),
+            Some(t) => tokio::time::timeout(t, work)
+                .await
+                .unwrap_or(Err(Error::ConnectTimeout)),
             None => work.await,
         }
     }
@@ -271,9 +302,17 @@ impl PoolInner {
         while !st.waiters.is_empty() && !st.idle.is_empty() {
             let idle = st.idle.pop().expect("non-empty");
             let w = st.waiters.pop_front().expect("non-empty");
-            let lease = Lease { conn: idle.conn, uses: idle.uses, is_new: false };
+            let lease = Lease {
+                conn: idle.conn,
+                uses: idle.uses,
+                is_new: false,
+            };
             if let Err(Ok(lease)) = w.tx.send(Ok(lease)) {
-                st.idle.push(IdleConn { conn: lease.conn, since: Instant::now(), uses: lease.uses });
+                st.idle.push(IdleConn {
+                    conn: lease.conn,
+                    since: Instant::now(),
+                    uses: lease.uses,
+                });
             }
         }
         while !st.waiters.is_empty() && st.total < self.config.max {
@@ -292,13 +331,21 @@ impl PoolInner {
         }
         let mut conn = conn;
         while let Some(w) = st.waiters.pop_front() {
-            match w.tx.send(Ok(Lease { conn, uses, is_new: false })) {
+            match w.tx.send(Ok(Lease {
+                conn,
+                uses,
+                is_new: false,
+            })) {
                 Ok(()) => return,
                 Err(Ok(lease)) => conn = lease.conn,
                 Err(Err(_)) => unreachable!("we sent a lease"),
             }
         }
-        st.idle.push(IdleConn { conn, since: Instant::now(), uses });
+        st.idle.push(IdleConn {
+            conn,
+            since: Instant::now(),
+            uses,
+        });
         drop(st);
         if self.reaper_parked.swap(false, Ordering::SeqCst) {
             self.reaper_wake.notify_one();
@@ -322,7 +369,9 @@ impl PoolInner {
     /// Releases checkout `id` (its handle already marked released).
     pub fn release(self: &Arc<Self>, id: u64, conn: &Conn, destroy: bool) {
         let mut st = self.state.lock();
-        let Some(rec) = st.checkouts.remove(&id) else { return };
+        let Some(rec) = st.checkouts.remove(&id) else {
+            return;
+        };
         self.metrics.released(rec.acquired.elapsed());
         if rec.reported {
             self.events.emit(PoolEvent::LeakResolved {
@@ -348,7 +397,11 @@ impl PoolInner {
         drop(st);
         let this = self.clone();
         let conn = conn.clone();
-        let location = if rec.meta.implicit { Some("pool.query".to_string()) } else { rec.meta.location.clone() };
+        let location = if rec.meta.implicit {
+            Some("pool.query".to_string())
+        } else {
+            rec.meta.location.clone()
+        };
         let held_ms = rec.acquired.elapsed().as_millis() as u64;
         self.runtime.spawn(async move {
             while conn.shared().in_flight() > 0 && !conn.shared().is_closed() {
@@ -356,7 +409,13 @@ impl PoolInner {
             }
             let status = conn.shared().txn_status();
             if status != b'I' {
-                this.events.emit(PoolEvent::ReleasedInTransaction { checkout_id: id, conn_id: conn.id(), status, location, held_ms });
+                this.events.emit(PoolEvent::ReleasedInTransaction {
+                    checkout_id: id,
+                    conn_id: conn.id(),
+                    status,
+                    location,
+                    held_ms,
+                });
                 let reply = conn.query(Statement::Simple("ROLLBACK".into())).await;
                 let failed = crate::pg::frames::first_error_code(&reply).is_some();
                 if failed || conn.shared().txn_status() != b'I' {
@@ -375,7 +434,11 @@ impl PoolInner {
         let mut st = self.state.lock();
         let rec = st.checkouts.remove(&id)?;
         let held_ms = rec.acquired.elapsed().as_millis() as u64;
-        *rec.status.lock() = Status::Reclaimed { reason, at: SystemTime::now(), held_ms };
+        *rec.status.lock() = Status::Reclaimed {
+            reason,
+            at: SystemTime::now(),
+            held_ms,
+        };
         let info = registry::leak_info(id, &rec);
         self.metrics.forced_release();
         self.remove_locked(&mut st, &rec.conn);
@@ -392,9 +455,15 @@ impl PoolInner {
         match reason {
             ReclaimReason::GarbageCollected => {
                 self.metrics.leak_detected();
-                self.events.emit(PoolEvent::ForceRelease { leak: info.clone(), reason })
+                self.events.emit(PoolEvent::ForceRelease {
+                    leak: info.clone(),
+                    reason,
+                })
             }
-            _ => self.events.emit(PoolEvent::ForceRelease { leak: info.clone(), reason }),
+            _ => self.events.emit(PoolEvent::ForceRelease {
+                leak: info.clone(),
+                reason,
+            }),
         }
         Some(info)
     }
@@ -403,7 +472,8 @@ impl PoolInner {
     pub fn holders_message(&self) -> (String, String) {
         let st = self.state.lock();
         let msg = registry::exhaustion_message(&st, self.config.max);
-        let holders = serde_json::to_string(&registry::holders(&st)).unwrap_or_else(|_| "[]".into());
+        let holders =
+            serde_json::to_string(&registry::holders(&st)).unwrap_or_else(|_| "[]".into());
         (msg, holders)
     }
 
@@ -428,14 +498,19 @@ impl PoolInner {
             self.drained.notify_waiters();
             let error = error.unwrap_or(Error::ConnectionTerminated);
             self.events.emit(PoolEvent::IdleError { conn_id, error });
-            self.events.emit(PoolEvent::Removed { conn_id: idle.conn.id() });
+            self.events.emit(PoolEvent::Removed {
+                conn_id: idle.conn.id(),
+            });
             return;
         }
         let checked_out = st.checkouts.values().any(|r| r.conn.id() == conn_id);
         drop(st);
         if checked_out {
             self.metrics.conn_error();
-            self.events.emit(PoolEvent::ClientError { conn_id, error: error.unwrap_or(Error::ConnectionTerminated) });
+            self.events.emit(PoolEvent::ClientError {
+                conn_id,
+                error: error.unwrap_or(Error::ConnectionTerminated),
+            });
         }
     }
 }
@@ -446,12 +521,20 @@ struct Listener(Weak<PoolInner>);
 impl ConnListener for Listener {
     fn notification(&self, conn_id: u64, pid: i32, channel: &str, payload: &str) {
         if let Some(p) = self.0.upgrade() {
-            p.events.emit(PoolEvent::Notification { conn_id, pid, channel: channel.into(), payload: payload.into() });
+            p.events.emit(PoolEvent::Notification {
+                conn_id,
+                pid,
+                channel: channel.into(),
+                payload: payload.into(),
+            });
         }
     }
     fn notice(&self, conn_id: u64, frame: &[u8]) {
         if let Some(p) = self.0.upgrade() {
-            p.events.emit(PoolEvent::Notice { conn_id, frame: frame.to_vec() });
+            p.events.emit(PoolEvent::Notice {
+                conn_id,
+                frame: frame.to_vec(),
+            });
         }
     }
     fn closed(&self, conn_id: u64, error: Option<Error>) {

@@ -95,7 +95,12 @@ pub struct ActiveCheckout {
 impl Pool {
     /// Creates a pool; no connection is opened until the first acquire. Background tasks run
     /// on `runtime`.
-    pub fn new(config: PoolConfig, events: Arc<dyn PoolEvents>, password: Arc<dyn PasswordSource>, runtime: Handle) -> Pool {
+    pub fn new(
+        config: PoolConfig,
+        events: Arc<dyn PoolEvents>,
+        password: Arc<dyn PasswordSource>,
+        runtime: Handle,
+    ) -> Pool {
         let inner = Arc::new(PoolInner::new(config, events, password, runtime.clone()));
         runtime.spawn(reaper::run(Arc::downgrade(&inner)));
         crate::leak::checker::spawn(&inner);
@@ -125,13 +130,19 @@ impl Pool {
     }
 
     /// `pool.connect()`: the counters change before this returns; the future yields a checkout.
-    pub fn connect(&self, meta: CheckoutMeta) -> impl Future<Output = Result<Checkout>> + Send + 'static {
+    pub fn connect(
+        &self,
+        meta: CheckoutMeta,
+    ) -> impl Future<Output = Result<Checkout>> + Send + 'static {
         self.inner.acquire(meta)
     }
 
     /// `pool.connect()` that hands out an idle connection at once when one is free (no task,
     /// no wake-up); otherwise the future of the wait. Counters change before this returns.
-    pub fn try_connect(&self, meta: CheckoutMeta) -> Acquire<impl Future<Output = Result<Checkout>> + Send + 'static> {
+    pub fn try_connect(
+        &self,
+        meta: CheckoutMeta,
+    ) -> Acquire<impl Future<Output = Result<Checkout>> + Send + 'static> {
         let started = std::time::Instant::now();
         let (start, meta) = self.inner.start_acquire(meta);
         match start {
@@ -151,14 +162,24 @@ impl Pool {
         self.query_with(stmt, move |reply| {
             let _ = tx.send(reply);
         });
-        async move { rx.await.unwrap_or_else(|_| frames::client_error("LDP_CONNECTION_TERMINATED", "Connection terminated unexpectedly")) }
+        async move {
+            rx.await.unwrap_or_else(|_| {
+                frames::client_error(
+                    "LDP_CONNECTION_TERMINATED",
+                    "Connection terminated unexpectedly",
+                )
+            })
+        }
     }
 
     /// [`query`](Self::query) with a callback instead of a future: when an idle connection is
     /// free nothing is spawned; the connection's reader releases the checkout and calls `done`
     /// with the reply frames (exactly once, possibly before this returns).
     pub fn query_with(&self, stmt: Statement, done: impl FnOnce(Vec<u8>) + Send + 'static) {
-        match self.try_connect(CheckoutMeta { implicit: true, ..Default::default() }) {
+        match self.try_connect(CheckoutMeta {
+            implicit: true,
+            ..Default::default()
+        }) {
             Acquire::Ready(c) => run_implicit(c, stmt, Box::new(done)),
             Acquire::Failed(e) => done(acquire_error_frames(e)),
             Acquire::Pending(fut) => {
@@ -176,7 +197,11 @@ impl Pool {
     pub fn counts(&self) -> Counts {
         let st = self.inner.state.lock();
         let expired = match self.inner.config.max_lifetime {
-            Some(l) => st.checkouts.values().filter(|r| r.conn.shared().created.elapsed() >= l).count(),
+            Some(l) => st
+                .checkouts
+                .values()
+                .filter(|r| r.conn.shared().created.elapsed() >= l)
+                .count(),
             None => 0,
         };
         Counts {
@@ -266,7 +291,10 @@ impl Pool {
                 notified.as_mut().enable();
                 let (done, active) = {
                     let st = inner.state.lock();
-                    (st.total == 0 && st.removing.is_empty(), st.checkouts.keys().copied().collect::<Vec<_>>())
+                    (
+                        st.total == 0 && st.removing.is_empty(),
+                        st.checkouts.keys().copied().collect::<Vec<_>>(),
+                    )
                 };
                 if done {
                     break;
@@ -278,7 +306,11 @@ impl Pool {
                     }
                     continue;
                 }
-                let until = if reclaimed { tokio::time::Instant::now() + Duration::from_millis(200) } else { deadline };
+                let until = if reclaimed {
+                    tokio::time::Instant::now() + Duration::from_millis(200)
+                } else {
+                    deadline
+                };
                 tokio::select! {
                     _ = &mut notified => {},
                     _ = tokio::time::sleep_until(until) => {},

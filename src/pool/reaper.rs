@@ -13,7 +13,12 @@ use super::inner::PoolInner;
 
 /// Runs until the pool is gone or ended.
 pub async fn run(pool: Weak<PoolInner>) {
-    let Some((wake, parked)) = pool.upgrade().map(|p| (p.reaper_wake.clone(), p.reaper_parked.clone())) else { return };
+    let Some((wake, parked)) = pool
+        .upgrade()
+        .map(|p| (p.reaper_wake.clone(), p.reaper_parked.clone()))
+    else {
+        return;
+    };
     loop {
         let notified = wake.notified();
         tokio::pin!(notified);

@@ -112,7 +112,9 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
             if let Some(v) = hex {
                 out.push(v);
                 i += 3;
@@ -137,7 +139,10 @@ fn build_url(host: &str, port: u16, user: &str, database: &str, password: Option
     } else {
         host.to_string()
     };
-    format!("postgres://{auth}@{host}:{port}/{}", percent_encode(database))
+    format!(
+        "postgres://{auth}@{host}:{port}/{}",
+        percent_encode(database)
+    )
 }
 
 fn redact(url: &str) -> String {
@@ -146,7 +151,12 @@ fn redact(url: &str) -> String {
         if let Some(at) = rest.find('@') {
             let userinfo = &rest[..at];
             if let Some(colon) = userinfo.find(':') {
-                return format!("{}{}:***{}", &url[..scheme_end + 3], &userinfo[..colon], &rest[at..]);
+                return format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &userinfo[..colon],
+                    &rest[at..]
+                );
             }
         }
     }
@@ -154,15 +164,17 @@ fn redact(url: &str) -> String {
 }
 
 fn os_user_name() -> Option<String> {
-    env_nonempty("USER").or_else(|| env_nonempty("LOGNAME")).or_else(|| {
-        let out = Command::new("id").arg("-un").output().ok()?;
-        let s = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        if out.status.success() && !s.is_empty() {
-            Some(s)
-        } else {
-            None
-        }
-    })
+    env_nonempty("USER")
+        .or_else(|| env_nonempty("LOGNAME"))
+        .or_else(|| {
+            let out = Command::new("id").arg("-un").output().ok()?;
+            let s = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            if out.status.success() && !s.is_empty() {
+                Some(s)
+            } else {
+                None
+            }
+        })
 }
 
 struct UrlParts {
@@ -175,7 +187,9 @@ struct UrlParts {
 
 /// Parse `postgres[ql]://[user[:password]@][host][:port][/db][?host=..&port=..&user=..&dbname=..]`.
 fn parse_url(url: &str) -> Option<UrlParts> {
-    let rest = url.strip_prefix("postgres://").or_else(|| url.strip_prefix("postgresql://"))?;
+    let rest = url
+        .strip_prefix("postgres://")
+        .or_else(|| url.strip_prefix("postgresql://"))?;
     let (rest, query) = match rest.find('?') {
         Some(i) => (&rest[..i], Some(&rest[i + 1..])),
         None => (rest, None),
@@ -204,11 +218,18 @@ fn parse_url(url: &str) -> Option<UrlParts> {
         (h[..end].to_string(), port)
     } else {
         match hostport.rfind(':') {
-            Some(i) => (percent_decode(&hostport[..i]), Some(hostport[i + 1..].to_string())),
+            Some(i) => (
+                percent_decode(&hostport[..i]),
+                Some(hostport[i + 1..].to_string()),
+            ),
             None => (percent_decode(hostport), None),
         }
     };
-    let mut database = if path.is_empty() { None } else { Some(percent_decode(path)) };
+    let mut database = if path.is_empty() {
+        None
+    } else {
+        Some(percent_decode(path))
+    };
     for kv in query.unwrap_or("").split('&').filter(|s| !s.is_empty()) {
         let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
         let v = percent_decode(v);
@@ -233,8 +254,16 @@ fn parse_url(url: &str) -> Option<UrlParts> {
         .or_else(|| env_nonempty("PGUSER"))
         .or_else(os_user_name)
         .unwrap_or_else(|| "postgres".into());
-    let database = database.filter(|d| !d.is_empty()).unwrap_or_else(|| user.clone());
-    Some(UrlParts { host, port, user, database, password })
+    let database = database
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| user.clone());
+    Some(UrlParts {
+        host,
+        port,
+        user,
+        database,
+        password,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -295,13 +324,17 @@ fn connect(host: &str, port: u16, timeout: Duration) -> Result<Box<dyn Stream>, 
 
 fn read_message(s: &mut dyn Stream) -> Result<(u8, Vec<u8>), ProbeError> {
     let mut head = [0u8; 5];
-    s.read_exact(&mut head).map_err(|e| ProbeError::Protocol(format!("reading reply: {e}")))?;
+    s.read_exact(&mut head)
+        .map_err(|e| ProbeError::Protocol(format!("reading reply: {e}")))?;
     let len = i32::from_be_bytes([head[1], head[2], head[3], head[4]]);
     if !(4..=(1 << 24)).contains(&len) {
-        return Err(ProbeError::Protocol(format!("bad message length {len} (not a PostgreSQL server?)")));
+        return Err(ProbeError::Protocol(format!(
+            "bad message length {len} (not a PostgreSQL server?)"
+        )));
     }
     let mut body = vec![0u8; len as usize - 4];
-    s.read_exact(&mut body).map_err(|e| ProbeError::Protocol(format!("reading reply: {e}")))?;
+    s.read_exact(&mut body)
+        .map_err(|e| ProbeError::Protocol(format!("reading reply: {e}")))?;
     Ok((head[0], body))
 }
 
@@ -310,7 +343,8 @@ fn write_message(s: &mut dyn Stream, tag: u8, body: &[u8]) -> Result<(), ProbeEr
     msg.push(tag);
     msg.extend_from_slice(&((body.len() + 4) as i32).to_be_bytes());
     msg.extend_from_slice(body);
-    s.write_all(&msg).map_err(|e| ProbeError::Protocol(format!("writing: {e}")))
+    s.write_all(&msg)
+        .map_err(|e| ProbeError::Protocol(format!("writing: {e}")))
 }
 
 fn parse_error(body: &[u8]) -> ProbeError {
@@ -342,7 +376,11 @@ fn open_session(
     let mut s = connect(host, port, timeout)?;
     let mut body = Vec::new();
     body.extend_from_slice(&196608i32.to_be_bytes()); // protocol 3.0
-    for (k, v) in [("user", user), ("database", database), ("application_name", "ldp-test-probe")] {
+    for (k, v) in [
+        ("user", user),
+        ("database", database),
+        ("application_name", "ldp-test-probe"),
+    ] {
         body.extend_from_slice(k.as_bytes());
         body.push(0);
         body.extend_from_slice(v.as_bytes());
@@ -351,7 +389,8 @@ fn open_session(
     body.push(0);
     let mut startup = ((body.len() + 4) as i32).to_be_bytes().to_vec();
     startup.extend_from_slice(&body);
-    s.write_all(&startup).map_err(|e| ProbeError::Unreachable(format!("sending startup: {e}")))?;
+    s.write_all(&startup)
+        .map_err(|e| ProbeError::Unreachable(format!("sending startup: {e}")))?;
     loop {
         let (tag, body) = read_message(&mut *s)?;
         match tag {
@@ -393,7 +432,13 @@ fn terminate(mut s: Box<dyn Stream>) {
 }
 
 /// Ok if a session can be opened (see module docs for the password caveat).
-pub fn probe(host: &str, port: u16, user: &str, database: &str, password: Option<&str>) -> Result<(), ProbeError> {
+pub fn probe(
+    host: &str,
+    port: u16,
+    user: &str,
+    database: &str,
+    password: Option<&str>,
+) -> Result<(), ProbeError> {
     if let Some(s) = open_session(host, port, user, database, password, PROBE_TIMEOUT)? {
         terminate(s);
     }
@@ -401,9 +446,27 @@ pub fn probe(host: &str, port: u16, user: &str, database: &str, password: Option
 }
 
 /// Run SQL through the simple query protocol (trust or cleartext auth only); errors are returned.
-pub fn simple_query(host: &str, port: u16, user: &str, database: &str, password: Option<&str>, sql: &str) -> Result<(), ProbeError> {
-    let mut s = open_session(host, port, user, database, password, Duration::from_secs(30))?
-        .ok_or_else(|| ProbeError::NeedsPassword("md5/SCRAM login is not supported by the std-only test client".into()))?;
+pub fn simple_query(
+    host: &str,
+    port: u16,
+    user: &str,
+    database: &str,
+    password: Option<&str>,
+    sql: &str,
+) -> Result<(), ProbeError> {
+    let mut s = open_session(
+        host,
+        port,
+        user,
+        database,
+        password,
+        Duration::from_secs(30),
+    )?
+    .ok_or_else(|| {
+        ProbeError::NeedsPassword(
+            "md5/SCRAM login is not supported by the std-only test client".into(),
+        )
+    })?;
     let mut q = sql.as_bytes().to_vec();
     q.push(0);
     write_message(&mut *s, b'Q', &q)?;
@@ -473,7 +536,10 @@ fn probe_server(
 
 fn probe_url(url: &str, describe: String, what: &str, tried: &mut Vec<String>) -> Option<Database> {
     let Some(p) = parse_url(url) else {
-        eprintln!("[test db helper] {what}={} is not a postgres:// URL; ignoring it", redact(url));
+        eprintln!(
+            "[test db helper] {what}={} is not a postgres:// URL; ignoring it",
+            redact(url)
+        );
         tried.push(format!("{what}={}: not a postgres:// URL", redact(url)));
         return None;
     };
@@ -488,7 +554,10 @@ fn probe_url(url: &str, describe: String, what: &str, tried: &mut Vec<String>) -
             describe,
         }),
         Err(e) => {
-            eprintln!("[test db helper] {what}={} did not answer ({e}); trying the next option", redact(url));
+            eprintln!(
+                "[test db helper] {what}={} did not answer ({e}); trying the next option",
+                redact(url)
+            );
             tried.push(format!("{what}={}: {e}", redact(url)));
             None
         }
@@ -499,8 +568,12 @@ fn discover() -> Database {
     let mut tried = Vec::new();
 
     if let Some(url) = env_nonempty("LDP_TEST_DATABASE_URL") {
-        let describe = env_nonempty("LDP_TEST_DATABASE_DESCRIBE")
-            .unwrap_or_else(|| format!("shared test database from LDP_TEST_DATABASE_URL ({})", redact(&url)));
+        let describe = env_nonempty("LDP_TEST_DATABASE_DESCRIBE").unwrap_or_else(|| {
+            format!(
+                "shared test database from LDP_TEST_DATABASE_URL ({})",
+                redact(&url)
+            )
+        });
         if let Some(db) = probe_url(&url, describe, "LDP_TEST_DATABASE_URL", &mut tried) {
             return db;
         }
@@ -521,28 +594,46 @@ fn discover() -> Database {
         .filter(|k| env_nonempty(k).is_some())
         .collect();
     if pg_vars.is_empty() {
-        tried.push("PG* environment: none of PGHOST/PGPORT/PGUSER/PGDATABASE/PGPASSWORD set".into());
+        tried
+            .push("PG* environment: none of PGHOST/PGPORT/PGUSER/PGDATABASE/PGPASSWORD set".into());
     } else {
         let label = format!(
             "PG* environment ({})",
             pg_vars
                 .iter()
-                .map(|k| if *k == "PGPASSWORD" { "PGPASSWORD=***".to_string() } else { format!("{k}={}", env::var(k).unwrap()) })
+                .map(|k| if *k == "PGPASSWORD" {
+                    "PGPASSWORD=***".to_string()
+                } else {
+                    format!("{k}={}", env::var(k).unwrap())
+                })
                 .collect::<Vec<_>>()
                 .join(" ")
         );
         let host = env_nonempty("PGHOST").unwrap_or_else(|| "127.0.0.1".into());
-        let port = env_nonempty("PGPORT").and_then(|p| p.parse().ok()).unwrap_or(5432);
+        let port = env_nonempty("PGPORT")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(5432);
         let users = vec![env_nonempty("PGUSER").unwrap_or_else(|| "postgres".into())];
         let databases = match env_nonempty("PGDATABASE") {
             Some(d) => vec![d],
             None => vec!["test".into(), "postgres".into()],
         };
         let before = tried.len();
-        if let Some(db) = probe_server(&host, port, &users, &databases, env_nonempty("PGPASSWORD").as_deref(), &label, &mut tried) {
+        if let Some(db) = probe_server(
+            &host,
+            port,
+            &users,
+            &databases,
+            env_nonempty("PGPASSWORD").as_deref(),
+            &label,
+            &mut tried,
+        ) {
             return db;
         }
-        let last = tried[before..].last().cloned().unwrap_or_else(|| "no answer".into());
+        let last = tried[before..]
+            .last()
+            .cloned()
+            .unwrap_or_else(|| "no answer".into());
         eprintln!("[test db helper] {label} did not answer ({last}); trying the next option");
     }
 
@@ -615,7 +706,9 @@ pub struct ServerBinaries {
 }
 
 fn is_executable(p: &Path) -> bool {
-    fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+    fs::metadata(p)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
 }
 
 fn version_dirs(parent: &str, prefix: &str) -> Vec<PathBuf> {
@@ -627,7 +720,11 @@ fn version_dirs(parent: &str, prefix: &str) -> Vec<PathBuf> {
             let name = e.file_name().to_string_lossy().into_owned();
             let ver = name.strip_prefix(prefix)?;
             let ver = ver.trim_start_matches('@');
-            let v = if ver.is_empty() { 0.0 } else { ver.parse::<f64>().ok()? };
+            let v = if ver.is_empty() {
+                0.0
+            } else {
+                ver.parse::<f64>().ok()?
+            };
             Some((v, e.path().join("bin")))
         })
         .collect();
@@ -641,7 +738,11 @@ pub fn find_server_binaries() -> Result<ServerBinaries, String> {
     if let Some(d) = env_nonempty("LDP_TEST_PG_BINDIR") {
         dirs.push(d.into());
     }
-    if let Ok(out) = Command::new("pg_config").arg("--bindir").stderr(Stdio::null()).output() {
+    if let Ok(out) = Command::new("pg_config")
+        .arg("--bindir")
+        .stderr(Stdio::null())
+        .output()
+    {
         let d = String::from_utf8_lossy(&out.stdout).trim().to_string();
         if out.status.success() && !d.is_empty() {
             dirs.push(d.into());
@@ -672,7 +773,12 @@ pub fn find_server_binaries() -> Result<ServerBinaries, String> {
         }
     }
     for d in &uniq {
-        let b = ServerBinaries { bin_dir: d.clone(), initdb: d.join("initdb"), pg_ctl: d.join("pg_ctl"), postgres: d.join("postgres") };
+        let b = ServerBinaries {
+            bin_dir: d.clone(),
+            initdb: d.join("initdb"),
+            pg_ctl: d.join("pg_ctl"),
+            postgres: d.join("postgres"),
+        };
         if is_executable(&b.initdb) && is_executable(&b.pg_ctl) && is_executable(&b.postgres) {
             return Ok(b);
         }
@@ -703,7 +809,11 @@ struct OsUser {
 
 fn lookup_os_user(name: &str) -> Option<OsUser> {
     let id = |flag: &str| -> Option<u32> {
-        let out = Command::new("id").args([flag, name]).stderr(Stdio::null()).output().ok()?;
+        let out = Command::new("id")
+            .args([flag, name])
+            .stderr(Stdio::null())
+            .output()
+            .ok()?;
         if !out.status.success() {
             return None;
         }
@@ -718,7 +828,11 @@ fn lookup_os_user(name: &str) -> Option<OsUser> {
             (parts.get(2)?.parse().ok()?, parts.get(3)?.parse().ok()?)
         }
     };
-    (uid != 0).then(|| OsUser { name: name.to_string(), uid, gid })
+    (uid != 0).then(|| OsUser {
+        name: name.to_string(),
+        uid,
+        gid,
+    })
 }
 
 /// None when not root; else the unprivileged user that owns and runs throwaway clusters.
@@ -756,7 +870,9 @@ fn traversable_by_others(dir: &Path) -> bool {
 
 fn make_temp_dir(run_as: Option<&OsUser>) -> Result<PathBuf, String> {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let mut parent = env_nonempty("LDP_TEST_TMPDIR").map(PathBuf::from).unwrap_or_else(env::temp_dir);
+    let mut parent = env_nonempty("LDP_TEST_TMPDIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(env::temp_dir);
     if run_as.is_some() && !traversable_by_others(&parent) {
         parent = "/tmp".into();
     }
@@ -765,12 +881,20 @@ fn make_temp_dir(run_as: Option<&OsUser>) -> Result<PathBuf, String> {
         parent = "/tmp".into();
     }
     for _ in 0..100 {
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let dir = parent.join(format!("ldp-pg-{}-{n}-{:x}", std::process::id(), nanos & 0xffff));
+        let dir = parent.join(format!(
+            "ldp-pg-{}-{n}-{:x}",
+            std::process::id(),
+            nanos & 0xffff
+        ));
         match fs::create_dir(&dir) {
             Ok(()) => {
-                fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).map_err(|e| e.to_string())?;
+                fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
+                    .map_err(|e| e.to_string())?;
                 if let Some(u) = run_as {
                     std::os::unix::fs::chown(&dir, Some(u.uid), Some(u.gid))
                         .map_err(|e| format!("chown {} to {}: {e}", dir.display(), u.name))?;
@@ -849,7 +973,8 @@ fn spawn_from_keeper(cmd: Command) -> io::Result<Child> {
         .unwrap_or_else(|e| e.into_inner())
         .send((cmd, rtx))
         .map_err(|_| io::Error::other("keeper thread is gone"))?;
-    rrx.recv().map_err(|_| io::Error::other("keeper thread is gone"))?
+    rrx.recv()
+        .map_err(|_| io::Error::other("keeper thread is gone"))?
 }
 
 struct LiveCluster {
@@ -905,7 +1030,10 @@ fn sql_ident(s: &str) -> String {
 
 fn conf_value(v: &str) -> String {
     // numbers and on/off are written bare; anything else is quoted
-    if !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-') {
+    if !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+    {
         v.to_string()
     } else {
         sql_literal(v)
@@ -946,7 +1074,11 @@ impl ClusterOptions {
         self
     }
     pub fn password_user(mut self, name: &str, password: &str, method: &str) -> Self {
-        self.password_users.push(PasswordUser { name: name.into(), password: password.into(), method: method.into() });
+        self.password_users.push(PasswordUser {
+            name: name.into(),
+            password: password.into(),
+            method: method.into(),
+        });
         self
     }
 }
@@ -979,7 +1111,9 @@ impl ThrowawayCluster {
 
     /// Start with options; panics with an explanation on failure.
     pub fn start_with(opts: ClusterOptions) -> ThrowawayCluster {
-        Self::try_start(opts).unwrap_or_else(|e| panic!("[test db helper] could not start a throwaway cluster: {e}\n{INSTALL_HINT}"))
+        Self::try_start(opts).unwrap_or_else(|e| {
+            panic!("[test db helper] could not start a throwaway cluster: {e}\n{INSTALL_HINT}")
+        })
     }
 
     pub fn try_start(opts: ClusterOptions) -> Result<ThrowawayCluster, String> {
@@ -993,12 +1127,14 @@ impl ThrowawayCluster {
         install_exit_hook();
         let base_dir = make_temp_dir(run_as.as_ref())?;
         let data_dir = base_dir.join("data");
-        LIVE.lock().unwrap_or_else(|e| e.into_inner()).push(LiveCluster {
-            base_dir: base_dir.clone(),
-            data_dir: data_dir.clone(),
-            pg_ctl: bins.pg_ctl.clone(),
-            run_as: run_as.clone(),
-        });
+        LIVE.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(LiveCluster {
+                base_dir: base_dir.clone(),
+                data_dir: data_dir.clone(),
+                pg_ctl: bins.pg_ctl.clone(),
+                run_as: run_as.clone(),
+            });
         let mut cluster = ThrowawayCluster {
             host: "127.0.0.1".into(),
             port: 0,
@@ -1017,7 +1153,10 @@ impl ThrowawayCluster {
         // on error, dropping `cluster` stops and removes whatever was created
         cluster.init_data_dir(&opts.initdb_args)?;
         let conf = cluster.data_dir.join("postgresql.conf");
-        let mut f = fs::OpenOptions::new().append(true).open(&conf).map_err(|e| format!("{}: {e}", conf.display()))?;
+        let mut f = fs::OpenOptions::new()
+            .append(true)
+            .open(&conf)
+            .map_err(|e| format!("{}: {e}", conf.display()))?;
         writeln!(f, "\ninclude 'ldp_test.conf'").map_err(|e| e.to_string())?;
         cluster.write_hba(&opts)?;
         let mut attempt = 0;
@@ -1035,7 +1174,11 @@ impl ThrowawayCluster {
             }
         }
         for u in &opts.password_users {
-            let enc = if u.method == "md5" { "md5" } else { "scram-sha-256" };
+            let enc = if u.method == "md5" {
+                "md5"
+            } else {
+                "scram-sha-256"
+            };
             cluster
                 .execute(&format!(
                     "SET password_encryption = '{enc}'; CREATE ROLE {ident} LOGIN PASSWORD {pw}; GRANT ALL ON SCHEMA public TO {ident}",
@@ -1061,12 +1204,25 @@ impl ThrowawayCluster {
         let out = command_as(&self.bins.initdb, self.run_as.as_ref(), cwd)
             .arg("-D")
             .arg(data_dir)
-            .args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale", "-N"])
+            .args([
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "-N",
+            ])
             .args(extra)
             .output()
             .map_err(|e| format!("running {}: {e}", self.bins.initdb.display()))?;
         if !out.status.success() {
-            let who = self.run_as.as_ref().map(|u| format!(", as OS user {}", u.name)).unwrap_or_default();
+            let who = self
+                .run_as
+                .as_ref()
+                .map(|u| format!(", as OS user {}", u.name))
+                .unwrap_or_default();
             return Err(format!(
                 "initdb failed ({}{who}):\n{}{}",
                 out.status,
@@ -1089,7 +1245,10 @@ impl ThrowawayCluster {
                 Some(t) => t.clone(),
                 None => {
                     let dir = make_temp_dir(self.run_as.as_ref())?;
-                    EXTRA_DIRS.lock().unwrap_or_else(|e| e.into_inner()).push(dir.clone());
+                    EXTRA_DIRS
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(dir.clone());
                     let t = dir.join("template");
                     self.initdb(&t, &dir, &[])?;
                     *guard = Some(t.clone());
@@ -1117,20 +1276,34 @@ impl ThrowawayCluster {
         let mut settings: Vec<(String, String)> = vec![
             ("listen_addresses".into(), "'127.0.0.1'".into()),
             ("port".into(), self.port.to_string()),
-            ("unix_socket_directories".into(), sql_literal(&self.base_dir.to_string_lossy())),
+            (
+                "unix_socket_directories".into(),
+                sql_literal(&self.base_dir.to_string_lossy()),
+            ),
             ("fsync".into(), "off".into()),
             ("synchronous_commit".into(), "off".into()),
             ("full_page_writes".into(), "off".into()),
             ("logging_collector".into(), "off".into()),
         ];
-        settings.extend(opts.settings.iter().map(|(k, v)| (k.clone(), conf_value(v))));
-        let body: String = settings.iter().map(|(k, v)| format!("{k} = {v}\n")).collect();
+        settings.extend(
+            opts.settings
+                .iter()
+                .map(|(k, v)| (k.clone(), conf_value(v))),
+        );
+        let body: String = settings
+            .iter()
+            .map(|(k, v)| format!("{k} = {v}\n"))
+            .collect();
         let path = self.data_dir.join("ldp_test.conf");
-        fs::write(&path, format!("# written by tests/common/mod.rs\n{body}")).map_err(|e| format!("{}: {e}", path.display()))
+        fs::write(&path, format!("# written by tests/common/mod.rs\n{body}"))
+            .map_err(|e| format!("{}: {e}", path.display()))
     }
 
     fn write_hba(&self, opts: &ClusterOptions) -> Result<(), String> {
-        let mut lines = vec!["# written by tests/common/mod.rs".to_string(), "local all postgres trust".to_string()];
+        let mut lines = vec![
+            "# written by tests/common/mod.rs".to_string(),
+            "local all postgres trust".to_string(),
+        ];
         for u in &opts.password_users {
             lines.push(format!("host all \"{}\" 127.0.0.1/32 {}", u.name, u.method));
             lines.push(format!("host all \"{}\" ::1/128 {}", u.name, u.method));
@@ -1138,7 +1311,12 @@ impl ThrowawayCluster {
         match &opts.hba {
             Some(h) => lines.extend(h.iter().cloned()),
             None => lines.extend(
-                ["local all all trust", "host all all 127.0.0.1/32 trust", "host all all ::1/128 trust"].map(String::from),
+                [
+                    "local all all trust",
+                    "host all all 127.0.0.1/32 trust",
+                    "host all all ::1/128 trust",
+                ]
+                .map(String::from),
             ),
         }
         let path = self.data_dir.join("pg_hba.conf");
@@ -1147,12 +1325,26 @@ impl ThrowawayCluster {
 
     fn admin_probe(&self) -> Result<(), ProbeError> {
         // the socket lives in our private directory, so an answer proves it is OUR server
-        probe(&self.socket_dir.to_string_lossy(), self.port, "postgres", "postgres", None)
+        probe(
+            &self.socket_dir.to_string_lossy(),
+            self.port,
+            "postgres",
+            "postgres",
+            None,
+        )
     }
 
     /// Run SQL as the superuser through the cluster's unix socket.
     pub fn execute(&self, sql: &str) -> Result<(), String> {
-        simple_query(&self.socket_dir.to_string_lossy(), self.port, "postgres", "postgres", None, sql).map_err(|e| e.to_string())
+        simple_query(
+            &self.socket_dir.to_string_lossy(),
+            self.port,
+            "postgres",
+            "postgres",
+            None,
+            sql,
+        )
+        .map_err(|e| e.to_string())
     }
 
     pub fn read_log(&self) -> String {
@@ -1190,20 +1382,44 @@ impl ThrowawayCluster {
         }
         let log2 = log.try_clone().map_err(|e| (e.to_string(), false))?;
         let mut cmd = command_as(&self.bins.postgres, self.run_as.as_ref(), &self.base_dir);
-        cmd.arg("-D").arg(&self.data_dir).stdin(Stdio::null()).stdout(log).stderr(log2);
+        cmd.arg("-D")
+            .arg(&self.data_dir)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log2);
         set_parent_death_signal(&mut cmd);
-        let child = spawn_from_keeper(cmd).map_err(|e| (format!("spawning {}: {e}", self.bins.postgres.display()), false))?;
+        let child = spawn_from_keeper(cmd).map_err(|e| {
+            (
+                format!("spawning {}: {e}", self.bins.postgres.display()),
+                false,
+            )
+        })?;
         self.child = Some(child);
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
             if !self.child_alive() {
                 let log = self.read_log();
                 let new = log.get(log_offset..).unwrap_or(&log);
-                let bind = ["could not bind", "could not create any TCP/IP sockets", "Address already in use"]
-                    .iter()
-                    .any(|p| new.contains(p));
-                let tail: Vec<&str> = new.trim_end().lines().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect();
-                return Err((format!("postgres exited during startup; log:\n{}", tail.join("\n")), bind));
+                let bind = [
+                    "could not bind",
+                    "could not create any TCP/IP sockets",
+                    "Address already in use",
+                ]
+                .iter()
+                .any(|p| new.contains(p));
+                let tail: Vec<&str> = new
+                    .trim_end()
+                    .lines()
+                    .rev()
+                    .take(20)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                return Err((
+                    format!("postgres exited during startup; log:\n{}", tail.join("\n")),
+                    bind,
+                ));
             }
             match self.admin_probe() {
                 Ok(()) => return Ok(()),
@@ -1212,7 +1428,10 @@ impl ThrowawayCluster {
                         let _ = c.kill();
                         let _ = c.wait();
                     }
-                    return Err((format!("postgres did not become ready in {READY_TIMEOUT:?} ({e})"), false));
+                    return Err((
+                        format!("postgres did not become ready in {READY_TIMEOUT:?} ({e})"),
+                        false,
+                    ));
                 }
                 Err(_) => thread::sleep(Duration::from_millis(50)),
             }
@@ -1292,7 +1511,9 @@ impl ThrowawayCluster {
         self.stop_server_mode("fast");
         self.removed = true;
         let _ = fs::remove_dir_all(&self.base_dir);
-        LIVE.lock().unwrap_or_else(|e| e.into_inner()).retain(|c| c.base_dir != self.base_dir);
+        LIVE.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|c| c.base_dir != self.base_dir);
     }
 }
 

@@ -77,7 +77,10 @@ pub fn pool_with(config: PoolConfig) -> (Pool, Arc<Events>) {
 
 /// Checkout metadata with a tag.
 pub fn tagged(tag: &str) -> CheckoutMeta {
-    CheckoutMeta { tag: Some(tag.to_string()), ..Default::default() }
+    CheckoutMeta {
+        tag: Some(tag.to_string()),
+        ..Default::default()
+    }
 }
 
 /// `pool.connect()` that panics with the error on failure.
@@ -114,14 +117,23 @@ impl Events {
     }
 
     /// Waits (polling) until at least `n` events satisfy `f`; panics with every event after `within`.
-    pub async fn wait_for(&self, what: &str, n: usize, within: Duration, f: impl Fn(&PoolEvent) -> bool) {
+    pub async fn wait_for(
+        &self,
+        what: &str,
+        n: usize,
+        within: Duration,
+        f: impl Fn(&PoolEvent) -> bool,
+    ) {
         let deadline = Instant::now() + within;
         loop {
             if self.count(&f) >= n {
                 return;
             }
             if Instant::now() > deadline {
-                panic!("timed out after {within:?} waiting for {n} x {what}; events: {:#?}", self.snapshot());
+                panic!(
+                    "timed out after {within:?} waiting for {n} x {what}; events: {:#?}",
+                    self.snapshot()
+                );
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
@@ -157,12 +169,20 @@ pub fn simple(sql: &str) -> Statement {
 
 /// An extended-protocol statement (the statement cache decides how it is prepared).
 pub fn ext(sql: &str, params: Vec<Param>) -> Statement {
-    Statement::Extended { sql: sql.to_string(), params, name: None }
+    Statement::Extended {
+        sql: sql.to_string(),
+        params,
+        name: None,
+    }
 }
 
 /// An extended-protocol statement with a caller-chosen name.
 pub fn named(name: &str, sql: &str, params: Vec<Param>) -> Statement {
-    Statement::Extended { sql: sql.to_string(), params, name: Some(name.to_string()) }
+    Statement::Extended {
+        sql: sql.to_string(),
+        params,
+        name: Some(name.to_string()),
+    }
 }
 
 pub fn text(s: impl ToString) -> Param {
@@ -189,14 +209,25 @@ pub async fn pool_run(pool: &Pool, stmt: Statement) -> Reply {
 pub async fn terminate_backend(pid: i32) -> bool {
     let (admin, _) = pool(json!({ "max": 1, "application_name": "ldp_it_admin" }));
     let c = checkout(&admin).await;
-    let r = run(&c, ext("SELECT pg_terminate_backend($1::int)", vec![text(pid)])).await.ok();
+    let r = run(
+        &c,
+        ext("SELECT pg_terminate_backend($1::int)", vec![text(pid)]),
+    )
+    .await
+    .ok();
     let killed = r.value(0, 0) == Some("t");
     // Wait until the backend is really gone so the caller's observations are deterministic.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let left = run(&c, ext("SELECT count(*) FROM pg_stat_activity WHERE pid = $1::int", vec![text(pid)]))
-            .await
-            .ok();
+        let left = run(
+            &c,
+            ext(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1::int",
+                vec![text(pid)],
+            ),
+        )
+        .await
+        .ok();
         if left.value(0, 0) == Some("0") || Instant::now() > deadline {
             break;
         }
@@ -212,9 +243,15 @@ pub async fn terminate_backend(pid: i32) -> bool {
 /// Whether backend `pid` still exists (checked from a separate admin pool).
 pub async fn backend_exists(pid: i32) -> bool {
     let (admin, _) = pool(json!({ "max": 1, "application_name": "ldp_it_admin" }));
-    let r = pool_run(&admin, ext("SELECT count(*) FROM pg_stat_activity WHERE pid = $1::int", vec![text(pid)]))
-        .await
-        .ok();
+    let r = pool_run(
+        &admin,
+        ext(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = $1::int",
+            vec![text(pid)],
+        ),
+    )
+    .await
+    .ok();
     if let Ok(f) = admin.end() {
         f.await;
     }
@@ -273,8 +310,14 @@ fn be_i32(b: &[u8]) -> i32 {
 }
 
 fn cstr(b: &[u8]) -> (String, &[u8]) {
-    let end = b.iter().position(|c| *c == 0).expect("NUL-terminated string in frame");
-    (String::from_utf8_lossy(&b[..end]).into_owned(), &b[end + 1..])
+    let end = b
+        .iter()
+        .position(|c| *c == 0)
+        .expect("NUL-terminated string in frame");
+    (
+        String::from_utf8_lossy(&b[..end]).into_owned(),
+        &b[end + 1..],
+    )
 }
 
 impl Reply {
@@ -284,10 +327,16 @@ impl Reply {
         let mut open: Option<ResultSet> = None;
         let mut pos = 0;
         while pos < bytes.len() {
-            assert!(bytes.len() - pos >= 5, "truncated frame header at {pos} in reply {bytes:?}");
+            assert!(
+                bytes.len() - pos >= 5,
+                "truncated frame header at {pos} in reply {bytes:?}"
+            );
             let ty = bytes[pos];
             let len = be_i32(&bytes[pos + 1..]) as usize;
-            assert!(len >= 4 && pos + 1 + len <= bytes.len(), "bad frame length {len} at {pos} in reply {bytes:?}");
+            assert!(
+                len >= 4 && pos + 1 + len <= bytes.len(),
+                "bad frame length {len} at {pos} in reply {bytes:?}"
+            );
             let body = &bytes[pos + 5..pos + 1 + len];
             pos += 1 + len;
             r.frame_types.push(ty as char);
@@ -304,7 +353,10 @@ impl Reply {
                         columns.push(name);
                         rest = &after[18..];
                     }
-                    open = Some(ResultSet { columns, ..Default::default() });
+                    open = Some(ResultSet {
+                        columns,
+                        ..Default::default()
+                    });
                 }
                 b'D' => {
                     let n = be_i16(body) as usize;
@@ -335,7 +387,8 @@ impl Reply {
                     if let Some(o) = open.take() {
                         r.results.push(o);
                     }
-                    let (mut severity, mut code, mut message) = (String::new(), String::new(), String::new());
+                    let (mut severity, mut code, mut message) =
+                        (String::new(), String::new(), String::new());
                     let mut rest = body;
                     while !rest.is_empty() && rest[0] != 0 {
                         let field = rest[0];
@@ -349,7 +402,11 @@ impl Reply {
                         }
                     }
                     if r.error.is_none() {
-                        r.error = Some(DbErr { severity, code, message });
+                        r.error = Some(DbErr {
+                            severity,
+                            code,
+                            message,
+                        });
                     }
                 }
                 b'!' => {
@@ -364,7 +421,10 @@ impl Reply {
                 }
                 // A notice raised by the request (kept in `frame_types`).
                 b'N' => {}
-                other => panic!("unexpected frame type {:?} in a reply: {bytes:?}", other as char),
+                other => panic!(
+                    "unexpected frame type {:?} in a reply: {bytes:?}",
+                    other as char
+                ),
             }
         }
         if let Some(o) = open.take() {
@@ -406,12 +466,18 @@ impl Reply {
 
     /// Rows of the last result set.
     pub fn rows(&self) -> &[Vec<Option<String>>] {
-        self.results.last().map(|r| r.rows.as_slice()).unwrap_or(&[])
+        self.results
+            .last()
+            .map(|r| r.rows.as_slice())
+            .unwrap_or(&[])
     }
 
     /// Columns of the last result set.
     pub fn columns(&self) -> &[String] {
-        self.results.last().map(|r| r.columns.as_slice()).unwrap_or(&[])
+        self.results
+            .last()
+            .map(|r| r.columns.as_slice())
+            .unwrap_or(&[])
     }
 
     /// A value of the last result set as text (`None` for NULL or out of range).
