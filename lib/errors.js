@@ -10,48 +10,26 @@ class DatabaseError extends Error {
   }
 }
 
+// ErrorResponse/NoticeResponse field codes → pg's property names, in pg's assignment order.
+const FIELDS = [
+  ['severity', 'S'], ['code', 'C'], ['detail', 'D'], ['hint', 'H'], ['position', 'P'],
+  ['internalPosition', 'p'], ['internalQuery', 'q'], ['where', 'W'], ['schema', 's'], ['table', 't'],
+  ['column', 'c'], ['dataType', 'd'], ['constraint', 'n'], ['file', 'F'], ['line', 'L'], ['routine', 'R'],
+]
+
+function assignFields(target, f) {
+  for (const [name, key] of FIELDS) target[name] = f[key]
+  return target
+}
+
 /** Builds a pg-shaped DatabaseError from ErrorResponse fields keyed by one-letter codes. */
 function databaseError(f) {
-  const e = new DatabaseError(f.M, undefined, 'error')
-  e.severity = f.S
-  e.code = f.C
-  e.detail = f.D
-  e.hint = f.H
-  e.position = f.P
-  e.internalPosition = f.p
-  e.internalQuery = f.q
-  e.where = f.W
-  e.schema = f.s
-  e.table = f.t
-  e.column = f.c
-  e.dataType = f.d
-  e.constraint = f.n
-  e.file = f.F
-  e.line = f.L
-  e.routine = f.R
-  return e
+  return assignFields(new DatabaseError(f.M, undefined, 'error'), f)
 }
 
 /** A notice, shaped like pg's NoticeMessage. */
 function noticeMessage(f) {
-  const n = { length: undefined, message: f.M, name: 'notice' }
-  n.severity = f.S
-  n.code = f.C
-  n.detail = f.D
-  n.hint = f.H
-  n.position = f.P
-  n.internalPosition = f.p
-  n.internalQuery = f.q
-  n.where = f.W
-  n.schema = f.s
-  n.table = f.t
-  n.column = f.c
-  n.dataType = f.d
-  n.constraint = f.n
-  n.file = f.F
-  n.line = f.L
-  n.routine = f.R
-  return n
+  return assignFields({ length: undefined, message: f.M, name: 'notice' }, f)
 }
 
 const ERRNO_NAMES = new Map(Object.entries(require('os').constants.errno).map(([name, n]) => [n, name]))
