@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use parking_lot::Mutex;
@@ -375,24 +375,14 @@ pub fn spawn_sampler(pool: &Arc<PoolInner>) -> Option<JoinHandle<()>> {
     if pool.config.metrics.history_size == 0 {
         return None;
     }
-    let weak = Arc::downgrade(pool);
-    let every = pool.config.metrics.interval;
-    Some(pool.runtime.spawn(run_sampler(weak, every)))
-}
-
-async fn run_sampler(pool: Weak<PoolInner>, every: Duration) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tick.tick().await;
-    loop {
-        tick.tick().await;
-        let Some(p) = pool.upgrade() else { return };
-        if p.state.lock().ended {
-            return;
-        }
-        let s = sample(&p);
-        p.metrics.record(s);
-    }
+    Some(crate::pool::ticker::spawn_every(
+        pool,
+        pool.config.metrics.interval,
+        |p| {
+            let s = sample(p);
+            p.metrics.record(s);
+        },
+    ))
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 //! checkout at scan time ([`Facts`]) and what was already decided about it ([`Marks`]), so
 //! they are unit-tested without a database (see the tests at the end, on paused time).
 
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
@@ -128,23 +128,7 @@ pub fn facts_of(rec: &CheckoutRecord, now: Instant, leak: &LeakConfig) -> Facts 
 
 /// Starts the checker for `pool`; the task ends when the pool is dropped or ended.
 pub fn spawn(pool: &Arc<PoolInner>) -> JoinHandle<()> {
-    let weak = Arc::downgrade(pool);
-    let every = pool.config.leak.check_interval;
-    pool.runtime.spawn(run(weak, every))
-}
-
-async fn run(pool: Weak<PoolInner>, every: Duration) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tick.tick().await;
-    loop {
-        tick.tick().await;
-        let Some(p) = pool.upgrade() else { return };
-        if p.state.lock().ended {
-            return;
-        }
-        scan(&p);
-    }
+    crate::pool::ticker::spawn_every(pool, pool.config.leak.check_interval, scan)
 }
 
 /// One pass over the registry. Public for tests.

@@ -9,6 +9,7 @@ pub mod events;
 pub mod inner;
 pub mod reaper;
 pub mod state;
+pub mod ticker;
 
 use std::future::Future;
 use std::sync::Arc;
