@@ -98,7 +98,9 @@ class PoolClient extends EventEmitter {
       reply = await this._pool._completions.run(native, text, params, name, extended)
     }
     const types = q.types || this._types
-    const { result, error, notices } = await parse(reply, q.rowMode, types)
+    let parsed = parse(reply, q.rowMode, types)
+    if (parsed instanceof Promise) parsed = await parsed
+    const { result, error, notices } = parsed
     if (notices) for (const n of notices) safeEmit(this, 'notice', noticeMessage(n))
     if (error) {
       if (error.code === 'LDP_CLIENT_RELEASED' && !this._native) throw this._unusableError()

@@ -284,8 +284,12 @@ class LeakDetectingPool extends EventEmitter {
     const pending = this._completions.run(this._native, text, params, name, extended)
     const timeout = q.query_timeout || this._queryTimeout
     const reply = timeout ? await withTimeout(pending, timeout) : await pending
-    const { result, error } = await parse(reply, q.rowMode, q.types || this._types)
-    this._touchKeepAlive()
+    let parsed = parse(reply, q.rowMode, q.types || this._types)
+    if (parsed instanceof Promise) parsed = await parsed
+    const { result, error } = parsed
+    // The implicit checkout is already back (idle or handed on): the keep-alive handle can only
+    // need turning on, which is all this hot path checks for.
+    if (!this._keepAliveRefed) this._touchKeepAlive()
     if (error) {
       Error.captureStackTrace(this._acquireError(error))
       throw error
