@@ -15,7 +15,7 @@ use super::events::JsEvents;
 use crate::config::{PasswordSpec, PoolConfig};
 use crate::error::Error as CoreError;
 use crate::pool::{
-    acquire_error_frames, Acquire, Checkout, DropPolicy, PasswordSource, Pool, StaticPassword,
+    acquire_error_frames, Checkout, DropPolicy, PasswordSource, Pool, StaticPassword,
 };
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -77,7 +77,6 @@ pub fn validate_options(options_json: String) -> Option<JsErrorInfo> {
 pub struct NativePool {
     pool: Pool,
     completions: Arc<Completions>,
-    runtime: tokio::runtime::Handle,
     /// Checkouts acquired asynchronously, waiting for JS to take them (`takeCheckout`).
     ready: Arc<Mutex<HashMap<u32, Checkout>>>,
 }
@@ -126,16 +125,10 @@ impl NativePool {
             .callee_handled::<false>()
             .build()?;
         let completions = Completions::new(wake);
-        let pool = Pool::new(
-            config,
-            Arc::new(JsEvents(events)),
-            password,
-            runtime.clone(),
-        );
+        let pool = Pool::new(config, Arc::new(JsEvents(events)), password, runtime);
         Ok(NativePool {
             pool,
             completions,
-            runtime,
             ready: Arc::default(),
         })
     }
@@ -172,27 +165,16 @@ impl NativePool {
     /// `takeCheckout(id)`", anything else is the error's frames.
     #[napi]
     pub fn connect(&self, id: u32, meta: Option<JsCheckoutMeta>) -> Option<NativeClient> {
-        match self.pool.try_connect(meta.into()) {
-            Acquire::Ready(c) => Some(self.client(c)),
-            Acquire::Failed(e) => {
-                self.completions.complete(id, &acquire_error_frames(e));
-                None
+        let completions = self.completions.clone();
+        let ready = self.ready.clone();
+        let c = self.pool.try_connect_with(meta.into(), move |r| match r {
+            Ok(c) => {
+                ready.lock().insert(id, c);
+                completions.complete(id, &[]);
             }
-            Acquire::Pending(fut) => {
-                let completions = self.completions.clone();
-                let ready = self.ready.clone();
-                self.runtime.spawn(async move {
-                    match fut.await {
-                        Ok(c) => {
-                            ready.lock().insert(id, c);
-                            completions.complete(id, &[]);
-                        }
-                        Err(e) => completions.complete(id, &acquire_error_frames(e)),
-                    }
-                });
-                None
-            }
-        }
+            Err(e) => completions.complete(id, &acquire_error_frames(e)),
+        })?;
+        Some(self.client(c))
     }
 
     /// The checkout of a `connect(id)` whose completion said it is ready.

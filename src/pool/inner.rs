@@ -15,7 +15,10 @@ use tokio::sync::{oneshot, Notify};
 
 use super::checkout::{Checkout, DropPolicy, Status};
 use super::events::{LeakInfo, PoolEvent, PoolEvents, ReclaimReason};
-use super::state::{CheckoutMeta, CheckoutRecord, IdleConn, Lease, State, Waiter};
+use super::state::{
+    CheckoutCallback, CheckoutMeta, CheckoutRecord, IdleConn, Lease, State, StateLock, Waiter,
+    WaiterTx,
+};
 use crate::config::PoolConfig;
 use crate::error::{Error, Result};
 use crate::leak::registry;
@@ -40,7 +43,7 @@ impl PasswordSource for StaticPassword {
 /// Shared by the [`Pool`](super::Pool) handle, checkouts (weakly) and background tasks (weakly).
 pub struct PoolInner {
     pub config: PoolConfig,
-    pub state: Mutex<State>,
+    pub state: StateLock,
     pub events: Arc<dyn PoolEvents>,
     pub password: Arc<dyn PasswordSource>,
     pub runtime: Handle,
@@ -60,6 +63,19 @@ pub struct PoolInner {
     pub capture_backtraces: bool,
 }
 
+/// What [`PoolInner::admit`] decided. `Ready` and `Failed` give back what they did not use;
+/// `Waiting` carries the channel of a future waiter and the waiter id when queued (not
+/// when a connection is being opened for it).
+enum Admitted {
+    Ready(Checkout, Option<CheckoutCallback>),
+    Failed(Error, CheckoutMeta, Option<CheckoutCallback>),
+    Waiting(
+        Option<oneshot::Receiver<Result<Lease>>>,
+        Option<u64>,
+        CheckoutMeta,
+    ),
+}
+
 /// What the synchronous part of an acquire decided.
 pub enum Start {
     Ready(Checkout),
@@ -77,7 +93,7 @@ impl PoolInner {
         let metrics = Metrics::new(&config);
         PoolInner {
             config,
-            state: Mutex::new(State::default()),
+            state: StateLock::default(),
             events,
             password,
             runtime,
@@ -140,9 +156,60 @@ impl PoolInner {
 
     /// The synchronous part of `connect()`: counters change before this returns.
     pub fn start_acquire(self: &Arc<Self>, meta: CheckoutMeta) -> (Start, CheckoutMeta) {
+        match self.admit(meta, Instant::now(), None) {
+            Admitted::Ready(c, _) => (Start::Ready(c), CheckoutMeta::default()),
+            Admitted::Failed(e, meta, _) => (Start::Failed(e), meta),
+            Admitted::Waiting(rx, id, meta) => (
+                Start::Wait(rx.expect("a future waiter has a channel"), id),
+                meta,
+            ),
+        }
+    }
+
+    /// `connect()` that returns an idle connection at once when one is free, with `done`
+    /// unused; otherwise `done` gets the outcome exactly once, with no lock held — possibly
+    /// before this returns — on the thread that frees a connection.
+    pub fn try_acquire_with(
+        self: &Arc<Self>,
+        meta: CheckoutMeta,
+        done: CheckoutCallback,
+    ) -> Option<(Checkout, CheckoutCallback)> {
+        let started = Instant::now();
+        match self.admit(meta, started, Some(done)) {
+            Admitted::Ready(c, done) => {
+                self.metrics.waited(started.elapsed());
+                return Some((c, done.expect("given")));
+            }
+            Admitted::Waiting(Some(_), _, _) => {
+                unreachable!("callback acquires are answered through the callback")
+            }
+            Admitted::Failed(e, _, done) => {
+                if let Some(done) = done {
+                    done(Err(e))
+                }
+            }
+            Admitted::Waiting(None, Some(id), _) => {
+                if let Some(t) = self.config.connection_timeout {
+                    self.spawn_waiter_timeout(id, t);
+                }
+            }
+            Admitted::Waiting(None, None, _) => {}
+        }
+        None
+    }
+
+    /// Serves an acquire from the idle stack, or opens a connection for it, or queues it.
+    /// With a callback (`done`), a ready checkout is handed to it here and a queued one is
+    /// answered by the pool; otherwise the caller gets the checkout or the channel to await.
+    fn admit(
+        self: &Arc<Self>,
+        meta: CheckoutMeta,
+        started: Instant,
+        done: Option<CheckoutCallback>,
+    ) -> Admitted {
         let mut st = self.state.lock();
         if st.ending {
-            return (Start::Failed(Error::PoolEnded), meta);
+            return Admitted::Failed(Error::PoolEnded, meta, done);
         }
         if st.waiters.is_empty() {
             while let Some(idle) = st.idle.pop() {
@@ -156,24 +223,90 @@ impl PoolInner {
                     is_new: false,
                 };
                 let c = self.checkout_locked(&mut st, lease, meta);
-                return (Start::Ready(c), CheckoutMeta::default());
+                return Admitted::Ready(c, done);
             }
         }
-        if st.total < self.config.max && st.waiters.is_empty() {
-            st.total += 1;
-            let (tx, rx) = oneshot::channel();
-            self.spawn_connect(tx);
-            return (Start::Wait(rx, None), meta);
-        }
-        if let Some(limit) = self.config.max_waiting {
-            if st.waiters.len() >= limit {
-                return (Start::Failed(Error::QueueFull(limit)), meta);
+        let opening = st.total < self.config.max && st.waiters.is_empty();
+        if !opening {
+            if let Some(limit) = self.config.max_waiting {
+                if st.waiters.len() >= limit {
+                    return Admitted::Failed(Error::QueueFull(limit), meta, done);
+                }
             }
         }
         let id = self.next_waiter.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = oneshot::channel();
-        st.waiters.push_back(Waiter { id, tx });
-        (Start::Wait(rx, Some(id)), meta)
+        let (tx, rx, meta) = match done {
+            Some(done) => (WaiterTx::Callback(done), None, meta),
+            None => {
+                let (tx, rx) = oneshot::channel();
+                (WaiterTx::Lease(tx), Some(rx), meta)
+            }
+        };
+        let (waiter_meta, meta) = match &tx {
+            WaiterTx::Callback(_) => (meta, CheckoutMeta::default()),
+            WaiterTx::Lease(_) => (CheckoutMeta::default(), meta),
+        };
+        let w = Waiter {
+            id,
+            tx,
+            meta: waiter_meta,
+            started,
+        };
+        if opening {
+            st.total += 1;
+            self.spawn_connect(w);
+            return Admitted::Waiting(rx, None, meta);
+        }
+        st.waiters.push_back(w);
+        Admitted::Waiting(rx, Some(id), meta)
+    }
+
+    /// Gives `lease` (or the error) to waiter `w`, lock held. A callback waiter gets its
+    /// checkout registered now and its callback deferred to the lock's release. Returns the
+    /// lease when a future waiter has gone away (timed out), so the caller can keep it.
+    pub fn serve_locked(
+        self: &Arc<Self>,
+        st: &mut State,
+        w: Waiter,
+        lease: Result<Lease>,
+    ) -> Option<Lease> {
+        match w.tx {
+            WaiterTx::Lease(tx) => match tx.send(lease) {
+                Err(Ok(lease)) => Some(lease),
+                _ => None,
+            },
+            WaiterTx::Callback(done) => {
+                let result = lease.map(|l| self.checkout_locked(st, l, w.meta));
+                if result.is_ok() {
+                    self.metrics.waited(w.started.elapsed());
+                }
+                st.deferred.push((done, result));
+                None
+            }
+        }
+    }
+
+    /// Fails callback waiter `id` with the acquire timeout if it is still queued after `t`.
+    fn spawn_waiter_timeout(self: &Arc<Self>, id: u64, t: Duration) {
+        let weak = Arc::downgrade(self);
+        self.runtime.spawn(async move {
+            tokio::time::sleep(t).await;
+            let Some(this) = weak.upgrade() else { return };
+            let w = {
+                let mut st = this.state.lock();
+                match st.waiters.iter().position(|w| w.id == id) {
+                    Some(pos) => st.waiters.remove(pos),
+                    None => None,
+                }
+            };
+            if let Some(w) = w {
+                this.metrics.timed_out();
+                let (msg, holders) = this.holders_message();
+                if let WaiterTx::Callback(done) = w.tx {
+                    done(Err(Error::AcquireTimeout(msg, holders)));
+                }
+            }
+        });
     }
 
     /// `connect()`: resolves to a checkout, or fails (ended, queue full, timeout, connect error).
@@ -237,7 +370,7 @@ impl PoolInner {
         }
     }
 
-    fn spawn_connect(self: &Arc<Self>, tx: oneshot::Sender<Result<Lease>>) {
+    fn spawn_connect(self: &Arc<Self>, w: Waiter) {
         let weak = Arc::downgrade(self);
         let this = self.clone();
         self.runtime.spawn(async move {
@@ -252,8 +385,10 @@ impl PoolInner {
                         uses: 0,
                         is_new: true,
                     };
-                    if let Err(Ok(lease)) = tx.send(Ok(lease)) {
+                    let mut st = this.state.lock();
+                    if let Some(lease) = this.serve_locked(&mut st, w, Ok(lease)) {
                         // The caller gave up (timed out); the connection joins the pool.
+                        drop(st);
                         this.return_conn(lease.conn, 0);
                     }
                 }
@@ -265,7 +400,8 @@ impl PoolInner {
                         this.pulse_locked(&mut st);
                     }
                     this.drained.notify_waiters();
-                    let _ = tx.send(Err(e));
+                    let mut st = this.state.lock();
+                    this.serve_locked(&mut st, w, Err(e));
                 }
             }
         });
@@ -307,7 +443,7 @@ impl PoolInner {
                 uses: idle.uses,
                 is_new: false,
             };
-            if let Err(Ok(lease)) = w.tx.send(Ok(lease)) {
+            if let Some(lease) = self.serve_locked(st, w, Ok(lease)) {
                 st.idle.push(IdleConn {
                     conn: lease.conn,
                     since: Instant::now(),
@@ -318,7 +454,7 @@ impl PoolInner {
         while !st.waiters.is_empty() && st.total < self.config.max {
             let w = st.waiters.pop_front().expect("non-empty");
             st.total += 1;
-            self.spawn_connect(w.tx);
+            self.spawn_connect(w);
         }
     }
 
@@ -331,14 +467,14 @@ impl PoolInner {
         }
         let mut conn = conn;
         while let Some(w) = st.waiters.pop_front() {
-            match w.tx.send(Ok(Lease {
+            let lease = Lease {
                 conn,
                 uses,
                 is_new: false,
-            })) {
-                Ok(()) => return,
-                Err(Ok(lease)) => conn = lease.conn,
-                Err(Err(_)) => unreachable!("we sent a lease"),
+            };
+            match self.serve_locked(&mut st, w, Ok(lease)) {
+                None => return,
+                Some(lease) => conn = lease.conn,
             }
         }
         st.idle.push(IdleConn {

@@ -156,6 +156,31 @@ impl Pool {
         }
     }
 
+    /// `pool.connect()` with a callback instead of a future: `done` gets the checkout or the
+    /// error exactly once, with no lock held — at once when an idle connection is free, else
+    /// on the thread that frees one (a release, a connection's reader) with no task between.
+    pub fn connect_with(
+        &self,
+        meta: CheckoutMeta,
+        done: impl FnOnce(Result<Checkout>) + Send + 'static,
+    ) {
+        if let Some((c, done)) = self.inner.try_acquire_with(meta, Box::new(done)) {
+            done(Ok(c));
+        }
+    }
+
+    /// [`connect_with`](Self::connect_with) that returns an idle connection directly when one
+    /// is free (then `done` is never called).
+    pub fn try_connect_with(
+        &self,
+        meta: CheckoutMeta,
+        done: impl FnOnce(Result<Checkout>) + Send + 'static,
+    ) -> Option<Checkout> {
+        self.inner
+            .try_acquire_with(meta, Box::new(done))
+            .map(|(c, _)| c)
+    }
+
     /// `pool.query()`: an implicit checkout around one statement. Like pg-pool, a statement
     /// that fails destroys the connection it ran on. Returns the reply frames.
     pub fn query(&self, stmt: Statement) -> impl Future<Output = Vec<u8>> + Send + 'static {
@@ -177,21 +202,14 @@ impl Pool {
     /// free nothing is spawned; the connection's reader releases the checkout and calls `done`
     /// with the reply frames (exactly once, possibly before this returns).
     pub fn query_with(&self, stmt: Statement, done: impl FnOnce(Vec<u8>) + Send + 'static) {
-        match self.try_connect(CheckoutMeta {
+        let meta = CheckoutMeta {
             implicit: true,
             ..Default::default()
-        }) {
-            Acquire::Ready(c) => run_implicit(c, stmt, Box::new(done)),
-            Acquire::Failed(e) => done(acquire_error_frames(e)),
-            Acquire::Pending(fut) => {
-                self.inner.runtime.spawn(async move {
-                    match fut.await {
-                        Ok(c) => run_implicit(c, stmt, Box::new(done)),
-                        Err(e) => done(acquire_error_frames(e)),
-                    }
-                });
-            }
-        }
+        };
+        self.connect_with(meta, move |r| match r {
+            Ok(c) => run_implicit(c, stmt, Box::new(done)),
+            Err(e) => done(acquire_error_frames(e)),
+        });
     }
 
     /// The counts, consistent with each other.
@@ -277,8 +295,9 @@ impl Pool {
             for i in idle {
                 inner.remove_locked(&mut st, &i.conn);
             }
-            for w in st.waiters.drain(..) {
-                let _ = w.tx.send(Err(Error::PoolEnded));
+            let waiters: Vec<_> = st.waiters.drain(..).collect();
+            for w in waiters {
+                inner.serve_locked(&mut st, w, Err(Error::PoolEnded));
             }
         }
         inner.reaper_wake.notify_one();

@@ -9,15 +9,18 @@
 //! - `waiters` is FIFO; each waiter is served at most once (its sender is consumed).
 //! - `checkouts` has exactly one record per active checkout; removing it is what "release"
 //!   or "reclaim" means for the registry.
+//! - `deferred` is empty whenever the lock is free: callbacks of served waiters are queued
+//!   there under the lock and run by [`StateGuard`]'s drop once the lock is released, so no
+//!   caller's code ever runs under the state lock.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::oneshot;
 
-use super::checkout::Status;
+use super::checkout::{Checkout, Status};
 use crate::error::Result;
 use crate::pg::Conn;
 
@@ -50,10 +53,25 @@ pub struct Lease {
     pub is_new: bool,
 }
 
-/// A queued `connect()`.
+/// Receives the outcome of a callback-style acquire, exactly once, with no lock held.
+pub type CheckoutCallback = Box<dyn FnOnce(Result<Checkout>) + Send>;
+
+/// How a queued `connect()` is answered.
+pub enum WaiterTx {
+    /// A future awaits the lease and registers the checkout itself (a task wake-up).
+    Lease(oneshot::Sender<Result<Lease>>),
+    /// The pool registers the checkout at hand-off (under the lock) and runs the callback
+    /// right after the lock is released, on the thread that freed the connection: no task.
+    Callback(CheckoutCallback),
+}
+
+/// A queued `connect()`. `meta` and `started` are used by callback waiters only (a future
+/// keeps its own).
 pub struct Waiter {
     pub id: u64,
-    pub tx: oneshot::Sender<Result<Lease>>,
+    pub tx: WaiterTx,
+    pub meta: CheckoutMeta,
+    pub started: Instant,
 }
 
 /// The registry entry of an active checkout.
@@ -86,6 +104,49 @@ pub struct State {
     pub ending: bool,
     pub ended: bool,
     pub end_waiters: Vec<oneshot::Sender<()>>,
+    /// Callbacks of waiters served under the lock, run when it is released.
+    pub deferred: Vec<(CheckoutCallback, Result<Checkout>)>,
+}
+
+/// The pool's state mutex. Locking it yields a [`StateGuard`].
+#[derive(Default)]
+pub struct StateLock(Mutex<State>);
+
+impl StateLock {
+    pub fn lock(&self) -> StateGuard<'_> {
+        StateGuard(Some(self.0.lock()))
+    }
+}
+
+/// A held state lock; on drop it releases the lock, then runs the deferred callbacks.
+/// Invariant: the inner guard is `Some` until drop.
+pub struct StateGuard<'a>(Option<MutexGuard<'a, State>>);
+
+impl std::ops::Deref for StateGuard<'_> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        self.0.as_ref().expect("held until drop")
+    }
+}
+
+impl std::ops::DerefMut for StateGuard<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        self.0.as_mut().expect("held until drop")
+    }
+}
+
+impl Drop for StateGuard<'_> {
+    fn drop(&mut self) {
+        let Some(mut g) = self.0.take() else { return };
+        if g.deferred.is_empty() {
+            return;
+        }
+        let deferred = std::mem::take(&mut g.deferred);
+        drop(g);
+        for (done, result) in deferred {
+            done(result);
+        }
+    }
 }
 
 impl State {
