@@ -27,6 +27,8 @@ class PoolClient extends EventEmitter {
     this._types = pool._types
     this._holder = null
     this._tag = undefined
+    // The pool's weak entry for this client while checked out (one per client, not per checkout).
+    this._weak = new WeakRef(this)
     const o = pool.options
     this.database = pool._conn.database
     this.user = pool._conn.user

@@ -45,6 +45,15 @@ class Completions {
     })
   }
 
+  /**
+   * Passes through the result of `NativeClient.release()`, first draining when it says the
+   * release served queued callers without a wake-up (bit 1).
+   */
+  released(r) {
+    if (typeof r === 'number' && r & 2) this.drain()
+    return r
+  }
+
   drain() {
     const buf = this.native.takeCompletions()
     let pos = 0

@@ -135,7 +135,7 @@ class LeakDetectingPool extends EventEmitter {
     let client = this._known.get(connId)
     if (client) this._known.delete(connId)
     else client = new PoolClient(this, connId, r.processId)
-    this._out.set(connId, new WeakRef(client))
+    this._out.set(connId, client._weak)
     client._attach(r, holder, opts && opts.tag)
     this._checkouts.set(r.checkoutId, { holder, tag: opts && opts.tag, connId, at: Date.now() })
     if (r.isNew) {
@@ -144,7 +144,7 @@ class LeakDetectingPool extends EventEmitter {
           await this.options.onConnect(client)
         } catch (hookErr) {
           this._forget(client, r)
-          r.release(true)
+          this._completions.released(r.release(true))
           throw hookErr
         }
       }
@@ -215,8 +215,8 @@ class LeakDetectingPool extends EventEmitter {
     client._releasedReason = null
     client._releasedAt = Date.now()
     safeEmit(this, 'release', err, client)
-    const r = native.release(!!err)
-    if (r === true || r === false) {
+    const r = this._completions.released(native.release(!!err))
+    if (typeof r === 'number') {
       if (entry) this._obs.released(checkoutId, entry)
       this._touchKeepAlive()
       return undefined

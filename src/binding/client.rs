@@ -65,13 +65,22 @@ impl NativeClient {
             .submit_to(statement(sql, params, name, extended), reply);
     }
 
-    /// Releases the checkout: `true` if released now, `false` if the pool had already
-    /// reclaimed it; a second release returns the error as data.
+    /// Releases the checkout: bit 0 set if released now (clear if the pool had already
+    /// reclaimed it), bit 1 set if the release served queued callers whose completions the
+    /// caller must drain at once (no wake-up was sent for them); a second release returns
+    /// the error as data.
     #[napi]
-    pub fn release(&self, destroy: bool) -> Either<bool, JsErrorInfo> {
-        match self.checkout.release(destroy) {
-            Ok(b) => Either::A(b),
-            Err(e) => Either::B(JsErrorInfo::from(e)),
+    pub fn release(&self, destroy: bool) -> Either<u32, JsErrorInfo> {
+        let (r, drain) = self.completions.hold(|| self.checkout.release(destroy));
+        match r {
+            Ok(b) => Either::A(u32::from(b) | (u32::from(drain) << 1)),
+            Err(e) => {
+                if drain {
+                    // An error is not a drain request: hand the completions to the wake-up.
+                    self.completions.wake();
+                }
+                Either::B(JsErrorInfo::from(e))
+            }
         }
     }
 

@@ -4,9 +4,15 @@
 //! deferred), which dominated the per-query cost. Instead, JS gives each query an id and keeps
 //! its resolver; Rust appends `[id u32 LE][len u32 LE][reply frames]` to one buffer and wakes
 //! JS only when the buffer goes from empty to non-empty. JS drains it with `takeCompletions()`,
-//! so many completions cross in one call. Invariant: a wake is pending whenever the buffer is
-//! non-empty, so no completion waits for a later one.
+//! so many completions cross in one call. Invariant: whenever the buffer is non-empty, a wake
+//! is pending or the JS thread is inside a [`Completions::hold`] whose caller drains before
+//! returning to the event loop — so no completion waits for a later one.
+//!
+//! The hold exists for `release()`: a release hands its connection to a queued `connect()` on
+//! the JS thread itself, and waking JS through the thread-safe function from JS's own thread
+//! would cost an async hand-off per cycle for a drain JS can do at once.
 
+use std::cell::Cell;
 use std::sync::Arc;
 
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -15,6 +21,12 @@ use parking_lot::Mutex;
 
 /// `() => void`, weak: in-flight queries are kept alive by JS, not by this function.
 pub type WakeFn = ThreadsafeFunction<(), (), (), Status, false, true>;
+
+thread_local! {
+    /// The completions held on this thread (by address) and whether something was queued
+    /// while held. Only the JS thread ever holds.
+    static HELD: Cell<(usize, bool)> = const { Cell::new((0, false)) };
+}
 
 /// See the module docs.
 pub struct Completions {
@@ -40,9 +52,51 @@ impl Completions {
             q.extend_from_slice(reply);
             was_empty
         };
-        if was_empty {
-            self.wake.call((), ThreadsafeFunctionCallMode::NonBlocking);
+        if was_empty && !self.note_if_held() {
+            self.wake();
         }
+    }
+
+    /// Schedules a drain on the JS thread.
+    pub fn wake(&self) {
+        self.wake.call((), ThreadsafeFunctionCallMode::NonBlocking);
+    }
+
+    /// Runs `f` with wakes from this thread suppressed; returns its result and whether the
+    /// caller must drain now (something was queued that no wake will announce).
+    pub fn hold<T>(&self, f: impl FnOnce() -> T) -> (T, bool) {
+        let me = self as *const Self as usize;
+        let outer = HELD.with(|h| h.replace((me, false)));
+        // Restores the outer hold even if `f` unwinds; a panic (which JS sees as an error, not
+        // a drain request) wakes for whatever was queued, so nothing waits forever.
+        struct Restore<'a>(&'a Completions, (usize, bool));
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                let (_, pending) = HELD.with(|h| h.replace(self.1));
+                if pending && std::thread::panicking() {
+                    self.0.wake();
+                }
+            }
+        }
+        let restore = Restore(self, outer);
+        let out = f();
+        let (_, pending) = HELD.with(|h| h.get());
+        drop(restore);
+        (out, pending)
+    }
+
+    /// True (and noted) when this thread holds these completions.
+    fn note_if_held(&self) -> bool {
+        let me = self as *const Self as usize;
+        HELD.with(|h| {
+            let (held, _) = h.get();
+            if held == me {
+                h.set((me, true));
+                true
+            } else {
+                false
+            }
+        })
     }
 
     /// Takes everything queued so far.
