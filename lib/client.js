@@ -1,7 +1,8 @@
 'use strict'
 // PoolClient: what pool.connect() hands out. The same object is handed out again for the same
 // connection (pg does so; ORMs rely on it). Between connect() and release() it holds a
-// NativeClient (one checkout); after release it refuses queries with an error that says why.
+// checkout (`_native`: its CheckoutInfo; the core keeps the checkout by id); after release it
+// refuses queries with an error that says why.
 
 const EventEmitter = require('events')
 const { normalize, encode } = require('./query')
@@ -29,6 +30,9 @@ class PoolClient extends EventEmitter {
     this._tag = undefined
     // The pool's weak entry for this client while checked out (one per client, not per checkout).
     this._weak = new WeakRef(this)
+    // The checkout this client holds, as seen by the pool's FinalizationRegistry (0: none).
+    this._slot = { checkoutId: 0 }
+    pool._collected.register(this, this._slot)
     const o = pool.options
     this.database = pool._conn.database
     this.user = pool._conn.user
@@ -39,10 +43,17 @@ class PoolClient extends EventEmitter {
   _attach(native, holder, tag) {
     this._native = native
     this._checkoutId = native.checkoutId
+    this._slot.checkoutId = native.checkoutId
     this._releasedReason = null
     this._releasedAt = 0
     this._holder = holder
     this._tag = tag
+  }
+
+  /** Gives the checkout up on the JS side (released, reclaimed or never handed out). */
+  _detach() {
+    this._native = null
+    this._slot.checkoutId = 0
   }
 
   get tag() {
@@ -92,12 +103,12 @@ class PoolClient extends EventEmitter {
         timer = setTimeout(() => reject(clientError('LDP_QUERY_TIMEOUT', 'Query read timeout')), timeout)
       })
       try {
-        reply = await Promise.race([this._pool._completions.run(native, text, params, name, extended), t])
+        reply = await Promise.race([this._pool._completions.runOn(native.checkoutId, text, params, name, extended), t])
       } finally {
         clearTimeout(timer)
       }
     } else {
-      reply = await this._pool._completions.run(native, text, params, name, extended)
+      reply = await this._pool._completions.runOn(native.checkoutId, text, params, name, extended)
     }
     const types = q.types || this._types
     let parsed = parse(reply, q.rowMode, types)
@@ -151,7 +162,7 @@ class PoolClient extends EventEmitter {
 
   /** Cancels the statement running on this client's connection. */
   cancel() {
-    return this._native ? this._native.cancel() : Promise.resolve()
+    return this._native ? this._pool._native.cancel(this._native.checkoutId) : Promise.resolve()
   }
 
   toJSON() {

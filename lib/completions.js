@@ -8,9 +8,21 @@ const { parseReply } = require('./result')
 
 const NOOP = () => {}
 
+/** What JS knows of a checkout it holds; the core keeps the checkout itself, by id. */
+class CheckoutInfo {
+  constructor(info) {
+    this.checkoutId = info[0]
+    this.connId = info[1]
+    this.processId = info[2]
+    this.isNew = info[3] === 1
+  }
+}
+
 class Completions {
   constructor() {
     this.native = null
+    // Where the core writes `[checkoutId, connId, processId, isNew]` of a checkout JS takes.
+    this.info = new Float64Array(4)
     this.nextId = 1
     this.waiting = new Map()
     this.busy = setInterval(NOOP, 0x7fffffff)
@@ -18,35 +30,47 @@ class Completions {
     this.drain = this.drain.bind(this)
   }
 
-  /** Submits through `target.submit(id, ...args)`; resolves with the reply frames. */
-  run(target, sql, params, name, extended) {
+  /** `pool.query` on an implicit checkout; resolves with the reply frames. */
+  run(sql, params, name, extended) {
     const id = this.nextId
     this.nextId = id === 0xffffffff ? 1 : id + 1
     if (this.waiting.size === 0) this.busy.ref()
     return new Promise((resolve) => {
       this.waiting.set(id, resolve)
-      target.submit(id, sql, params, name, extended)
+      this.native.submit(id, sql, params, name, extended)
     })
   }
 
-  /**
-   * Checks out a connection through `native.connect(id, meta)`: the NativeClient itself when
-   * an idle connection was free, else a promise of it (rejected with the acquire error).
-   */
-  connect(native, meta) {
+  /** A statement on held checkout `checkoutId`; resolves with the reply frames. */
+  runOn(checkoutId, sql, params, name, extended) {
     const id = this.nextId
     this.nextId = id === 0xffffffff ? 1 : id + 1
-    const ready = native.connect(id, meta)
-    if (ready) return ready
     if (this.waiting.size === 0) this.busy.ref()
-    return new Promise((resolve) => this.waiting.set(id, resolve)).then((buf) => {
-      if (buf.length === 0) return native.takeCheckout(id)
-      throw parseReply(buf).error
+    return new Promise((resolve) => {
+      this.waiting.set(id, resolve)
+      this.native.clientSubmit(checkoutId, id, sql, params, name, extended)
     })
   }
 
   /**
-   * Passes through the result of `NativeClient.release()`, first draining when it says the
+   * Checks out a connection: a CheckoutInfo at once when an idle connection was free, else a
+   * promise of one (rejected with the acquire error).
+   */
+  connect(meta) {
+    const native = this.native
+    const id = this.nextId
+    this.nextId = id === 0xffffffff ? 1 : id + 1
+    if (native.connect(id, meta, this.info)) return new CheckoutInfo(this.info)
+    if (this.waiting.size === 0) this.busy.ref()
+    return new Promise((resolve) => this.waiting.set(id, resolve)).then((buf) => {
+      if (buf.length !== 0) throw parseReply(buf).error
+      if (!native.takeCheckout(id, this.info)) throw new Error(`LeakDetectingPool: checkout ${id} was announced but is missing`)
+      return new CheckoutInfo(this.info)
+    })
+  }
+
+  /**
+   * Passes through the result of the core's `release()`, first draining when it says the
    * release served queued callers without a wake-up (bit 1).
    */
   released(r) {
@@ -73,4 +97,4 @@ class Completions {
   }
 }
 
-module.exports = { Completions }
+module.exports = { Completions, CheckoutInfo }

@@ -76,11 +76,13 @@ function onForceRelease(pool, ev) {
   const ref = pool._out.get(ev.leak.connId)
   const client = ref && ref.deref()
   if (client && client._checkoutId === l.id) {
-    client._native = null
+    client._detach()
     client._releasedReason = reclaimedError(ev.reason, l)
     pool._out.delete(ev.leak.connId)
     pool._known.set(ev.leak.connId, client)
   }
+  // The core reclaimed it: the binding can let go of it too (whether or not a client is found).
+  pool._native.discard(l.id)
   if (ev.reason === 'garbage-collected') {
     // A certain leak: nobody can release it any more. Reported like a leak, with its stack.
     pool._obs.leak(l.location, l.ageMs)

@@ -13,10 +13,10 @@ const { poolOptions, toJson, validate } = require('./options')
 const { capture, locationOf } = require('./stack')
 const { Observer, metricsText } = require('./observe')
 const { dispatch, safeEmit } = require('./events')
-const { Completions } = require('./completions')
+const { Completions, CheckoutInfo } = require('./completions')
 const defaultTypes = require('./types/parsers')
 
-const { NativePool, NativeClient } = binding
+const { NativePool } = binding
 
 function later(cb, ...args) {
   process.nextTick(() => cb(...args))
@@ -56,6 +56,13 @@ class LeakDetectingPool extends EventEmitter {
     Object.defineProperty(this, '_completions', { value: completions, enumerable: false })
     Object.defineProperty(this, '_native', { value: new NativePool(json, (e) => dispatch(this, e), completions.drain, passwordFn), enumerable: false })
     completions.native = this._native
+    // Garbage-collection leak detection: a client collected while it still holds a checkout
+    // (its slot's checkoutId) hands that checkout back to the core, which reclaims it as a
+    // certain leak. One registration per client object, not per checkout.
+    const native = this._native
+    this._collected = new FinalizationRegistry((slot) => {
+      if (slot.checkoutId !== 0) native.discard(slot.checkoutId)
+    })
     this._known = new Map() // connId -> PoolClient not checked out (strong)
     this._out = new Map() // connId -> WeakRef<PoolClient> checked out
     this._checkouts = new Map() // checkoutId -> { holder, tag, connId, at }
@@ -116,8 +123,8 @@ class LeakDetectingPool extends EventEmitter {
   }
 
   async _acquire(opts, holder, implicit) {
-    let r = this._completions.connect(this._native, this._meta(opts, implicit))
-    if (r instanceof NativeClient) {
+    let r = this._completions.connect(this._meta(opts, implicit))
+    if (r instanceof CheckoutInfo) {
       // pg hands out idle clients on a later tick: listeners attached right after connect()
       // returns still see this checkout's events.
       await null
@@ -144,7 +151,7 @@ class LeakDetectingPool extends EventEmitter {
           await this.options.onConnect(client)
         } catch (hookErr) {
           this._forget(client, r)
-          this._completions.released(r.release(true))
+          this._completions.released(this._native.release(r.checkoutId, true))
           throw hookErr
         }
       }
@@ -202,7 +209,7 @@ class LeakDetectingPool extends EventEmitter {
   _forget(client, native) {
     this._checkouts.delete(native.checkoutId)
     this._out.delete(client._connId)
-    client._native = null
+    client._detach()
   }
 
   _release(client, native, err) {
@@ -211,11 +218,11 @@ class LeakDetectingPool extends EventEmitter {
     this._checkouts.delete(checkoutId)
     this._out.delete(client._connId)
     this._known.set(client._connId, client)
-    client._native = null
+    client._detach()
     client._releasedReason = null
     client._releasedAt = Date.now()
     safeEmit(this, 'release', err, client)
-    const r = this._completions.released(native.release(!!err))
+    const r = this._completions.released(this._native.release(checkoutId, !!err))
     if (typeof r === 'number') {
       if (entry) this._obs.released(checkoutId, entry)
       this._touchKeepAlive()
@@ -281,7 +288,7 @@ class LeakDetectingPool extends EventEmitter {
 
   async _directQuery(q) {
     const [text, params, name, extended] = encode(q, this._utc)
-    const pending = this._completions.run(this._native, text, params, name, extended)
+    const pending = this._completions.run(text, params, name, extended)
     const timeout = q.query_timeout || this._queryTimeout
     const reply = timeout ? await withTimeout(pending, timeout) : await pending
     let parsed = parse(reply, q.rowMode, q.types || this._types)

@@ -7,7 +7,7 @@
 
 #![cfg_attr(test, allow(dead_code))]
 
-mod client;
+mod checkouts;
 mod completions;
 mod convert;
 mod events;

@@ -8,15 +8,14 @@ use napi::bindgen_prelude::*;
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi_derive::napi;
 
-use super::client::NativeClient;
+use super::checkouts::{Checkouts, INFO_LEN};
 use super::completions::Completions;
 use super::convert::{statement, JsCheckoutMeta, JsErrorInfo, JsParam};
 use super::events::JsEvents;
 use crate::config::{PasswordSpec, PoolConfig};
 use crate::error::Error as CoreError;
-use crate::pool::{
-    acquire_error_frames, Checkout, DropPolicy, PasswordSource, Pool, StaticPassword,
-};
+use crate::pg::conn::ReplyTo;
+use crate::pool::{acquire_error_frames, Checkout, PasswordSource, Pool, StaticPassword};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 
@@ -79,12 +78,26 @@ pub struct NativePool {
     completions: Arc<Completions>,
     /// Checkouts acquired asynchronously, waiting for JS to take them (`takeCheckout`).
     ready: Arc<Mutex<HashMap<u32, Checkout>>>,
+    /// Checkouts JS holds (see [`Checkouts`]).
+    held: Checkouts,
 }
 
 impl NativePool {
-    fn client(&self, mut c: Checkout) -> NativeClient {
-        c.set_drop_policy(DropPolicy::ReclaimAsLeak);
-        NativeClient::new(c, self.completions.clone())
+    fn check_info(out: &[f64]) -> Result<()> {
+        if out.len() < INFO_LEN {
+            return Err(napi::Error::new(
+                Status::InvalidArg,
+                format!("checkout info needs a Float64Array of {INFO_LEN}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A released (or never known) checkout id used from JS.
+    fn released() -> CoreError {
+        CoreError::ClientReleased(
+            "Release called on client which has already been released to the pool.".into(),
+        )
     }
 }
 
@@ -130,6 +143,7 @@ impl NativePool {
             pool,
             completions,
             ready: Arc::default(),
+            held: Checkouts::default(),
         })
     }
 
@@ -159,12 +173,21 @@ impl NativePool {
         serde_json::to_string(&self.pool.counts()).unwrap_or_default()
     }
 
-    /// Checks out a connection; counters change before this returns. Returns the client at
-    /// once when an idle connection is free; otherwise `null`, and the outcome arrives through
-    /// the completions buffer under `id`: an empty reply means "take it with
-    /// `takeCheckout(id)`", anything else is the error's frames.
+    /// Checks out a connection; counters change before this returns. Returns `true` when an
+    /// idle connection was free: the checkout is held and its facts are in `out`
+    /// (`[checkoutId, connId, processId, isNew]`). Otherwise `false`, and the outcome arrives
+    /// through the completions buffer under `id`: an empty reply means "take it with
+    /// `takeCheckout(id, out)`", anything else is the error's frames.
     #[napi]
-    pub fn connect(&self, id: u32, meta: Option<JsCheckoutMeta>) -> Option<NativeClient> {
+    pub fn connect(
+        &self,
+        id: u32,
+        meta: Option<JsCheckoutMeta>,
+        mut out: Float64ArraySlice<'_>,
+    ) -> Result<bool> {
+        // SAFETY: JS is blocked in this call and the array is not shared with other threads.
+        let out = unsafe { out.as_mut() };
+        Self::check_info(out)?;
         let completions = self.completions.clone();
         let ready = self.ready.clone();
         let c = self.pool.try_connect_with(meta.into(), move |r| match r {
@@ -173,15 +196,93 @@ impl NativePool {
                 completions.complete(id, &[]);
             }
             Err(e) => completions.complete(id, &acquire_error_frames(e)),
-        })?;
-        Some(self.client(c))
+        });
+        Ok(match c {
+            Some(c) => {
+                self.held.insert(c, out);
+                true
+            }
+            None => false,
+        })
     }
 
-    /// The checkout of a `connect(id)` whose completion said it is ready.
+    /// Holds the checkout of a `connect(id)` whose completion said it is ready; its facts go
+    /// into `out`. `false` if there is none under `id`.
     #[napi]
-    pub fn take_checkout(&self, id: u32) -> Option<NativeClient> {
-        let c = self.ready.lock().remove(&id)?;
-        Some(self.client(c))
+    pub fn take_checkout(&self, id: u32, mut out: Float64ArraySlice<'_>) -> Result<bool> {
+        // SAFETY: as in `connect`.
+        let out = unsafe { out.as_mut() };
+        Self::check_info(out)?;
+        let Some(c) = self.ready.lock().remove(&id) else {
+            return Ok(false);
+        };
+        self.held.insert(c, out);
+        Ok(true)
+    }
+
+    /// Runs a statement on held checkout `checkoutId`; the reply arrives through the
+    /// completions buffer under `id` (an error reply if the checkout is no longer held or
+    /// usable).
+    #[napi]
+    pub fn client_submit(
+        &self,
+        checkout_id: f64,
+        id: u32,
+        sql: String,
+        params: Option<Vec<JsParam>>,
+        name: Option<String>,
+        extended: bool,
+    ) {
+        let completions = self.completions.clone();
+        let reply = ReplyTo::Callback(Box::new(move |reply| completions.complete(id, &reply)));
+        match self.held.get(checkout_id as u64) {
+            Some(c) => c.submit_to(statement(sql, params, name, extended), reply),
+            None => {
+                let e = Self::released();
+                reply.send(crate::pg::frames::client_error(e.code(), &e.to_string()));
+            }
+        }
+    }
+
+    /// Releases held checkout `checkoutId`: bit 0 set if released now (clear if the pool had
+    /// already reclaimed it), bit 1 set if the release served queued callers whose
+    /// completions the caller must drain at once (no wake-up was sent for them); a release of
+    /// a checkout no longer held returns the error as data.
+    #[napi]
+    pub fn release(&self, checkout_id: f64, destroy: bool) -> Either<u32, JsErrorInfo> {
+        let Some(c) = self.held.remove(checkout_id as u64) else {
+            return Either::B(JsErrorInfo::from(Self::released()));
+        };
+        let (r, drain) = self.completions.hold(|| c.release(destroy));
+        match r {
+            Ok(b) => Either::A(u32::from(b) | (u32::from(drain) << 1)),
+            Err(e) => {
+                if drain {
+                    // An error is not a drain request: hand the completions to the wake-up.
+                    self.completions.wake();
+                }
+                Either::B(JsErrorInfo::from(e))
+            }
+        }
+    }
+
+    /// JS no longer refers to checkout `checkoutId`: the pool reclaimed it (a no-op drop), or
+    /// the client holding it was garbage-collected (the drop reclaims it as a certain leak).
+    #[napi]
+    pub fn discard(&self, checkout_id: f64) {
+        drop(self.held.remove(checkout_id as u64));
+    }
+
+    /// Asks the server to cancel the statement running on held checkout `checkoutId`.
+    #[napi]
+    pub fn cancel<'env>(&self, env: &'env Env, checkout_id: f64) -> Result<PromiseRaw<'env, ()>> {
+        let c = self.held.get(checkout_id as u64);
+        env.spawn_future(async move {
+            if let Some(c) = c {
+                let _ = c.cancel().await;
+            }
+            Ok(())
+        })
     }
 
     /// `pool.query` with an implicit checkout; the reply arrives through the completions

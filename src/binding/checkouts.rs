@@ -1,0 +1,49 @@
+//! The checkouts JS holds, by checkout id: what `pool.connect()` handed out and not yet
+//! released. JS refers to a checkout by its id (a number), so a checkout costs no JS object of
+//! its own; garbage-collection leak detection hangs on the JS client object instead (a
+//! `FinalizationRegistry` in `lib/pool.js` calls `collected(id)`).
+//!
+//! Invariants: an id is present from the moment JS takes the checkout until JS releases it,
+//! forgets it (the pool reclaimed it) or reports its client collected; every checkout in the
+//! table has [`DropPolicy::ReclaimAsLeak`], so removing one that is still active — only the
+//! collected path does — reclaims it and reports a certain leak.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::pool::{Checkout, DropPolicy};
+
+/// `[checkoutId, connId, processId, isNew]`: what JS learns about a checkout it takes, written
+/// into a `Float64Array` JS owns (no object per checkout).
+pub const INFO_LEN: usize = 4;
+
+/// See the module docs.
+#[derive(Default)]
+pub struct Checkouts(Mutex<HashMap<u64, Arc<Checkout>>>);
+
+impl Checkouts {
+    /// Registers `c` and writes its [`INFO_LEN`] facts into `out`.
+    pub fn insert(&self, mut c: Checkout, out: &mut [f64]) {
+        c.set_drop_policy(DropPolicy::ReclaimAsLeak);
+        if let Some(info) = out.get_mut(..INFO_LEN) {
+            info.copy_from_slice(&[
+                c.id() as f64,
+                c.conn_id() as f64,
+                f64::from(c.pid()),
+                if c.is_new() { 1.0 } else { 0.0 },
+            ]);
+        }
+        self.0.lock().insert(c.id(), Arc::new(c));
+    }
+
+    pub fn get(&self, id: u64) -> Option<Arc<Checkout>> {
+        self.0.lock().get(&id).cloned()
+    }
+
+    /// Takes the entry out; the lock is released before the caller drops it.
+    pub fn remove(&self, id: u64) -> Option<Arc<Checkout>> {
+        self.0.lock().remove(&id)
+    }
+}
