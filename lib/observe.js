@@ -4,8 +4,9 @@
 //
 // Invariants: alerts.size <= alertBufferSize (oldest evicted first, counted in `evicted`);
 // the leak report holds at most REPORT_SITES call sites (least recently seen evicted, counted);
-// `recent` (the JS entries of the last released checkouts, for native events about them that
-// were already on their way: a leak report racing the release, leakResolved) holds at most
+// `recent` (the JS entries of the last released checkouts that a native event may still
+// describe — the core says which: one reported as a leak, one released inside a transaction —
+// for leakResolved, a leak report racing the release, releasedInTransaction) holds at most
 // RECENT entries. Nothing here grows with uptime.
 
 const REPORT_SITES = 100

@@ -224,7 +224,9 @@ class LeakDetectingPool extends EventEmitter {
     safeEmit(this, 'release', err, client)
     const r = this._completions.released(this._native.release(checkoutId, !!err))
     if (typeof r === 'number') {
-      if (entry) this._obs.released(checkoutId, entry)
+      // Only a checkout an event may still describe is remembered: keeping every released
+      // entry (and its captured stack) alive for a while made V8 promote them all.
+      if (entry && r & 4) this._obs.released(checkoutId, entry)
       this._touchKeepAlive()
       return undefined
     }

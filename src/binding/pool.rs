@@ -246,16 +246,22 @@ impl NativePool {
 
     /// Releases held checkout `checkoutId`: bit 0 set if released now (clear if the pool had
     /// already reclaimed it), bit 1 set if the release served queued callers whose
-    /// completions the caller must drain at once (no wake-up was sent for them); a release of
-    /// a checkout no longer held returns the error as data.
+    /// completions the caller must drain at once (no wake-up was sent for them), bit 2 set if
+    /// an event about this checkout may still follow (`leakResolved`,
+    /// `releasedInTransaction`); a release of a checkout no longer held returns the error as
+    /// data.
     #[napi]
     pub fn release(&self, checkout_id: f64, destroy: bool) -> Either<u32, JsErrorInfo> {
         let Some(c) = self.held.remove(checkout_id as u64) else {
             return Either::B(JsErrorInfo::from(Self::released()));
         };
-        let (r, drain) = self.completions.hold(|| c.release(destroy));
+        let (r, drain) = self.completions.hold(|| c.release_noting(destroy));
         match r {
-            Ok(b) => Either::A(u32::from(b) | (u32::from(drain) << 1)),
+            Ok(r) => Either::A(
+                u32::from(r.released)
+                    | (u32::from(drain) << 1)
+                    | (u32::from(r.event_may_follow) << 2),
+            ),
             Err(e) => {
                 if drain {
                     // An error is not a drain request: hand the completions to the wake-up.

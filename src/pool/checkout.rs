@@ -38,6 +38,16 @@ pub enum DropPolicy {
     ReclaimAsLeak,
 }
 
+/// What [`Checkout::release_noting`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Released {
+    /// Released now (false: the pool had already reclaimed it; a silent no-op).
+    pub released: bool,
+    /// A `leakResolved` (it had been reported as a leak) or `releasedInTransaction` (it is
+    /// cleaned before reuse) event about this checkout may still follow.
+    pub event_may_follow: bool,
+}
+
 /// See the module docs.
 pub struct Checkout {
     pub(crate) id: u64,
@@ -126,6 +136,12 @@ impl Checkout {
     /// Returns `Ok(false)` if the pool had already reclaimed this checkout (a silent no-op),
     /// and an error if it was already released.
     pub fn release(&self, destroy: bool) -> Result<bool> {
+        self.release_noting(destroy).map(|r| r.released)
+    }
+
+    /// [`release`](Self::release), also saying whether an event about this checkout may still
+    /// follow (see [`Released`]).
+    pub fn release_noting(&self, destroy: bool) -> Result<Released> {
         {
             let mut st = self.status.lock();
             match *st {
@@ -135,16 +151,26 @@ impl Checkout {
                             .into(),
                     ))
                 }
-                Status::Reclaimed { .. } => return Ok(false),
+                Status::Reclaimed { .. } => {
+                    return Ok(Released {
+                        released: false,
+                        event_may_follow: false,
+                    })
+                }
                 Status::Active => *st = Status::Released,
             }
         }
-        if let Some(pool) = self.pool.upgrade() {
-            pool.release(self.id, &self.conn, destroy);
-        } else {
-            self.conn.close();
-        }
-        Ok(true)
+        let event_may_follow = match self.pool.upgrade() {
+            Some(pool) => pool.release(self.id, &self.conn, destroy),
+            None => {
+                self.conn.close();
+                false
+            }
+        };
+        Ok(Released {
+            released: true,
+            event_may_follow,
+        })
     }
 
     /// Asks the server to cancel the statement running on this checkout's connection.

@@ -503,10 +503,13 @@ impl PoolInner {
     }
 
     /// Releases checkout `id` (its handle already marked released).
-    pub fn release(self: &Arc<Self>, id: u64, conn: &Conn, destroy: bool) {
+    /// Returns true when an event about this checkout may still follow (`leakResolved`
+    /// because it had been reported, `releasedInTransaction` because it is cleaned first), so
+    /// the caller knows whether to remember what it needs to describe it.
+    pub fn release(self: &Arc<Self>, id: u64, conn: &Conn, destroy: bool) -> bool {
         let mut st = self.state.lock();
         let Some(rec) = st.checkouts.remove(&id) else {
-            return;
+            return false;
         };
         self.metrics.released(rec.acquired.elapsed());
         if rec.reported {
@@ -520,13 +523,13 @@ impl PoolInner {
         let spent = matches!(self.config.max_uses, Some(m) if uses >= m);
         if destroy || st.ending || conn.shared().is_closed() || spent || self.lifetime_over(conn) {
             self.remove_locked(&mut st, conn);
-            return;
+            return rec.reported;
         }
         let shared = conn.shared();
         if shared.in_flight() == 0 && shared.txn_status() == b'I' {
             drop(st);
             self.return_conn(conn.clone(), uses);
-            return;
+            return rec.reported;
         }
         // Released with queries in flight or inside a transaction: clean up before reuse.
         // The slot stays counted meanwhile.
@@ -562,6 +565,7 @@ impl PoolInner {
             }
             this.return_conn(conn, uses);
         });
+        true
     }
 
     /// Takes checkout `id` away from its holder: destroys the connection, frees the slot,

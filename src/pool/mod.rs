@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use tokio::runtime::Handle;
 
-pub use checkout::{Checkout, DropPolicy};
+pub use checkout::{Checkout, DropPolicy, Released};
 pub use events::{LeakInfo, NoEvents, PoolEvent, PoolEvents, ReclaimReason};
 pub use inner::{PasswordSource, StaticPassword};
 pub use state::CheckoutMeta;
