@@ -26,7 +26,6 @@ class PoolClient extends EventEmitter {
     this._releasedReason = null
     this._releasedAt = 0
     this._types = pool._types
-    this._holder = null
     this._tag = undefined
     // The pool's weak entry for this client while checked out (one per client, not per checkout).
     this._weak = new WeakRef(this)
@@ -40,13 +39,12 @@ class PoolClient extends EventEmitter {
     this.port = pool._conn.port
   }
 
-  _attach(native, holder, tag) {
+  _attach(native, tag) {
     this._native = native
     this._checkoutId = native.checkoutId
     this._slot.checkoutId = native.checkoutId
     this._releasedReason = null
     this._releasedAt = 0
-    this._holder = holder
     this._tag = tag
   }
 

@@ -143,7 +143,7 @@ class LeakDetectingPool extends EventEmitter {
     if (client) this._known.delete(connId)
     else client = new PoolClient(this, connId, r.processId)
     this._out.set(connId, client._weak)
-    client._attach(r, holder, opts && opts.tag)
+    client._attach(r, opts && opts.tag)
     this._checkouts.set(r.checkoutId, { holder, tag: opts && opts.tag, connId, at: Date.now() })
     if (r.isNew) {
       if (this.options.onConnect) {
