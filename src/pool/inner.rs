@@ -1,7 +1,8 @@
-//! The pool's synchronous transitions (acquire, hand-off, release, removal, reclaim) and the
-//! connection listener. Everything here runs under the state lock without awaiting; work that
-//! must wait (opening a connection, rolling back, waiting in the queue) is spawned on the
-//! pool's runtime handle.
+//! The pool's shared core and its synchronous transitions after an acquire (opening a
+//! connection, hand-off to waiters, release, removal, reclaim) and the connection listener;
+//! the acquire decision itself is in `acquire.rs`. Everything here runs under the state lock
+//! without awaiting; work that must wait (opening a connection, rolling back) is spawned on
+//! the pool's runtime handle.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -11,14 +12,11 @@ use std::time::{Duration, Instant, SystemTime};
 
 use parking_lot::Mutex;
 use tokio::runtime::Handle;
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::Notify;
 
 use super::checkout::{Checkout, DropPolicy, Status};
 use super::events::{LeakInfo, PoolEvent, PoolEvents, ReclaimReason};
-use super::state::{
-    CheckoutCallback, CheckoutMeta, CheckoutRecord, IdleConn, Lease, State, StateLock, Waiter,
-    WaiterTx,
-};
+use super::state::{CheckoutMeta, CheckoutRecord, IdleConn, Lease, State, StateLock, Waiter};
 use crate::config::PoolConfig;
 use crate::error::{Error, Result};
 use crate::leak::registry;
@@ -59,28 +57,8 @@ pub struct PoolInner {
     pub started: Instant,
     next_conn: AtomicU64,
     next_checkout: AtomicU64,
-    next_waiter: AtomicU64,
+    pub(super) next_waiter: AtomicU64,
     pub capture_backtraces: bool,
-}
-
-/// What [`PoolInner::admit`] decided. `Ready` and `Failed` give back what they did not use;
-/// `Waiting` carries the channel of a future waiter and the waiter id when queued (not
-/// when a connection is being opened for it).
-enum Admitted {
-    Ready(Checkout, Option<CheckoutCallback>),
-    Failed(Error, CheckoutMeta, Option<CheckoutCallback>),
-    Waiting(
-        Option<oneshot::Receiver<Result<Lease>>>,
-        Option<u64>,
-        CheckoutMeta,
-    ),
-}
-
-/// What the synchronous part of an acquire decided.
-pub enum Start {
-    Ready(Checkout),
-    Wait(oneshot::Receiver<Result<Lease>>, Option<u64>),
-    Failed(Error),
 }
 
 impl PoolInner {
@@ -109,12 +87,12 @@ impl PoolInner {
         }
     }
 
-    fn lifetime_over(&self, conn: &Conn) -> bool {
+    pub(super) fn lifetime_over(&self, conn: &Conn) -> bool {
         matches!(self.config.max_lifetime, Some(l) if conn.shared().created.elapsed() >= l)
     }
 
     /// Registers a checkout for `lease` (lock held) and builds its handle.
-    fn checkout_locked(
+    pub(super) fn checkout_locked(
         self: &Arc<Self>,
         st: &mut State,
         lease: Lease,
@@ -154,223 +132,7 @@ impl PoolInner {
         }
     }
 
-    /// The synchronous part of `connect()`: counters change before this returns.
-    pub fn start_acquire(self: &Arc<Self>, meta: CheckoutMeta) -> (Start, CheckoutMeta) {
-        match self.admit(meta, Instant::now(), None) {
-            Admitted::Ready(c, _) => (Start::Ready(c), CheckoutMeta::default()),
-            Admitted::Failed(e, meta, _) => (Start::Failed(e), meta),
-            Admitted::Waiting(rx, id, meta) => (
-                Start::Wait(rx.expect("a future waiter has a channel"), id),
-                meta,
-            ),
-        }
-    }
-
-    /// `connect()` that returns an idle connection at once when one is free, with `done`
-    /// unused; otherwise `done` gets the outcome exactly once, with no lock held — possibly
-    /// before this returns — on the thread that frees a connection.
-    pub fn try_acquire_with(
-        self: &Arc<Self>,
-        meta: CheckoutMeta,
-        done: CheckoutCallback,
-    ) -> Option<(Checkout, CheckoutCallback)> {
-        let started = Instant::now();
-        match self.admit(meta, started, Some(done)) {
-            Admitted::Ready(c, done) => {
-                self.metrics.waited(started.elapsed());
-                return Some((c, done.expect("given")));
-            }
-            Admitted::Waiting(Some(_), _, _) => {
-                unreachable!("callback acquires are answered through the callback")
-            }
-            Admitted::Failed(e, _, done) => {
-                if let Some(done) = done {
-                    done(Err(e))
-                }
-            }
-            Admitted::Waiting(None, Some(id), _) => {
-                if let Some(t) = self.config.connection_timeout {
-                    self.spawn_waiter_timeout(id, t);
-                }
-            }
-            Admitted::Waiting(None, None, _) => {}
-        }
-        None
-    }
-
-    /// Serves an acquire from the idle stack, or opens a connection for it, or queues it.
-    /// With a callback (`done`), a ready checkout is handed to it here and a queued one is
-    /// answered by the pool; otherwise the caller gets the checkout or the channel to await.
-    fn admit(
-        self: &Arc<Self>,
-        meta: CheckoutMeta,
-        started: Instant,
-        done: Option<CheckoutCallback>,
-    ) -> Admitted {
-        let mut st = self.state.lock();
-        if st.ending {
-            return Admitted::Failed(Error::PoolEnded, meta, done);
-        }
-        if st.waiters.is_empty() {
-            while let Some(idle) = st.idle.pop() {
-                if idle.conn.shared().is_closed() || self.lifetime_over(&idle.conn) {
-                    self.remove_locked(&mut st, &idle.conn);
-                    continue;
-                }
-                let lease = Lease {
-                    conn: idle.conn,
-                    uses: idle.uses,
-                    is_new: false,
-                };
-                let c = self.checkout_locked(&mut st, lease, meta);
-                return Admitted::Ready(c, done);
-            }
-        }
-        let opening = st.total < self.config.max && st.waiters.is_empty();
-        if !opening {
-            if let Some(limit) = self.config.max_waiting {
-                if st.waiters.len() >= limit {
-                    return Admitted::Failed(Error::QueueFull(limit), meta, done);
-                }
-            }
-        }
-        let id = self.next_waiter.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx, meta) = match done {
-            Some(done) => (WaiterTx::Callback(done), None, meta),
-            None => {
-                let (tx, rx) = oneshot::channel();
-                (WaiterTx::Lease(tx), Some(rx), meta)
-            }
-        };
-        let (waiter_meta, meta) = match &tx {
-            WaiterTx::Callback(_) => (meta, CheckoutMeta::default()),
-            WaiterTx::Lease(_) => (CheckoutMeta::default(), meta),
-        };
-        let w = Waiter {
-            id,
-            tx,
-            meta: waiter_meta,
-            started,
-        };
-        if opening {
-            st.total += 1;
-            self.spawn_connect(w);
-            return Admitted::Waiting(rx, None, meta);
-        }
-        st.waiters.push_back(w);
-        Admitted::Waiting(rx, Some(id), meta)
-    }
-
-    /// Gives `lease` (or the error) to waiter `w`, lock held. A callback waiter gets its
-    /// checkout registered now and its callback deferred to the lock's release. Returns the
-    /// lease when a future waiter has gone away (timed out), so the caller can keep it.
-    pub fn serve_locked(
-        self: &Arc<Self>,
-        st: &mut State,
-        w: Waiter,
-        lease: Result<Lease>,
-    ) -> Option<Lease> {
-        match w.tx {
-            WaiterTx::Lease(tx) => match tx.send(lease) {
-                Err(Ok(lease)) => Some(lease),
-                _ => None,
-            },
-            WaiterTx::Callback(done) => {
-                let result = lease.map(|l| self.checkout_locked(st, l, w.meta));
-                if result.is_ok() {
-                    self.metrics.waited(w.started.elapsed());
-                }
-                st.deferred.push((done, result));
-                None
-            }
-        }
-    }
-
-    /// Fails callback waiter `id` with the acquire timeout if it is still queued after `t`.
-    fn spawn_waiter_timeout(self: &Arc<Self>, id: u64, t: Duration) {
-        let weak = Arc::downgrade(self);
-        self.runtime.spawn(async move {
-            tokio::time::sleep(t).await;
-            let Some(this) = weak.upgrade() else { return };
-            let w = {
-                let mut st = this.state.lock();
-                match st.waiters.iter().position(|w| w.id == id) {
-                    Some(pos) => st.waiters.remove(pos),
-                    None => None,
-                }
-            };
-            if let Some(w) = w {
-                this.metrics.timed_out();
-                let (msg, holders) = this.holders_message();
-                if let WaiterTx::Callback(done) = w.tx {
-                    done(Err(Error::AcquireTimeout(msg, holders)));
-                }
-            }
-        });
-    }
-
-    /// `connect()`: resolves to a checkout, or fails (ended, queue full, timeout, connect error).
-    pub fn acquire(
-        self: &Arc<Self>,
-        meta: CheckoutMeta,
-    ) -> impl Future<Output = Result<Checkout>> + Send + 'static {
-        let started = Instant::now();
-        let (start, meta) = self.start_acquire(meta);
-        self.clone().finish_acquire(start, meta, started)
-    }
-
-    /// The asynchronous part of an acquire started with [`start_acquire`](Self::start_acquire).
-    pub fn finish_acquire(
-        self: Arc<Self>,
-        start: Start,
-        meta: CheckoutMeta,
-        started: Instant,
-    ) -> impl Future<Output = Result<Checkout>> + Send + 'static {
-        let this = self;
-        async move {
-            let (rx, waiter) = match start {
-                Start::Ready(c) => {
-                    this.metrics.waited(started.elapsed());
-                    return Ok(c);
-                }
-                Start::Failed(e) => return Err(e),
-                Start::Wait(rx, waiter) => (rx, waiter),
-            };
-            let mut rx = rx;
-            let lease = match (this.config.connection_timeout, waiter) {
-                (Some(t), Some(id)) => tokio::select! {
-                    biased;
-                    r = &mut rx => r,
-                    _ = tokio::time::sleep(t) => {
-                        let removed = {
-                            let mut st = this.state.lock();
-                            match st.waiters.iter().position(|w| w.id == id) {
-                                Some(pos) => st.waiters.remove(pos).is_some(),
-                                None => false,
-                            }
-                        };
-                        if removed {
-                            this.metrics.timed_out();
-                            let (msg, holders) = this.holders_message();
-                            return Err(Error::AcquireTimeout(msg, holders));
-                        }
-                        // Served while timing out: the lease is in the channel (never lost).
-                        rx.await
-                    }
-                },
-                _ => rx.await,
-            };
-            let lease = lease.unwrap_or(Err(Error::PoolEnded))?;
-            let c = {
-                let mut st = this.state.lock();
-                this.checkout_locked(&mut st, lease, meta)
-            };
-            this.metrics.waited(started.elapsed());
-            Ok(c)
-        }
-    }
-
-    fn spawn_connect(self: &Arc<Self>, w: Waiter) {
+    pub(super) fn spawn_connect(self: &Arc<Self>, w: Waiter) {
         let weak = Arc::downgrade(self);
         let this = self.clone();
         self.runtime.spawn(async move {

@@ -1,9 +1,11 @@
 //! The pool: slots, the idle stack, FIFO waiters, lifetimes, and the checkout registry.
 //!
-//! [`Pool`] is the public API (usable from Rust as from the JS binding); `inner` holds the
-//! synchronous transitions, `state` the locked data, `checkout` the RAII handle, `reaper` the
+//! [`Pool`] is the public API (usable from Rust as from the JS binding); `acquire` decides
+//! and serves acquires, `inner` holds the other synchronous transitions, `state` the locked
+//! data, `checkout` the RAII handle, `reaper` the
 //! idle/lifetime task. Counters change synchronously with the call that changes them.
 
+pub mod acquire;
 pub mod checkout;
 pub mod events;
 pub mod inner;
@@ -147,11 +149,11 @@ impl Pool {
         let started = std::time::Instant::now();
         let (start, meta) = self.inner.start_acquire(meta);
         match start {
-            inner::Start::Ready(c) => {
+            acquire::Start::Ready(c) => {
                 self.inner.metrics.waited(started.elapsed());
                 Acquire::Ready(c)
             }
-            inner::Start::Failed(e) => Acquire::Failed(e),
+            acquire::Start::Failed(e) => Acquire::Failed(e),
             wait => Acquire::Pending(self.inner.clone().finish_acquire(wait, meta, started)),
         }
     }
