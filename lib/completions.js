@@ -30,10 +30,16 @@ class Completions {
     this.drain = this.drain.bind(this)
   }
 
-  /** `pool.query` on an implicit checkout; resolves with the reply frames. */
-  run(sql, params, name, extended) {
+  /** A fresh id for one reply (ids wrap, skipping 0). */
+  takeId() {
     const id = this.nextId
     this.nextId = id === 0xffffffff ? 1 : id + 1
+    return id
+  }
+
+  /** `pool.query` on an implicit checkout; resolves with the reply frames. */
+  run(sql, params, name, extended) {
+    const id = this.takeId()
     if (this.waiting.size === 0) this.busy.ref()
     return new Promise((resolve) => {
       this.waiting.set(id, resolve)
@@ -43,8 +49,7 @@ class Completions {
 
   /** A statement on held checkout `checkoutId`; resolves with the reply frames. */
   runOn(checkoutId, sql, params, name, extended) {
-    const id = this.nextId
-    this.nextId = id === 0xffffffff ? 1 : id + 1
+    const id = this.takeId()
     if (this.waiting.size === 0) this.busy.ref()
     return new Promise((resolve) => {
       this.waiting.set(id, resolve)
@@ -58,8 +63,7 @@ class Completions {
    */
   connect(meta) {
     const native = this.native
-    const id = this.nextId
-    this.nextId = id === 0xffffffff ? 1 : id + 1
+    const id = this.takeId()
     if (native.connect(id, meta, this.info)) return new CheckoutInfo(this.info)
     if (this.waiting.size === 0) this.busy.ref()
     return new Promise((resolve) => this.waiting.set(id, resolve)).then((buf) => {

@@ -78,6 +78,21 @@ impl DbError {
 }
 
 impl Error {
+    /// pg-pool's error for releasing a client a second time.
+    pub fn released_twice() -> Error {
+        Error::ClientReleased(
+            "Release called on client which has already been released to the pool.".into(),
+        )
+    }
+
+    /// A statement on a client that was already released.
+    pub fn query_after_release() -> Error {
+        Error::ClientReleased(
+            "Client has already been released to the pool; a released client cannot run queries"
+                .into(),
+        )
+    }
+
     /// The stable code of this error, exposed to JS as `err.code`.
     ///
     /// Server errors use their SQLSTATE, like pg; our own errors use `LDP_*` codes.

@@ -92,13 +92,6 @@ impl NativePool {
         }
         Ok(())
     }
-
-    /// A released (or never known) checkout id used from JS.
-    fn released() -> CoreError {
-        CoreError::ClientReleased(
-            "Release called on client which has already been released to the pool.".into(),
-        )
-    }
 }
 
 #[napi]
@@ -238,7 +231,7 @@ impl NativePool {
         match self.held.get(checkout_id as u64) {
             Some(c) => c.submit_to(statement(sql, params, name, extended), reply),
             None => {
-                let e = Self::released();
+                let e = CoreError::query_after_release();
                 reply.send(crate::pg::frames::client_error(e.code(), &e.to_string()));
             }
         }
@@ -253,7 +246,7 @@ impl NativePool {
     #[napi]
     pub fn release(&self, checkout_id: f64, destroy: bool) -> Either<u32, JsErrorInfo> {
         let Some(c) = self.held.remove(checkout_id as u64) else {
-            return Either::B(JsErrorInfo::from(Self::released()));
+            return Either::B(JsErrorInfo::from(CoreError::released_twice()));
         };
         let (r, drain) = self.completions.hold(|| c.release_noting(destroy));
         match r {

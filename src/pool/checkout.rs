@@ -86,15 +86,22 @@ impl Checkout {
     pub fn unusable(&self) -> Option<Error> {
         match *self.status.lock() {
             Status::Active => None,
-            Status::Released => Some(Error::ClientReleased(
-                "Client has already been released to the pool; a released client cannot run queries".into(),
-            )),
-            Status::Reclaimed { reason, at, held_ms } => {
-                let when = at.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+            Status::Released => Some(Error::query_after_release()),
+            Status::Reclaimed {
+                reason,
+                at,
+                held_ms,
+            } => {
+                let when = at
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map(|d| d.as_millis())
+                    .unwrap_or(0);
                 let what = match reason {
                     ReclaimReason::Idle => "was force-released by the pool",
                     ReclaimReason::End => "was destroyed by pool.end()",
-                    ReclaimReason::GarbageCollected => "was reclaimed after being garbage-collected",
+                    ReclaimReason::GarbageCollected => {
+                        "was reclaimed after being garbage-collected"
+                    }
                 };
                 Some(Error::ClientReleased(format!(
                     "Client {} at {} (epoch ms) after being held for {} ms; its connection is closed",
@@ -145,12 +152,7 @@ impl Checkout {
         {
             let mut st = self.status.lock();
             match *st {
-                Status::Released => {
-                    return Err(Error::ClientReleased(
-                        "Release called on client which has already been released to the pool."
-                            .into(),
-                    ))
-                }
+                Status::Released => return Err(Error::released_twice()),
                 Status::Reclaimed { .. } => {
                     return Ok(Released {
                         released: false,

@@ -160,10 +160,9 @@ impl PoolInner {
                         let mut st = this.state.lock();
                         st.total -= 1;
                         this.pulse_locked(&mut st);
+                        this.serve_locked(&mut st, w, Err(e));
                     }
                     this.drained.notify_waiters();
-                    let mut st = this.state.lock();
-                    this.serve_locked(&mut st, w, Err(e));
                 }
             }
         });
