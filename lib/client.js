@@ -94,23 +94,16 @@ class PoolClient extends EventEmitter {
     }
     const [text, params, name, extended] = encode(q, this._pool._utc)
     const timeout = q.query_timeout || this._pool._queryTimeout
-    let reply
-    if (timeout) {
-      let timer
-      const t = new Promise((_, reject) => {
-        timer = setTimeout(() => reject(clientError('LDP_QUERY_TIMEOUT', 'Query read timeout')), timeout)
-      })
-      try {
-        reply = await Promise.race([this._pool._completions.runOn(native.checkoutId, text, params, name, extended), t])
-      } finally {
-        clearTimeout(timer)
-      }
-    } else {
-      reply = await this._pool._completions.runOn(native.checkoutId, text, params, name, extended)
-    }
     const types = q.types || this._types
-    let parsed = parse(reply, q.rowMode, types)
-    if (parsed instanceof Promise) parsed = await parsed
+    const pending = this._pool._completions.runOn(native.checkoutId, text, params, name, extended)
+    let parsed
+    if (timeout) {
+      // The timeout covers the whole reply: a long one is still arriving while it is parsed.
+      parsed = await withTimeout(pending.then((reply) => parse(reply, q.rowMode, types)), timeout)
+    } else {
+      parsed = parse(await pending, q.rowMode, types)
+      if (parsed instanceof Promise) parsed = await parsed
+    }
     const { result, error, notices } = parsed
     if (notices) for (const n of notices) safeEmit(this, 'notice', noticeMessage(n))
     if (error) {
@@ -166,6 +159,15 @@ class PoolClient extends EventEmitter {
   toJSON() {
     return { processID: this.processID, database: this.database, user: this.user, host: this.host, port: this.port }
   }
+}
+
+/** `p`, or pg's "Query read timeout" error if it has not settled within `ms`. */
+function withTimeout(p, ms) {
+  let timer
+  const t = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(clientError('LDP_QUERY_TIMEOUT', 'Query read timeout')), ms)
+  })
+  return Promise.race([p, t]).finally(() => clearTimeout(timer))
 }
 
 module.exports = { PoolClient, NOOP, fromInfo }

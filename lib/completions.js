@@ -1,10 +1,15 @@
 'use strict'
 // Query replies from the core arrive in batches: the core appends `[id][len][frames]` to one
-// buffer per pool and wakes us once; we drain it and settle each query's promise. While any
+// buffer per pool and wakes us once; we drain it and settle each query's promise. A long
+// reply comes in parts (top bit of len set on all but the last): the promise then resolves
+// with a ReplyStream at the first part, so parsing overlaps the rest arriving. While any
 // query is in flight a ref'd handle keeps the process alive (the core's wake-up function is
 // weak and never does).
 
-const { parseReply } = require('./result')
+const { parseReply, ReplyStream } = require('./result')
+
+/** Set in a record's length word when more of the same reply follows. */
+const PARTIAL = 0x80000000
 
 const NOOP = () => {}
 
@@ -87,13 +92,37 @@ class Completions {
     let pos = 0
     while (pos < buf.length) {
       const id = buf.readUInt32LE(pos)
-      const len = buf.readUInt32LE(pos + 4)
-      const resolve = this.waiting.get(id)
+      const word = buf.readUInt32LE(pos + 4)
+      if (word >= PARTIAL) {
+        const len = word - PARTIAL
+        this.partial(id, buf.subarray(pos + 8, pos + 8 + len))
+        pos += 8 + len
+        continue
+      }
+      const waiter = this.waiting.get(id)
       this.waiting.delete(id)
-      if (resolve) resolve(buf.subarray(pos + 8, pos + 8 + len))
-      pos += 8 + len
+      const reply = buf.subarray(pos + 8, pos + 8 + word)
+      if (waiter instanceof ReplyStream) waiter.end(reply)
+      else if (waiter) waiter(reply)
+      pos += 8 + word
     }
     if (this.waiting.size === 0) this.busy.unref()
+  }
+
+  /**
+   * A leading part of a long reply: the first turns the query's promise into a ReplyStream
+   * (resolved at once, so parsing starts while the rest is on its way); later ones feed it.
+   */
+  partial(id, part) {
+    const waiter = this.waiting.get(id)
+    if (waiter instanceof ReplyStream) {
+      waiter.push(part)
+    } else if (waiter) {
+      const stream = new ReplyStream()
+      stream.push(part)
+      this.waiting.set(id, stream)
+      waiter(stream)
+    }
   }
 
   stop() {

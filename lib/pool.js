@@ -288,11 +288,10 @@ class LeakDetectingPool extends EventEmitter {
     )
   }
 
+  /** `pool.query` on the core's implicit checkout (never with a query timeout, see query()). */
   async _directQuery(q) {
     const [text, params, name, extended] = encode(q, this._utc)
-    const pending = this._completions.run(text, params, name, extended)
-    const timeout = q.query_timeout || this._queryTimeout
-    const reply = timeout ? await withTimeout(pending, timeout) : await pending
+    const reply = await this._completions.run(text, params, name, extended)
     let parsed = parse(reply, q.rowMode, q.types || this._types)
     if (parsed instanceof Promise) parsed = await parsed
     const { result, error } = parsed
@@ -439,14 +438,6 @@ class LeakDetectingPool extends EventEmitter {
   toJSON() {
     return { options: this.options, totalCount: this.totalCount, idleCount: this.idleCount, waitingCount: this.waitingCount, ending: this.ending, ended: this.ended }
   }
-}
-
-function withTimeout(p, ms) {
-  let timer
-  const t = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(clientError('LDP_QUERY_TIMEOUT', 'Query read timeout')), ms)
-  })
-  return Promise.race([p, t]).finally(() => clearTimeout(timer))
 }
 
 module.exports = { LeakDetectingPool }

@@ -3,7 +3,8 @@
 // pg-shaped results: { command, rowCount, oid, rows, fields }, an array of them for a
 // multi-statement simple query, or an error. Frames: T RowDescription, D DataRow,
 // C CommandComplete, I EmptyQuery, E ErrorResponse, N NoticeResponse, Z ReadyForQuery,
-// ! client-side error.
+// ! client-side error, d a DataRow whose values are all ASCII. A long reply may arrive in
+// parts (a ReplyStream), each part whole frames.
 
 const defaultTypes = require('./types/parsers')
 const { databaseError, clientError } = require('./errors')
@@ -53,6 +54,9 @@ class Result {
 const utf8 = typeof Buffer.prototype.utf8Slice === 'function'
   ? (buf, start, end) => buf.utf8Slice(start, end)
   : (buf, start, end) => buf.toString('utf8', start, end)
+const latin1 = typeof Buffer.prototype.latin1Slice === 'function'
+  ? (buf, start, end) => buf.latin1Slice(start, end)
+  : (buf, start, end) => buf.toString('latin1', start, end)
 
 function cstring(buf, pos) {
   const end = buf.indexOf(0, pos)
@@ -118,6 +122,45 @@ function readRow(result, buf, pos) {
   return row
 }
 
+/**
+ * Like readRow, for a row the core marked all-ASCII (frame type `d`): the row body becomes one
+ * Latin-1 string — for ASCII the same characters UTF-8 decoding gives — and each value is cut
+ * out of it, one string decode per row instead of one per value.
+ */
+function readAsciiRow(result, buf, pos, end) {
+  const n = buf.readInt16BE(pos)
+  const text = latin1(buf, pos, end)
+  let at = 2
+  const parsers = result._parsers
+  if (result.rowAsArray) {
+    const row = new Array(n)
+    for (let i = 0; i < n; i++) {
+      const len = buf.readInt32BE(pos + at)
+      at += 4
+      if (len === -1) {
+        row[i] = null
+      } else {
+        row[i] = parsers[i](text.substring(at, at + len))
+        at += len
+      }
+    }
+    return row
+  }
+  const fields = result.fields
+  const row = { ...result._prebuilt }
+  for (let i = 0; i < n; i++) {
+    const len = buf.readInt32BE(pos + at)
+    at += 4
+    if (len === -1) {
+      row[fields[i].name] = null
+    } else {
+      row[fields[i].name] = parsers[i](text.substring(at, at + len))
+      at += len
+    }
+  }
+  return row
+}
+
 function errorFields(buf, pos, end) {
   const fields = {}
   while (pos < end && buf[pos] !== 0) {
@@ -130,12 +173,9 @@ function errorFields(buf, pos, end) {
 }
 
 /**
- * Parses a reply. Returns { result, error, status, notices } where result is a Result or an
- * array of them (multi-statement simple query), error the first error (parsing stops there, as
- * pg reports only the error), status the transaction status of the final ReadyForQuery, and
- * notices the fields of the notices the request raised (null if none).
+ * Parser state of one reply; `step` may be called repeatedly to parse it in slices, and `buf`
+ * replaced by the next part of a streamed reply once `step` has consumed it.
  */
-/** Parser state of one reply; `step` may be called repeatedly to parse it in slices. */
 class ReplyState {
   constructor(buf, rowMode, types) {
     this.buf = buf
@@ -165,6 +205,15 @@ class ReplyState {
       const frameEnd = pos + 1 + buf.readInt32BE(pos + 1)
       const body = pos + 5
       switch (type) {
+        case 0x64: // d: a DataRow whose values are all ASCII (marked by the core)
+          if (!this.error) {
+            try {
+              this.result.rows.push(readAsciiRow(this.result, buf, body, frameEnd))
+            } catch (err) {
+              this.error = err
+            }
+          }
+          break
         case 0x44: // D
           if (!this.error) {
             try {
@@ -214,8 +263,9 @@ class ReplyState {
 
 /**
  * Parses a reply. Returns { result, error, status, notices } where result is a Result or an
- * array of them (multi-statement simple query), error the first error (pg reports only the
- * error), status the transaction status of the final ReadyForQuery.
+ * array of them (multi-statement simple query), error the first error (rows after it are not
+ * parsed: pg reports only the error), status the transaction status of the final
+ * ReadyForQuery, and notices the fields of the notices the request raised (null if none).
  */
 function parseReply(buf, rowMode, types) {
   const st = new ReplyState(buf, rowMode, types)
@@ -223,24 +273,88 @@ function parseReply(buf, rowMode, types) {
   return st.done()
 }
 
-/** Replies larger than this are parsed in slices of this size, yielding to the event loop. */
+/** Replies larger than this are parsed asynchronously (parseReplyAsync). */
 const SLICE = 256 * 1024
+/** Bytes parsed between looks at the clock. */
+const STEP = 64 * 1024
+/**
+ * A long parse yields to the event loop after this long. Not much shorter: each yield lets
+ * V8 run a pending scavenge while the half-built result is alive (measured: 3 ms yields cost
+ * ~25 % of 10k-row throughput, 5 ms ~2 %).
+ */
+const YIELD_MS = 5
 
 const yieldTurn = () => new Promise((resolve) => setImmediate(resolve))
 
 /**
- * Like parseReply, but a large reply is parsed a slice at a time with the event loop free in
- * between, so a big result never stalls other work for long. Small replies parse at once.
+ * A reply arriving in parts (the core streams long results): the completions hand each part
+ * over as it comes, `end` with the last. Invariant: parts are whole frames, in reply order.
  */
-async function parseReplyAsync(buf, rowMode, types) {
-  const st = new ReplyState(buf, rowMode, types)
-  while (!st.step(st.pos + SLICE)) await yieldTurn()
-  return st.done()
+class ReplyStream {
+  constructor() {
+    this.parts = []
+    this.ended = false
+    this.wake = null
+  }
+
+  push(part) {
+    this.parts.push(part)
+    const wake = this.wake
+    if (wake !== null) {
+      this.wake = null
+      wake()
+    }
+  }
+
+  end(part) {
+    this.ended = true
+    this.push(part)
+  }
 }
 
-/** The parser to await for `buf`: synchronous for small replies. */
-function parse(buf, rowMode, types) {
-  return buf.length > SLICE ? parseReplyAsync(buf, rowMode, types) : parseReply(buf, rowMode, types)
+/**
+ * Parses a streamed reply part by part as the parts arrive, so parsing overlaps the server
+ * still sending; the event loop is let in while waiting for a part and every YIELD_MS.
+ * Resolves like parseReply.
+ */
+async function parseStream(stream, rowMode, types) {
+  const st = new ReplyState(null, rowMode, types)
+  let since = performance.now()
+  for (;;) {
+    while (stream.parts.length !== 0) {
+      st.buf = stream.parts.shift()
+      st.pos = 0
+      for (;;) {
+        const end = st.step(st.pos + STEP)
+        if (performance.now() - since >= YIELD_MS) {
+          await yieldTurn()
+          since = performance.now()
+        }
+        if (end) break
+      }
+    }
+    if (stream.ended) return st.done()
+    await new Promise((resolve) => {
+      stream.wake = resolve
+    })
+    since = performance.now()
+  }
 }
 
-module.exports = { parseReply, parseReplyAsync, parse, Result, Field, errorFields }
+/**
+ * Like parseReply, but a large reply is parsed with the event loop let in every YIELD_MS, so
+ * a big result never stalls other work for long.
+ */
+function parseReplyAsync(buf, rowMode, types) {
+  const stream = new ReplyStream()
+  stream.end(buf)
+  return parseStream(stream, rowMode, types)
+}
+
+/** The parser to await for a reply: synchronous for small ones. */
+function parse(reply, rowMode, types) {
+  if (reply instanceof ReplyStream) return parseStream(reply, rowMode, types)
+  return reply.length > SLICE ? parseReplyAsync(reply, rowMode, types) : parseReply(reply, rowMode, types)
+}
+
+module.exports = { parseReply, parseReplyAsync, parse, ReplyStream, Result, Field, errorFields }

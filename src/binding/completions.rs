@@ -3,7 +3,9 @@
 //! Creating a Promise per query from Rust costs a thread-safe function per call (napi-rs's
 //! deferred), which dominated the per-query cost. Instead, JS gives each query an id and keeps
 //! its resolver; Rust appends `[id u32 LE][len u32 LE][reply frames]` to one buffer and wakes
-//! JS only when the buffer goes from empty to non-empty. JS drains it with `takeCompletions()`,
+//! JS only when the buffer goes from empty to non-empty. The top bit of `len` marks a leading
+//! part of a streamed reply (more follows under that id); DataRows whose values are all ASCII
+//! arrive retyped `d` ([`mark_ascii_rows`]). JS drains it with `takeCompletions()`,
 //! so many completions cross in one call. Invariant: whenever the buffer is non-empty, a wake
 //! is pending or the JS thread is inside a [`Completions::hold`] whose caller drains before
 //! returning to the event loop — so no completion waits for a later one.
@@ -19,6 +21,8 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
 use parking_lot::Mutex;
 
+use crate::pg::frames::mark_ascii_rows;
+
 /// `() => void`, weak: in-flight queries are kept alive by JS, not by this function.
 pub type WakeFn = ThreadsafeFunction<(), (), (), Status, false, true>;
 
@@ -26,6 +30,16 @@ thread_local! {
     /// The completions held on this thread (by address) and whether something was queued
     /// while held. Only the JS thread ever holds.
     static HELD: Cell<(usize, bool)> = const { Cell::new((0, false)) };
+}
+
+/// Set in a record's length word when more of the same reply follows.
+const PARTIAL: u32 = 0x8000_0000;
+
+fn record_header(id: u32, len_word: u32) -> [u8; 8] {
+    let mut h = [0u8; 8];
+    h[..4].copy_from_slice(&id.to_le_bytes());
+    h[4..].copy_from_slice(&len_word.to_le_bytes());
+    h
 }
 
 /// See the module docs.
@@ -42,14 +56,27 @@ impl Completions {
         })
     }
 
-    /// Queues the reply of query `id`.
-    pub fn complete(&self, id: u32, reply: &[u8]) {
+    /// Queues the reply of query `id` (or the last part of a streamed one).
+    pub fn complete(&self, id: u32, reply: Vec<u8>) {
+        self.push(id, 0, reply)
+    }
+
+    /// Queues a leading part of the reply of query `id`; more follows under the same id.
+    pub fn partial(&self, id: u32, part: Vec<u8>) {
+        self.push(id, PARTIAL, part)
+    }
+
+    /// Appends one record. Rows are marked for JS's ASCII fast path here, on the I/O thread,
+    /// before the queue is locked.
+    fn push(&self, id: u32, flag: u32, mut frames: Vec<u8>) {
+        mark_ascii_rows(&mut frames);
+        let len = frames.len() as u32;
+        debug_assert!(len < PARTIAL, "a record is under 2 GiB");
         let was_empty = {
             let mut q = self.queue.lock();
             let was_empty = q.is_empty();
-            q.extend_from_slice(&id.to_le_bytes());
-            q.extend_from_slice(&(reply.len() as u32).to_le_bytes());
-            q.extend_from_slice(reply);
+            q.extend_from_slice(&record_header(id, len | flag));
+            q.extend_from_slice(&frames);
             was_empty
         };
         if was_empty && !self.note_if_held() {

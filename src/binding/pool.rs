@@ -14,7 +14,7 @@ use super::convert::{statement, JsCheckoutMeta, JsErrorInfo, JsParam};
 use super::events::JsEvents;
 use crate::config::{PasswordSpec, PoolConfig};
 use crate::error::Error as CoreError;
-use crate::pg::conn::ReplyTo;
+use crate::pg::conn::{PartialSink, ReplyFn, ReplyTo};
 use crate::pool::{acquire_error_frames, Checkout, PasswordSource, Pool, StaticPassword};
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -186,9 +186,9 @@ impl NativePool {
         let c = self.pool.try_connect_with(meta.into(), move |r| match r {
             Ok(c) => {
                 ready.lock().insert(id, c);
-                completions.complete(id, &[]);
+                completions.complete(id, Vec::new());
             }
-            Err(e) => completions.complete(id, &acquire_error_frames(e)),
+            Err(e) => completions.complete(id, acquire_error_frames(e)),
         });
         Ok(match c {
             Some(c) => {
@@ -226,8 +226,8 @@ impl NativePool {
         name: Option<String>,
         extended: bool,
     ) {
-        let completions = self.completions.clone();
-        let reply = ReplyTo::Callback(Box::new(move |reply| completions.complete(id, &reply)));
+        let (partial, done) = self.reply_sinks(id);
+        let reply = ReplyTo::Streaming(partial, done);
         match self.held.get(checkout_id as u64) {
             Some(c) => c.submit_to(statement(sql, params, name, extended), reply),
             None => {
@@ -295,11 +295,20 @@ impl NativePool {
         name: Option<String>,
         extended: bool,
     ) {
-        let completions = self.completions.clone();
+        let (partial, done) = self.reply_sinks(id);
         self.pool
-            .query_with(statement(sql, params, name, extended), move |reply| {
-                completions.complete(id, &reply)
-            });
+            .query_streaming(statement(sql, params, name, extended), Some(partial), done);
+    }
+
+    /// Where the reply of query `id` goes: the completions buffer, the leading parts of a long
+    /// result as they arrive (first) and the rest when it ends (second).
+    fn reply_sinks(&self, id: u32) -> (PartialSink, ReplyFn) {
+        let completions = self.completions.clone();
+        let sink = self.completions.clone();
+        (
+            Arc::new(move |part| sink.partial(id, part)),
+            Box::new(move |reply| completions.complete(id, reply)),
+        )
     }
 
     /// Drains the completions buffer: `[id u32 LE][len u32 LE][frames]...`.

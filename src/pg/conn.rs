@@ -320,11 +320,28 @@ impl ConnShared {
     }
 }
 
+/// Receives the leading part of a long reply while the rest is still arriving (see
+/// [`ReplyTo::Streaming`]). Called on a connection task with no lock held; must not block.
+pub type PartialSink = Arc<dyn Fn(Vec<u8>) + Send + Sync>;
+
+/// Receives a whole reply, or the last part of a streamed one, exactly once.
+pub type ReplyFn = Box<dyn FnOnce(Vec<u8>) + Send>;
+
+/// A streaming reply hands its rows on once this many bytes of whole frames have collected.
+pub const STREAM_CHUNK: usize = 128 * 1024;
+
 /// Where a request's reply goes: a channel the caller awaits, or a callback the reader runs
 /// (no task to wake). Callbacks run on a connection task with no lock held and must not block.
 pub enum ReplyTo {
     Channel(oneshot::Sender<Vec<u8>>),
-    Callback(Box<dyn FnOnce(Vec<u8>) + Send>),
+    Callback(ReplyFn),
+    /// Like `Callback`, but while rows arrive, every [`STREAM_CHUNK`] bytes of whole frames
+    /// collected so far go to the sink (in order, before the rest); the callback gets what
+    /// remains, ending with `ReadyForQuery`. Concatenated, the parts are exactly the reply a
+    /// `Callback` would get — except that after a connection loss the final part is the error
+    /// alone, as for every reply. Nothing is streamed once the request has an error, and a
+    /// request that streamed is never retried.
+    Streaming(PartialSink, ReplyFn),
 }
 
 impl ReplyTo {
@@ -333,7 +350,14 @@ impl ReplyTo {
             ReplyTo::Channel(tx) => {
                 let _ = tx.send(reply);
             }
-            ReplyTo::Callback(f) => f(reply),
+            ReplyTo::Callback(f) | ReplyTo::Streaming(_, f) => f(reply),
+        }
+    }
+
+    fn partial_sink(&self) -> Option<&PartialSink> {
+        match self {
+            ReplyTo::Streaming(sink, _) => Some(sink),
+            _ => None,
         }
     }
 }
@@ -600,7 +624,19 @@ fn handle_frame(
             }
             p.out.extend_from_slice(frame);
         }
-        b'D' | b'I' => p.out.extend_from_slice(frame),
+        b'D' => {
+            p.out.extend_from_slice(frame);
+            if p.out.len() >= STREAM_CHUNK && p.error_code.is_none() {
+                if let Some(sink) = p.reply.partial_sink().cloned() {
+                    let part = std::mem::take(&mut p.out);
+                    // Rows already handed on cannot be taken back: no stale-plan retry now.
+                    p.retry = None;
+                    drop(d);
+                    sink(part);
+                }
+            }
+        }
+        b'I' => p.out.extend_from_slice(frame),
         b'C' => {
             let tag = frames::cstr(body).map(|(t, _)| t).unwrap_or("");
             if tag == "DEALLOCATE ALL" || tag == "DISCARD ALL" {

@@ -89,6 +89,51 @@ pub fn first_error_code(reply: &[u8]) -> Option<String> {
     None
 }
 
+/// The type byte given to a `DataRow` whose every value is ASCII (see [`mark_ascii_rows`]).
+pub const ASCII_ROW: u8 = b'd';
+
+/// Rewrites the type byte of each `DataRow` (`D`) in `reply` whose values are all ASCII to
+/// [`ASCII_ROW`], so that the JS layer can decode the row's bytes as one Latin-1 string and
+/// cut the values out of it (the same characters UTF-8 decoding gives, for ASCII) instead of
+/// decoding each value separately. Other frames, and rows with any byte ≥ 0x80 in a value,
+/// are left as they are; a truncated frame ends the scan.
+pub fn mark_ascii_rows(reply: &mut [u8]) {
+    let mut pos = 0;
+    while let Some(len) = complete_frame_len(&reply[pos..]) {
+        let frame = &mut reply[pos..pos + len];
+        if frame[0] == b'D' && row_values_ascii(&frame[HEADER..]) {
+            frame[0] = ASCII_ROW;
+        }
+        pos += len;
+    }
+}
+
+/// Whether every value in a `DataRow` body is ASCII (NULLs count as ASCII); `false` if the
+/// body is malformed.
+fn row_values_ascii(body: &[u8]) -> bool {
+    let Some(n) = body.get(..2) else { return false };
+    let n = i16::from_be_bytes([n[0], n[1]]);
+    let mut pos = 2;
+    for _ in 0..n {
+        let Some(l) = body.get(pos..pos + 4) else {
+            return false;
+        };
+        let len = i32::from_be_bytes([l[0], l[1], l[2], l[3]]);
+        pos += 4;
+        if len < 0 {
+            continue;
+        }
+        let Some(v) = body.get(pos..pos + len as usize) else {
+            return false;
+        };
+        if !v.is_ascii() {
+            return false;
+        }
+        pos += len as usize;
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,5 +167,55 @@ mod tests {
         let c = client_error("LDP_X", "boom");
         assert_eq!(first_error_code(&c).as_deref(), Some("LDP_X"));
         assert_eq!(first_error_code(&frame(b'Z', b"I")), None);
+    }
+
+    fn data_row(values: &[Option<&[u8]>]) -> Vec<u8> {
+        let mut body = (values.len() as i16).to_be_bytes().to_vec();
+        for v in values {
+            match v {
+                None => body.extend_from_slice(&(-1i32).to_be_bytes()),
+                Some(v) => {
+                    body.extend_from_slice(&(v.len() as i32).to_be_bytes());
+                    body.extend_from_slice(v);
+                }
+            }
+        }
+        frame(b'D', &body)
+    }
+
+    #[test]
+    fn ascii_rows_are_marked_and_others_left_alone() {
+        // 200 bytes: the length field holds 0xC8, which must not count as a value byte.
+        let long = [b'x'; 200];
+        let ascii = data_row(&[Some(b"42"), None, Some(&long)]);
+        let utf8 = data_row(&[Some(b"ok"), Some("h\u{e9}".as_bytes())]);
+        let mut reply = frame(b'T', b"\0\0");
+        let t_len = reply.len();
+        reply.extend_from_slice(&ascii);
+        reply.extend_from_slice(&utf8);
+        reply.extend_from_slice(&frame(b'C', b"SELECT 2\0"));
+        let before = reply.clone();
+        mark_ascii_rows(&mut reply);
+        assert_eq!(reply[0], b'T');
+        assert_eq!(reply[t_len], ASCII_ROW);
+        assert_eq!(reply[t_len + ascii.len()], b'D');
+        // Only that one byte changed.
+        let changed: Vec<_> = (0..reply.len())
+            .filter(|&i| reply[i] != before[i])
+            .collect();
+        assert_eq!(changed, vec![t_len]);
+    }
+
+    #[test]
+    fn malformed_rows_are_not_marked() {
+        // Claims two values, holds one.
+        let mut bad = frame(b'D', &[0, 2, 0, 0, 0, 1, b'a']);
+        mark_ascii_rows(&mut bad);
+        assert_eq!(bad[0], b'D');
+        // A truncated trailing frame ends the scan without panicking.
+        let mut reply = data_row(&[Some(b"1")]);
+        reply.extend_from_slice(&[b'D', 0, 0, 0, 9, 0]);
+        mark_ascii_rows(&mut reply);
+        assert_eq!(reply[0], ASCII_ROW);
     }
 }

@@ -27,6 +27,7 @@ pub use state::CheckoutMeta;
 use crate::config::PoolConfig;
 use crate::error::{Error, Result};
 use crate::leak::registry;
+use crate::pg::conn::{PartialSink, ReplyFn, ReplyTo};
 use crate::pg::{frames, Statement};
 use inner::PoolInner;
 
@@ -37,17 +38,20 @@ pub struct Pool {
 }
 
 /// Runs `stmt` on an implicit checkout; like pg-pool, a statement that fails destroys the
-/// connection it ran on.
-fn run_implicit(c: Checkout, stmt: Statement, done: Box<dyn FnOnce(Vec<u8>) + Send>) {
+/// connection it ran on. With a `partial` sink the reply streams (see [`ReplyTo::Streaming`]);
+/// the checkout is released before the final part is handed on.
+fn run_implicit(c: Checkout, stmt: Statement, partial: Option<PartialSink>, done: ReplyFn) {
     let conn = c.conn.clone();
-    conn.submit_to(
-        stmt,
-        crate::pg::conn::ReplyTo::Callback(Box::new(move |reply| {
-            let failed = frames::first_error_code(&reply).is_some();
-            let _ = c.release(failed);
-            done(reply)
-        })),
-    );
+    let done: ReplyFn = Box::new(move |reply| {
+        let failed = frames::first_error_code(&reply).is_some();
+        let _ = c.release(failed);
+        done(reply)
+    });
+    let reply = match partial {
+        Some(sink) => ReplyTo::Streaming(sink, done),
+        None => ReplyTo::Callback(done),
+    };
+    conn.submit_to(stmt, reply);
 }
 
 /// The reply frames of a failed acquire. A server error while connecting (e.g. 28P01) keeps
@@ -204,12 +208,24 @@ impl Pool {
     /// free nothing is spawned; the connection's reader releases the checkout and calls `done`
     /// with the reply frames (exactly once, possibly before this returns).
     pub fn query_with(&self, stmt: Statement, done: impl FnOnce(Vec<u8>) + Send + 'static) {
+        self.query_streaming(stmt, None, done)
+    }
+
+    /// [`query_with`](Self::query_with) whose long replies stream: with `partial`, the rows
+    /// collected so far go to it every [`STREAM_CHUNK`](crate::pg::conn::STREAM_CHUNK) bytes
+    /// and `done` gets the rest (see [`ReplyTo::Streaming`]).
+    pub fn query_streaming(
+        &self,
+        stmt: Statement,
+        partial: Option<PartialSink>,
+        done: impl FnOnce(Vec<u8>) + Send + 'static,
+    ) {
         let meta = CheckoutMeta {
             implicit: true,
             ..Default::default()
         };
         self.connect_with(meta, move |r| match r {
-            Ok(c) => run_implicit(c, stmt, Box::new(done)),
+            Ok(c) => run_implicit(c, stmt, partial, Box::new(done)),
             Err(e) => done(acquire_error_frames(e)),
         });
     }
