@@ -7,6 +7,14 @@
 
 #![cfg_attr(test, allow(dead_code))]
 
+/// The addon's Rust allocations (requests, replies, the completions buffer) are made on one
+/// thread and often freed on the other; glibc's malloc takes the other arena's lock for those
+/// frees, mimalloc does not. Measured at c=16 (the same code with and without it, 3
+/// alternating pairs): CPU per connect/query/release cycle 30.2 → 27.7 µs, per `pool.query`
+/// 18.2 → 16.9 µs.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod checkouts;
 mod completions;
 mod convert;
