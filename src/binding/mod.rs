@@ -19,6 +19,7 @@ mod checkouts;
 mod completions;
 mod convert;
 mod events;
+mod loop_reads;
 mod pool;
 
 /// The connections' runtime: one I/O worker thread by default (`LDP_WORKER_THREADS=n` for

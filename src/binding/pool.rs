@@ -12,9 +12,11 @@ use super::checkouts::{Checkouts, INFO_LEN};
 use super::completions::Completions;
 use super::convert::{statement, JsCheckoutMeta, JsErrorInfo, JsParam};
 use super::events::JsEvents;
+use super::loop_reads::LoopReads;
 use crate::config::{PasswordSpec, PoolConfig};
 use crate::error::Error as CoreError;
 use crate::pg::conn::{PartialSink, ReplyFn, ReplyTo};
+use crate::pg::external::ReadScheduler;
 use crate::pool::{acquire_error_frames, Checkout, PasswordSource, Pool, StaticPassword};
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -80,6 +82,8 @@ pub struct NativePool {
     ready: Arc<Mutex<HashMap<u32, Checkout>>>,
     /// Checkouts JS holds (see [`Checkouts`]).
     held: Checkouts,
+    /// Who reads the pool's plain sockets on the JS thread (`None`: reader tasks do).
+    reads: Option<Arc<LoopReads>>,
 }
 
 impl NativePool {
@@ -131,10 +135,20 @@ impl NativePool {
             .callee_handled::<false>()
             .build()?;
         let completions = Completions::new(wake);
-        let pool = Pool::new(config, Arc::new(JsEvents(events)), password, runtime);
+        // Sockets are read on the JS thread unless LDP_LOOP_READS=0 (then by reader tasks).
+        let reads = (std::env::var("LDP_LOOP_READS").as_deref() != Ok("0"))
+            .then(|| LoopReads::new(completions.clone(), runtime.clone()));
+        let pool = Pool::with_reads(
+            config,
+            Arc::new(JsEvents(events)),
+            password,
+            runtime,
+            reads.clone().map(|r| r as Arc<dyn ReadScheduler>),
+        );
         Ok(NativePool {
             pool,
             completions,
+            reads,
             ready: Arc::default(),
             held: Checkouts::default(),
         })
@@ -313,7 +327,10 @@ impl NativePool {
 
     /// Drains the completions buffer: `[id u32 LE][len u32 LE][frames]...`.
     #[napi]
-    pub fn take_completions(&self) -> Buffer {
+    pub fn take_completions(&self, env: Env) -> Buffer {
+        if let Some(reads) = &self.reads {
+            reads.start_waiting(&env);
+        }
         Buffer::from(self.completions.take())
     }
 

@@ -12,6 +12,7 @@
 //! answered with "Connection terminated unexpectedly" — a reply is never lost.
 
 use std::collections::{HashMap, VecDeque};
+use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,10 +21,11 @@ use bytes::BytesMut;
 use parking_lot::Mutex;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use tokio::io::{AsyncReadExt, AsyncWrite, ReadHalf, WriteHalf};
+use tokio::io::{AsyncReadExt, AsyncWrite, ReadHalf};
 use tokio::sync::{mpsc, oneshot};
 
 use super::cache::StatementCache;
+use super::external::{self, ExternalReader, ReadScheduler};
 use super::frames::{self, complete_frame_len, HEADER};
 use super::request::{encode_extended, encode_simple, Plan, Statement};
 use super::stream::{self, CancelTarget, PgStream};
@@ -101,13 +103,25 @@ enum Job {
 /// Invariants: bytes are appended to `out` in the order their pending slots were pushed;
 /// while `draining` is set the writer task owns flushing `out` (submitters only append).
 struct WriteSide {
-    half: WriteHalf<PgStream>,
+    half: Box<dyn AsyncWrite + Send + Unpin>,
     out: BytesMut,
     draining: bool,
     open: bool,
+    /// The socket, when a [`ReadScheduler`] reads it: `abort` shuts its reading side down.
+    raw: Option<Arc<socket2::Socket>>,
 }
 
 impl WriteSide {
+    fn new(half: Box<dyn AsyncWrite + Send + Unpin>, raw: Option<Arc<socket2::Socket>>) -> Self {
+        WriteSide {
+            half,
+            out: BytesMut::with_capacity(4096),
+            draining: false,
+            open: true,
+            raw,
+        }
+    }
+
     fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         while !self.out.is_empty() {
             match Pin::new(&mut self.half).poll_write(cx, &self.out) {
@@ -136,12 +150,15 @@ const TERMINATED: &str = "Connection terminated unexpectedly";
 
 impl Conn {
     /// Opens a connection (socket, TLS, startup, auth) and starts its tasks on the current runtime.
+    /// With `reads`, a plain TCP or unix socket is read by that scheduler instead of a reader
+    /// task (TLS connections always have a reader task).
     pub async fn connect(
         id: u64,
         cfg: &ConnectConfig,
         password: Option<&str>,
         cache_size: usize,
         listener: Arc<dyn ConnListener>,
+        reads: Option<&Arc<dyn ReadScheduler>>,
     ) -> Result<Conn> {
         let (mut stream, cancel_target) = stream::open(cfg).await?;
         let startup = super::startup::handshake(&mut stream, cfg, password).await?;
@@ -168,23 +185,42 @@ impl Conn {
             write: Mutex::new(None),
             writer_wake: tokio::sync::Notify::new(),
         });
-        let (rd, wr) = tokio::io::split(stream);
-        *shared.write.lock() = Some(WriteSide {
-            half: wr,
-            out: BytesMut::with_capacity(4096),
-            draining: false,
-            open: true,
-        });
         let (tx, rx) = mpsc::unbounded_channel();
+        let lp = ReadLoop::new(shared.clone(), startup.leftover, listener, &tx);
+        match (reads, stream) {
+            // A plain socket read by the scheduler's thread: it leaves tokio's reactor.
+            (Some(reads), PgStream::Tcp(s)) => {
+                let fd = OwnedFd::from(s.into_std()?);
+                Self::hand_over(&shared, fd, lp, reads)?;
+            }
+            (Some(reads), PgStream::Unix(s)) => {
+                let fd = OwnedFd::from(s.into_std()?);
+                Self::hand_over(&shared, fd, lp, reads)?;
+            }
+            (_, stream) => {
+                let (rd, wr) = tokio::io::split(stream);
+                *shared.write.lock() = Some(WriteSide::new(Box::new(wr), None));
+                tokio::spawn(reader(lp, rd));
+            }
+        }
         tokio::spawn(writer(shared.clone(), rx));
-        tokio::spawn(reader(
-            shared.clone(),
-            rd,
-            startup.leftover,
-            listener,
-            tx.clone(),
-        ));
         Ok(Conn { shared, tx })
+    }
+
+    /// Sets up a connection whose socket `fd` is read by `reads` (see [`ReadScheduler`]).
+    fn hand_over(
+        shared: &Arc<ConnShared>,
+        fd: OwnedFd,
+        mut lp: ReadLoop,
+        reads: &Arc<dyn ReadScheduler>,
+    ) -> Result<()> {
+        let (reader, writer) = external::split(fd)?;
+        let raw = writer.socket();
+        *shared.write.lock() = Some(WriteSide::new(Box::new(writer), Some(raw)));
+        // Frames that arrived with the end of the startup go first.
+        lp.process();
+        reads.adopt(ExternalReader::new(reader, lp));
+        Ok(())
     }
 
     pub fn id(&self) -> u64 {
@@ -243,6 +279,16 @@ impl Conn {
     pub fn abort(&self) {
         self.close();
         self.shared.abort.notify_one();
+        // A socket read elsewhere: its reader sees the end of input at once.
+        if let Some(sock) = self
+            .shared
+            .write
+            .lock()
+            .as_ref()
+            .and_then(|ws| ws.raw.clone())
+        {
+            let _ = sock.shutdown(std::net::Shutdown::Read);
+        }
     }
 }
 
@@ -509,32 +555,105 @@ async fn writer(shared: Arc<ConnShared>, mut rx: mpsc::UnboundedReceiver<Job>) {
     }
 }
 
-async fn reader(
+/// The reading side of a connection, whoever drives it: frames already read wait in `buf`.
+///
+/// Invariant: [`finish`](Self::finish) runs once, after which the connection is closed and
+/// every request was answered.
+pub(crate) struct ReadLoop {
     shared: Arc<ConnShared>,
-    mut rd: ReadHalf<PgStream>,
-    mut buf: BytesMut,
+    pub(crate) buf: BytesMut,
     listener: Arc<dyn ConnListener>,
-    tx: mpsc::UnboundedSender<Job>,
-) {
-    // The reader keeps a sender only to answer COPY FROM STDIN; a weak one so that it does not
-    // keep the writer alive after every handle is dropped.
-    let tx = tx.downgrade();
-    // An ErrorResponse that arrived with no request pending (e.g. FATAL "terminating connection
-    // due to administrator command"): reported as the reason the connection closed, as pg does.
-    let mut unsolicited: Option<Vec<u8>> = None;
-    let error = loop {
-        while let Some(len) = complete_frame_len(&buf) {
-            let frame = buf.split_to(len);
-            if let Some(e) = handle_frame(&shared, &frame, &*listener, &tx) {
-                unsolicited.get_or_insert(e);
+    /// Only to answer COPY FROM STDIN; weak, so that it does not keep the writer alive after
+    /// every handle is dropped.
+    tx: mpsc::WeakUnboundedSender<Job>,
+    /// An ErrorResponse that arrived with no request pending (e.g. FATAL "terminating
+    /// connection due to administrator command"): reported as the reason the connection
+    /// closed, as pg does.
+    unsolicited: Option<Vec<u8>>,
+    finished: bool,
+}
+
+impl ReadLoop {
+    fn new(
+        shared: Arc<ConnShared>,
+        buf: BytesMut,
+        listener: Arc<dyn ConnListener>,
+        tx: &mpsc::UnboundedSender<Job>,
+    ) -> Self {
+        ReadLoop {
+            shared,
+            buf,
+            listener,
+            tx: tx.downgrade(),
+            unsolicited: None,
+            finished: false,
+        }
+    }
+
+    /// Routes every complete frame in `buf`.
+    pub(crate) fn process(&mut self) {
+        while let Some(len) = complete_frame_len(&self.buf) {
+            let frame = self.buf.split_to(len);
+            if let Some(e) = handle_frame(&self.shared, &frame, &*self.listener, &self.tx) {
+                self.unsolicited.get_or_insert(e);
             }
         }
-        if buf.capacity() - buf.len() < 4096 {
-            buf.reserve(64 * 1024);
+    }
+
+    /// Makes room for the next read.
+    pub(crate) fn reserve(&mut self) {
+        if self.buf.capacity() - self.buf.len() < 4096 {
+            self.buf.reserve(64 * 1024);
         }
+    }
+
+    pub(crate) fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// The socket ended (`error`: how, if not cleanly): answers every pending request and
+    /// tells the listener. Only the first call does anything.
+    pub(crate) fn finish(&mut self, error: Option<std::io::Error>) {
+        if std::mem::replace(&mut self.finished, true) {
+            return;
+        }
+        let shared = &self.shared;
+        shared.closed.store(true, Ordering::Release);
+        let pending: Vec<Pending> = {
+            let mut d = shared.driver.lock();
+            d.dead = true;
+            d.pending.drain(..).collect()
+        };
+        for p in pending {
+            shared.finish_one();
+            // A server error already received for this request (e.g. the FATAL that announced
+            // the termination) stays first in the reply, so the caller sees it as with pg.
+            let mut out = if p.error_code.is_some() {
+                p.out
+            } else {
+                Vec::new()
+            };
+            frames::push_client_error(&mut out, "LDP_CONNECTION_TERMINATED", TERMINATED);
+            p.reply.send(out);
+        }
+        let ours = shared.closing.load(Ordering::Acquire);
+        let err = match (ours, self.unsolicited.take(), error) {
+            (true, _, _) => None,
+            (false, Some(frame), _) => Some(Error::Db(crate::error::DbError::from_frame(&frame))),
+            (false, None, Some(e)) => Some(Error::Io(format!("{}: {}", TERMINATED, e))),
+            (false, None, None) => Some(Error::ConnectionTerminated),
+        };
+        self.listener.closed(shared.id, err);
+    }
+}
+
+async fn reader(mut lp: ReadLoop, mut rd: ReadHalf<PgStream>) {
+    let error = loop {
+        lp.process();
+        lp.reserve();
         let read = tokio::select! {
-            r = rd.read_buf(&mut buf) => r,
-            _ = shared.abort.notified() => break None,
+            r = rd.read_buf(&mut lp.buf) => r,
+            _ = lp.shared.abort.notified() => break None,
         };
         match read {
             Ok(0) => break None,
@@ -542,32 +661,7 @@ async fn reader(
             Err(e) => break Some(e),
         }
     };
-    shared.closed.store(true, Ordering::Release);
-    let pending: Vec<Pending> = {
-        let mut d = shared.driver.lock();
-        d.dead = true;
-        d.pending.drain(..).collect()
-    };
-    for p in pending {
-        shared.finish_one();
-        // A server error already received for this request (e.g. the FATAL that announced the
-        // termination) stays first in the reply, so the caller sees it as with pg.
-        let mut out = if p.error_code.is_some() {
-            p.out
-        } else {
-            Vec::new()
-        };
-        frames::push_client_error(&mut out, "LDP_CONNECTION_TERMINATED", TERMINATED);
-        p.reply.send(out);
-    }
-    let ours = shared.closing.load(Ordering::Acquire);
-    let err = match (ours, unsolicited, error) {
-        (true, _, _) => None,
-        (false, Some(frame), _) => Some(Error::Db(crate::error::DbError::from_frame(&frame))),
-        (false, None, Some(e)) => Some(Error::Io(format!("{}: {}", TERMINATED, e))),
-        (false, None, None) => Some(Error::ConnectionTerminated),
-    };
-    listener.closed(shared.id, err);
+    lp.finish(error);
 }
 
 /// Routes one backend frame; returns an `ErrorResponse` that arrived with no request pending.

@@ -8,6 +8,7 @@
 
 pub mod cache;
 pub mod conn;
+pub mod external;
 pub mod frames;
 pub mod request;
 pub mod startup;

@@ -14,6 +14,8 @@ use parking_lot::Mutex;
 use tokio::runtime::Handle;
 use tokio::sync::Notify;
 
+use crate::pg::external::ReadScheduler;
+
 use super::checkout::{Checkout, DropPolicy, Status};
 use super::events::{LeakInfo, PoolEvent, PoolEvents, ReclaimReason};
 use super::state::{CheckoutMeta, CheckoutRecord, IdleConn, Lease, State, StateLock, Waiter};
@@ -59,6 +61,8 @@ pub struct PoolInner {
     next_checkout: AtomicU64,
     pub(super) next_waiter: AtomicU64,
     pub capture_backtraces: bool,
+    /// Who reads plain sockets (see [`ReadScheduler`]); `None`: a reader task per connection.
+    pub reads: Option<Arc<dyn ReadScheduler>>,
 }
 
 impl PoolInner {
@@ -84,6 +88,7 @@ impl PoolInner {
             next_checkout: AtomicU64::new(1),
             next_waiter: AtomicU64::new(1),
             capture_backtraces: false,
+            reads: None,
         }
     }
 
@@ -180,6 +185,7 @@ impl PoolInner {
                 password.as_deref(),
                 self.config.statement_cache_size,
                 listener,
+                self.reads.as_ref(),
             )
             .await
         };

@@ -28,6 +28,7 @@ use crate::config::PoolConfig;
 use crate::error::{Error, Result};
 use crate::leak::registry;
 use crate::pg::conn::{PartialSink, ReplyFn, ReplyTo};
+use crate::pg::external::ReadScheduler;
 use crate::pg::{frames, Statement};
 use inner::PoolInner;
 
@@ -108,7 +109,20 @@ impl Pool {
         password: Arc<dyn PasswordSource>,
         runtime: Handle,
     ) -> Pool {
-        let inner = Arc::new(PoolInner::new(config, events, password, runtime.clone()));
+        Self::with_reads(config, events, password, runtime, None)
+    }
+
+    /// [`new`](Self::new), with plain sockets read by `reads` instead of reader tasks.
+    pub fn with_reads(
+        config: PoolConfig,
+        events: Arc<dyn PoolEvents>,
+        password: Arc<dyn PasswordSource>,
+        runtime: Handle,
+        reads: Option<Arc<dyn ReadScheduler>>,
+    ) -> Pool {
+        let mut inner = PoolInner::new(config, events, password, runtime.clone());
+        inner.reads = reads;
+        let inner = Arc::new(inner);
         runtime.spawn(reaper::run(Arc::downgrade(&inner)));
         crate::leak::checker::spawn(&inner);
         crate::metrics::spawn_sampler(&inner);

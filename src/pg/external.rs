@@ -1,0 +1,165 @@
+//! Connections whose socket is read by a thread of the embedder's choosing.
+//!
+//! A reader task costs a cross-thread wake-up per reply: the I/O thread sleeps in `epoll_wait`,
+//! is woken by the reply, and wakes the JS thread in turn. The JS binding avoids that by
+//! reading sockets on the JS thread itself (from a libuv poll handle), as node-postgres does.
+//! For that, the core hands each new plain (TCP or unix) connection to a [`ReadScheduler`] as
+//! an [`ExternalReader`] and takes the socket off tokio's reactor: a registration with read
+//! interest would still wake the I/O thread on every arrival. Writes stay as they are (direct
+//! from the submitting thread); the writer task waits for room through a duplicate of the
+//! socket registered for writability only, which arriving data never signals.
+
+use std::io::{self, Read};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+
+use socket2::Socket;
+use tokio::io::unix::AsyncFd;
+use tokio::io::{AsyncWrite, Interest};
+
+use super::conn::ReadLoop;
+
+/// Takes the readers of new connections and calls [`ExternalReader::on_readable`] whenever
+/// their socket is readable, on a thread of its choosing, until it returns `false`; then it
+/// drops the reader. `adopt` is called on a runtime thread and must not block.
+pub trait ReadScheduler: Send + Sync + 'static {
+    fn adopt(&self, reader: ExternalReader);
+}
+
+/// The reading side of a connection driven from outside the runtime.
+///
+/// Invariant: once [`on_readable`](Self::on_readable) has returned `false` (or the reader is
+/// dropped), the connection is closed and every request on it has been answered — a reader
+/// dropped while the socket is still open ends the connection with an error rather than
+/// leaving requests unanswered.
+pub struct ExternalReader {
+    sock: Arc<Socket>,
+    lp: ReadLoop,
+    /// What one `recv` reads into (copied into the frame buffer): no zeroing per read, no
+    /// unsafe code.
+    chunk: Box<[u8]>,
+}
+
+/// Bytes per `recv`.
+const READ_CHUNK: usize = 64 * 1024;
+
+impl ExternalReader {
+    pub(crate) fn new(sock: Arc<Socket>, lp: ReadLoop) -> Self {
+        ExternalReader {
+            sock,
+            lp,
+            chunk: vec![0; READ_CHUNK].into_boxed_slice(),
+        }
+    }
+
+    /// The socket to watch for readability.
+    pub fn fd(&self) -> RawFd {
+        self.sock.as_raw_fd()
+    }
+
+    /// Reads what the socket holds, until it would block, and routes the frames (replies go to
+    /// their callbacks from this thread). `false` when the connection has ended. Must run
+    /// inside the runtime's context (`Handle::enter`): the pool may spawn work from here.
+    pub fn on_readable(&mut self) -> bool {
+        if self.lp.is_finished() {
+            return false;
+        }
+        loop {
+            match (&*self.sock).read(&mut self.chunk) {
+                Ok(0) => {
+                    self.lp.finish(None);
+                    return false;
+                }
+                Ok(n) => {
+                    self.lp.buf.extend_from_slice(&self.chunk[..n]);
+                    self.lp.process();
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.lp.finish(Some(e));
+                    return false;
+                }
+            }
+        }
+    }
+
+    /// Ends the connection because its driver failed (`what` says how).
+    pub fn fail(&mut self, what: &str) {
+        self.lp.finish(Some(io::Error::other(what.to_string())));
+    }
+}
+
+impl Drop for ExternalReader {
+    fn drop(&mut self) {
+        if !self.lp.is_finished() {
+            let _ = self.sock.shutdown(std::net::Shutdown::Both);
+            self.lp
+                .finish(Some(io::Error::other("the connection's reader stopped")));
+        }
+    }
+}
+
+/// Writes to a socket that tokio's reactor watches for writability only.
+pub(crate) struct RawWriter(AsyncFd<Arc<Socket>>);
+
+impl AsyncWrite for RawWriter {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        // Straight to the socket first: usually it takes the bytes, and readiness is only
+        // needed when it did not.
+        match send(self.0.get_ref(), buf) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            r => return Poll::Ready(r),
+        }
+        loop {
+            let mut guard = ready!(self.0.poll_write_ready(cx))?;
+            match guard.try_io(|s| send(s.get_ref(), buf)) {
+                Ok(r) => return Poll::Ready(r),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.0.get_ref().shutdown(std::net::Shutdown::Write))
+    }
+}
+
+/// `send` that reports a closed peer as an error instead of raising SIGPIPE.
+fn send(sock: &Socket, buf: &[u8]) -> io::Result<usize> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    const FLAGS: std::os::raw::c_int = 0x4000; // MSG_NOSIGNAL
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    const FLAGS: std::os::raw::c_int = 0;
+    sock.send_with_flags(buf, FLAGS)
+}
+
+/// Splits a connected socket into the reading socket and a writer on a duplicate of it
+/// (registered with the current runtime for writability only), both non-blocking.
+pub(crate) fn split(fd: OwnedFd) -> io::Result<(Arc<Socket>, RawWriter)> {
+    let sock = Socket::from(fd);
+    sock.set_nonblocking(true)?;
+    let dup = Arc::new(sock.try_clone()?);
+    // `with_interest` is deprecated because a `T` could close its descriptor while registered;
+    // an `Arc<Socket>` owns its descriptor for as long as the registration lives.
+    #[allow(deprecated)]
+    let writer = RawWriter(AsyncFd::with_interest(dup, Interest::WRITABLE)?);
+    Ok((Arc::new(sock), writer))
+}
+
+impl RawWriter {
+    /// The socket, shared (to shut its reading side down on an abort).
+    pub(crate) fn socket(&self) -> Arc<Socket> {
+        self.0.get_ref().clone()
+    }
+}
