@@ -9,7 +9,8 @@
 //! default) converts JS values, makes one core call per method and maps the result.
 //!
 //! Threads: the core runs on one tokio runtime (napi's when loaded in Node). Each connection
-//! has a reader and a writer task; each pool has an idle reaper and a leak checker, both
+//! has a writer task and a reader task — or, for a plain socket of a pool created with a
+//! [`ReadScheduler`](pg::external::ReadScheduler), a reader driven by the embedder's thread; each pool has an idle reaper and a leak checker, both
 //! holding `Weak` references so they stop when the pool is dropped or ended. Nothing in the
 //! core blocks the caller's thread: synchronous methods only take short, non-awaiting locks.
 //!

@@ -66,8 +66,8 @@ impl Completions {
         self.push(id, PARTIAL, part)
     }
 
-    /// Appends one record. Rows are marked for JS's ASCII fast path here, on the I/O thread,
-    /// before the queue is locked.
+    /// Appends one record. Rows are marked for JS's ASCII fast path here, on the thread that
+    /// read them, before the queue is locked.
     fn push(&self, id: u32, flag: u32, mut frames: Vec<u8>) {
         mark_ascii_rows(&mut frames);
         let len = frames.len() as u32;
