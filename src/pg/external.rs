@@ -35,7 +35,7 @@ pub trait ReadScheduler: Send + Sync + 'static {
 /// dropped while the socket is still open ends the connection with an error rather than
 /// leaving requests unanswered.
 pub struct ExternalReader {
-    sock: Arc<Socket>,
+    sock: Socket,
     lp: ReadLoop,
     /// What one `recv` reads into (copied into the frame buffer): no zeroing per read, no
     /// unsafe code.
@@ -46,7 +46,7 @@ pub struct ExternalReader {
 const READ_CHUNK: usize = 64 * 1024;
 
 impl ExternalReader {
-    pub(crate) fn new(sock: Arc<Socket>, lp: ReadLoop) -> Self {
+    pub(crate) fn new(sock: Socket, lp: ReadLoop) -> Self {
         ExternalReader {
             sock,
             lp,
@@ -67,7 +67,7 @@ impl ExternalReader {
             return false;
         }
         loop {
-            match (&*self.sock).read(&mut self.chunk) {
+            match (&self.sock).read(&mut self.chunk) {
                 Ok(0) => {
                     self.lp.finish(None);
                     return false;
@@ -146,7 +146,7 @@ fn send(sock: &Socket, buf: &[u8]) -> io::Result<usize> {
 
 /// Splits a connected socket into the reading socket and a writer on a duplicate of it
 /// (registered with the current runtime for writability only), both non-blocking.
-pub(crate) fn split(fd: OwnedFd) -> io::Result<(Arc<Socket>, RawWriter)> {
+pub(crate) fn split(fd: OwnedFd) -> io::Result<(Socket, RawWriter)> {
     let sock = Socket::from(fd);
     sock.set_nonblocking(true)?;
     let dup = Arc::new(sock.try_clone()?);
@@ -154,7 +154,7 @@ pub(crate) fn split(fd: OwnedFd) -> io::Result<(Arc<Socket>, RawWriter)> {
     // an `Arc<Socket>` owns its descriptor for as long as the registration lives.
     #[allow(deprecated)]
     let writer = RawWriter(AsyncFd::with_interest(dup, Interest::WRITABLE)?);
-    Ok((Arc::new(sock), writer))
+    Ok((sock, writer))
 }
 
 impl RawWriter {
