@@ -99,13 +99,7 @@ async fn queries_and_pipelined_requests_are_answered() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_terminated_backend_ends_its_reader_and_the_pool_replaces_it() {
     let (pool, reads) = external_pool(json!({ "max": 1, "application_name": "ldp_it_ext_kill" }));
-    let pid: i32 = pool_run(&pool, simple("SELECT pg_backend_pid()"))
-        .await
-        .ok()
-        .value(0, 0)
-        .unwrap()
-        .parse()
-        .unwrap();
+    let pid = query_backend_pid(&pool).await;
     assert!(terminate_backend(pid).await);
     wait_until(
         "the dead connection's reader finished",
@@ -113,12 +107,7 @@ async fn a_terminated_backend_ends_its_reader_and_the_pool_replaces_it() {
         || reads.finished.load(Ordering::SeqCst) >= 1,
     )
     .await;
-    let other = pool_run(&pool, simple("SELECT pg_backend_pid()"))
-        .await
-        .ok()
-        .value(0, 0)
-        .map(str::to_string);
-    assert_ne!(other, Some(pid.to_string()));
+    assert_ne!(query_backend_pid(&pool).await, pid);
     pool.end().unwrap().await;
 }
 

@@ -18,9 +18,12 @@ use leak_detecting_pool::pg::Statement;
 use leak_detecting_pool::Pool;
 use support::*;
 
-/// The parts in arrival order, then the final part.
-async fn streamed(pool: &Pool, stmt: Statement) -> (Vec<Vec<u8>>, Vec<u8>) {
-    let parts = Arc::new(Mutex::new(Vec::new()));
+type Parts = Arc<Mutex<Vec<Vec<u8>>>>;
+
+/// Starts a streaming `pool.query`: the parts collect in the first, the final part arrives
+/// through the second.
+fn start_streaming(pool: &Pool, stmt: Statement) -> (Parts, oneshot::Receiver<Vec<u8>>) {
+    let parts = Parts::default();
     let sink = parts.clone();
     let (tx, rx) = oneshot::channel();
     pool.query_streaming(
@@ -30,6 +33,12 @@ async fn streamed(pool: &Pool, stmt: Statement) -> (Vec<Vec<u8>>, Vec<u8>) {
             let _ = tx.send(last);
         },
     );
+    (parts, rx)
+}
+
+/// The parts in arrival order, then the final part.
+async fn streamed(pool: &Pool, stmt: Statement) -> (Vec<Vec<u8>>, Vec<u8>) {
+    let (parts, rx) = start_streaming(pool, stmt);
     let last = within("the streamed reply", Duration::from_secs(20), rx)
         .await
         .expect("reply");
@@ -87,11 +96,7 @@ async fn a_long_result_arrives_in_parts_that_add_up_to_the_reply() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_error_after_streamed_rows_ends_the_last_part_and_the_connection_is_dropped() {
     let (pool, _) = pool(json!({ "max": 1 }));
-    let first_pid = pool_run(&pool, simple("SELECT pg_backend_pid()"))
-        .await
-        .ok()
-        .value(0, 0)
-        .map(str::to_string);
+    let first_pid = query_backend_pid(&pool).await;
     let (parts, last) = streamed(
         &pool,
         simple("SELECT i, repeat('x', 100), 1 / (15000 - i) FROM generate_series(1, 20000) i"),
@@ -103,40 +108,20 @@ async fn an_error_after_streamed_rows_ends_the_last_part_and_the_connection_is_d
     let r = Reply::parse(&joined);
     assert_eq!(r.err_code(), Some("22012"), "{}", r.frame_types);
     // pg-pool destroys the connection a failed pool.query ran on; the pool serves the next.
-    let pid = pool_run(&pool, simple("SELECT pg_backend_pid()"))
-        .await
-        .ok()
-        .value(0, 0)
-        .map(str::to_string);
-    assert_ne!(pid, first_pid);
+    assert_ne!(query_backend_pid(&pool).await, first_pid);
     pool.end().unwrap().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_lost_mid_stream_ends_the_reply_with_the_error() {
     let (pool, _) = pool(json!({ "max": 1, "application_name": "ldp_it_stream_kill" }));
-    let pid: i32 = pool_run(&pool, simple("SELECT pg_backend_pid()"))
-        .await
-        .ok()
-        .value(0, 0)
-        .unwrap()
-        .parse()
-        .unwrap();
+    let pid = query_backend_pid(&pool).await;
     // Rows flow, then the backend sleeps mid-result and is terminated while it does.
     let stmt = simple(
         "SELECT i, repeat('x', 100), CASE WHEN i = 10000 THEN pg_sleep(30) END \
          FROM generate_series(1, 20000) i",
     );
-    let parts = Arc::new(Mutex::new(Vec::new()));
-    let sink = parts.clone();
-    let (tx, rx) = oneshot::channel();
-    pool.query_streaming(
-        stmt,
-        Some(Arc::new(move |part: Vec<u8>| sink.lock().push(part))),
-        move |last| {
-            let _ = tx.send(last);
-        },
-    );
+    let (parts, rx) = start_streaming(&pool, stmt);
     wait_until("some rows streamed", Duration::from_secs(10), || {
         !parts.lock().is_empty()
     })

@@ -204,6 +204,17 @@ pub async fn pool_run(pool: &Pool, stmt: Statement) -> Reply {
     Reply::parse(&pool.query(stmt).await)
 }
 
+/// The backend pid of the connection a `pool.query` runs on.
+pub async fn query_backend_pid(pool: &Pool) -> i32 {
+    pool_run(pool, simple("SELECT pg_backend_pid()"))
+        .await
+        .ok()
+        .value(0, 0)
+        .expect("a pid")
+        .parse()
+        .expect("an integer pid")
+}
+
 /// Terminates backend `pid` from a separate, short-lived admin pool (so only our own
 /// backends are ever killed). Returns pg_terminate_backend's answer.
 pub async fn terminate_backend(pid: i32) -> bool {
