@@ -1,14 +1,15 @@
-//! A connection: a handle ([`Conn`]) to two tasks that own the socket.
+//! A connection: a handle ([`Conn`]) to the tasks (or embedder's thread) that own the socket.
 //!
 //! A request is encoded (choosing the statement cache plan) and written by the thread that
-//! submits it, under the write lock, its [`Pending`] reply slot pushed *before* its bytes go out:
-//! no task hop when the socket takes the bytes at once. When it does not, the writer task
+//! submits it, under the write lock, its `Pending` reply slot pushed *before* its bytes go
+//! out: no task hop when the socket takes the bytes at once. When it does not, the writer task
 //! finishes the write; it also sends `Terminate` and raw messages, and closes the connection
-//! when every handle is gone. The reader task parses backend frames and routes them to the front pending slot until
-//! its `ReadyForQuery`, then sends the reply. Requests may be pipelined; each carries its own
-//! `Sync`, so an error in one does not affect the next. Asynchronous messages (notifications,
-//! and notices outside a request) go to the [`ConnListener`]; a notice raised by a request is
-//! part of its reply. When the socket ends, every pending and later request is
+//! when every handle is gone. The reading side (`read.rs`: a reader task, or an
+//! [`ExternalReader`] driven by a [`ReadScheduler`]) routes backend frames to the front pending
+//! slot until its `ReadyForQuery`, then sends the reply. Requests may be pipelined; each
+//! carries its own `Sync`, so an error in one does not affect the next. Asynchronous messages
+//! (notifications, and notices outside a request) go to the [`ConnListener`]; a notice raised
+//! by a request is part of its reply. When the socket ends, every pending and later request is
 //! answered with "Connection terminated unexpectedly" — a reply is never lost.
 
 use std::collections::{HashMap, VecDeque};
@@ -21,12 +22,13 @@ use bytes::BytesMut;
 use parking_lot::Mutex;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use tokio::io::{AsyncReadExt, AsyncWrite, ReadHalf};
+use tokio::io::AsyncWrite;
 use tokio::sync::{mpsc, oneshot};
 
 use super::cache::StatementCache;
 use super::external::{self, ExternalReader, ReadScheduler};
-use super::frames::{self, complete_frame_len, HEADER};
+use super::frames;
+use super::read::{reader, ReadLoop};
 use super::request::{encode_extended, encode_simple, Plan, Statement};
 use super::stream::{self, CancelTarget, PgStream};
 use crate::config::ConnectConfig;
@@ -50,50 +52,50 @@ pub struct ConnShared {
     secret: i32,
     cancel_target: CancelTarget,
     pub created: Instant,
-    txn_status: AtomicU8,
-    closed: AtomicBool,
-    closing: AtomicBool,
+    pub(super) txn_status: AtomicU8,
+    pub(super) closed: AtomicBool,
+    pub(super) closing: AtomicBool,
     /// Signalled by [`Conn::abort`]: the reader stops waiting for the server.
-    abort: tokio::sync::Notify,
+    pub(super) abort: tokio::sync::Notify,
     in_flight: AtomicU32,
     queries: AtomicU64,
     /// Milliseconds since `created` at which the last request finished.
     last_done_ms: AtomicU64,
     pub params: Mutex<HashMap<String, String>>,
-    driver: Mutex<Driver>,
+    pub(super) driver: Mutex<Driver>,
     /// Lock order: `write` before `driver`.
     write: Mutex<Option<WriteSide>>,
     writer_wake: tokio::sync::Notify,
 }
 
 /// Reply slot of a request written to the socket and not yet answered.
-struct Pending {
-    out: Vec<u8>,
-    reply: ReplyTo,
+pub(super) struct Pending {
+    pub(super) out: Vec<u8>,
+    pub(super) reply: ReplyTo,
     /// `(sql, name)` when this request's Parse will create a cache entry.
-    cache_insert: Option<(String, String)>,
+    pub(super) cache_insert: Option<(String, String)>,
     /// SQL whose cache entry this request reused (invalidated on stale-plan errors).
-    cache_reused: Option<String>,
+    pub(super) cache_reused: Option<String>,
     /// Caller-named statement parsed by this request (forgotten if it fails).
-    named_parse: Option<String>,
-    row_description: Option<Vec<u8>>,
-    error_code: Option<String>,
-    extended: bool,
+    pub(super) named_parse: Option<String>,
+    pub(super) row_description: Option<Vec<u8>>,
+    pub(super) error_code: Option<String>,
+    pub(super) extended: bool,
     /// The statement, kept when it reused a cache entry: if the server says the cached plan
     /// is stale (0A000 "cached plan must not change result type" after a schema change, or
     /// 26000), it is run again once, re-parsed — pg, which never caches, would have succeeded.
-    retry: Option<Statement>,
+    pub(super) retry: Option<Statement>,
 }
 
 /// The locked part shared by the writer and the reader.
-struct Driver {
-    pending: VecDeque<Pending>,
-    cache: StatementCache,
-    named: HashMap<String, String>,
-    dead: bool,
+pub(super) struct Driver {
+    pub(super) pending: VecDeque<Pending>,
+    pub(super) cache: StatementCache,
+    pub(super) named: HashMap<String, String>,
+    pub(super) dead: bool,
 }
 
-enum Job {
+pub(super) enum Job {
     Raw(BytesMut),
     Close,
 }
@@ -146,7 +148,7 @@ pub struct Conn {
     tx: mpsc::UnboundedSender<Job>,
 }
 
-const TERMINATED: &str = "Connection terminated unexpectedly";
+pub(super) const TERMINATED: &str = "Connection terminated unexpectedly";
 
 impl Conn {
     /// Opens a connection (socket, TLS, startup, auth) and starts its tasks on the current runtime.
@@ -315,7 +317,7 @@ impl ConnShared {
         self.created + Duration::from_millis(self.last_done_ms.load(Ordering::Relaxed))
     }
 
-    fn finish_one(&self) {
+    pub(super) fn finish_one(&self) {
         let ms = self.created.elapsed().as_millis() as u64;
         self.last_done_ms.store(ms, Ordering::Relaxed);
         self.in_flight.fetch_sub(1, Ordering::AcqRel);
@@ -323,7 +325,7 @@ impl ConnShared {
 
     /// Encodes and writes a request (already counted in `in_flight`). Writes from the calling
     /// thread when the writer task is not busy; refusals are answered after the locks are released.
-    fn enqueue(&self, stmt: Statement, reply: ReplyTo) {
+    pub(super) fn enqueue(&self, stmt: Statement, reply: ReplyTo) {
         let refused = {
             let mut guard = self.write.lock();
             let Some(ws) = guard.as_mut() else { return };
@@ -400,7 +402,7 @@ impl ReplyTo {
         }
     }
 
-    fn partial_sink(&self) -> Option<&PartialSink> {
+    pub(super) fn partial_sink(&self) -> Option<&PartialSink> {
         match self {
             ReplyTo::Streaming(sink, _) => Some(sink),
             _ => None,
@@ -553,251 +555,4 @@ async fn writer(shared: Arc<ConnShared>, mut rx: mpsc::UnboundedReceiver<Job>) {
             return;
         }
     }
-}
-
-/// The reading side of a connection, whoever drives it: frames already read wait in `buf`.
-///
-/// Invariant: [`finish`](Self::finish) runs once, after which the connection is closed and
-/// every request was answered.
-pub(crate) struct ReadLoop {
-    shared: Arc<ConnShared>,
-    pub(crate) buf: BytesMut,
-    listener: Arc<dyn ConnListener>,
-    /// Only to answer COPY FROM STDIN; weak, so that it does not keep the writer alive after
-    /// every handle is dropped.
-    tx: mpsc::WeakUnboundedSender<Job>,
-    /// An ErrorResponse that arrived with no request pending (e.g. FATAL "terminating
-    /// connection due to administrator command"): reported as the reason the connection
-    /// closed, as pg does.
-    unsolicited: Option<Vec<u8>>,
-    finished: bool,
-}
-
-impl ReadLoop {
-    fn new(
-        shared: Arc<ConnShared>,
-        buf: BytesMut,
-        listener: Arc<dyn ConnListener>,
-        tx: &mpsc::UnboundedSender<Job>,
-    ) -> Self {
-        ReadLoop {
-            shared,
-            buf,
-            listener,
-            tx: tx.downgrade(),
-            unsolicited: None,
-            finished: false,
-        }
-    }
-
-    /// Routes every complete frame in `buf`.
-    pub(crate) fn process(&mut self) {
-        while let Some(len) = complete_frame_len(&self.buf) {
-            let frame = self.buf.split_to(len);
-            if let Some(e) = handle_frame(&self.shared, &frame, &*self.listener, &self.tx) {
-                self.unsolicited.get_or_insert(e);
-            }
-        }
-    }
-
-    /// Makes room for the next read.
-    pub(crate) fn reserve(&mut self) {
-        if self.buf.capacity() - self.buf.len() < 4096 {
-            self.buf.reserve(64 * 1024);
-        }
-    }
-
-    pub(crate) fn is_finished(&self) -> bool {
-        self.finished
-    }
-
-    /// The socket ended (`error`: how, if not cleanly): answers every pending request and
-    /// tells the listener. Only the first call does anything.
-    pub(crate) fn finish(&mut self, error: Option<std::io::Error>) {
-        if std::mem::replace(&mut self.finished, true) {
-            return;
-        }
-        let shared = &self.shared;
-        shared.closed.store(true, Ordering::Release);
-        let pending: Vec<Pending> = {
-            let mut d = shared.driver.lock();
-            d.dead = true;
-            d.pending.drain(..).collect()
-        };
-        for p in pending {
-            shared.finish_one();
-            // A server error already received for this request (e.g. the FATAL that announced
-            // the termination) stays first in the reply, so the caller sees it as with pg.
-            let mut out = if p.error_code.is_some() {
-                p.out
-            } else {
-                Vec::new()
-            };
-            frames::push_client_error(&mut out, "LDP_CONNECTION_TERMINATED", TERMINATED);
-            p.reply.send(out);
-        }
-        let ours = shared.closing.load(Ordering::Acquire);
-        let err = match (ours, self.unsolicited.take(), error) {
-            (true, _, _) => None,
-            (false, Some(frame), _) => Some(Error::Db(crate::error::DbError::from_frame(&frame))),
-            (false, None, Some(e)) => Some(Error::Io(format!("{}: {}", TERMINATED, e))),
-            (false, None, None) => Some(Error::ConnectionTerminated),
-        };
-        self.listener.closed(shared.id, err);
-    }
-}
-
-async fn reader(mut lp: ReadLoop, mut rd: ReadHalf<PgStream>) {
-    let error = loop {
-        lp.process();
-        lp.reserve();
-        let read = tokio::select! {
-            r = rd.read_buf(&mut lp.buf) => r,
-            _ = lp.shared.abort.notified() => break None,
-        };
-        match read {
-            Ok(0) => break None,
-            Ok(_) => {}
-            Err(e) => break Some(e),
-        }
-    };
-    lp.finish(error);
-}
-
-/// Routes one backend frame; returns an `ErrorResponse` that arrived with no request pending.
-fn handle_frame(
-    shared: &ConnShared,
-    frame: &[u8],
-    listener: &dyn ConnListener,
-    tx: &mpsc::WeakUnboundedSender<Job>,
-) -> Option<Vec<u8>> {
-    let body = &frame[HEADER..];
-    match frame[0] {
-        b'A' => {
-            let pid = i32::from_be_bytes([body[0], body[1], body[2], body[3]]);
-            if let Some((channel, rest)) = frames::cstr(&body[4..]) {
-                let payload = frames::cstr(rest).map(|(p, _)| p).unwrap_or("");
-                listener.notification(shared.id, pid, channel, payload);
-            }
-            return None;
-        }
-        b'N' => {
-            // A notice raised by a request travels in that request's reply, so the caller sees
-            // it before the result (pg emits `notice` before the query resolves); others are events.
-            if let Some(p) = shared.driver.lock().pending.front_mut() {
-                p.out.extend_from_slice(frame);
-                return None;
-            }
-            listener.notice(shared.id, frame);
-            return None;
-        }
-        b'S' => {
-            if let Some((k, rest)) = frames::cstr(body) {
-                if let Some((v, _)) = frames::cstr(rest) {
-                    shared.params.lock().insert(k.to_string(), v.to_string());
-                }
-            }
-            return None;
-        }
-        _ => {}
-    }
-    let mut d = shared.driver.lock();
-    let Driver {
-        pending,
-        cache,
-        named,
-        ..
-    } = &mut *d;
-    let Some(p) = pending.front_mut() else {
-        return (frame[0] == b'E').then(|| frame.to_vec());
-    };
-    match frame[0] {
-        b'T' => {
-            if p.cache_insert.is_some() {
-                p.row_description = Some(frame.to_vec());
-            }
-            p.out.extend_from_slice(frame);
-        }
-        b'D' => {
-            p.out.extend_from_slice(frame);
-            if p.out.len() >= STREAM_CHUNK && p.error_code.is_none() {
-                if let Some(sink) = p.reply.partial_sink().cloned() {
-                    let part = std::mem::take(&mut p.out);
-                    // Rows already handed on cannot be taken back: no stale-plan retry now.
-                    p.retry = None;
-                    drop(d);
-                    sink(part);
-                }
-            }
-        }
-        b'I' => p.out.extend_from_slice(frame),
-        b'C' => {
-            let tag = frames::cstr(body).map(|(t, _)| t).unwrap_or("");
-            if tag == "DEALLOCATE ALL" || tag == "DISCARD ALL" {
-                cache.forget_all();
-                named.clear();
-            }
-            p.out.extend_from_slice(frame);
-        }
-        b'E' if p.error_code.is_none() => {
-            let code = frames::fields(frame)
-                .find(|(f, _)| *f == b'C')
-                .map(|(_, v)| v.to_string());
-            p.error_code = Some(code.unwrap_or_default());
-            p.out.extend_from_slice(frame);
-        }
-        b'G' => {
-            // COPY FROM STDIN: we have no data to send; fail it cleanly instead of hanging.
-            // The backend ignores the Sync we already sent while in copy-in mode; after an
-            // extended-protocol CopyFail it waits for another one (a single ReadyForQuery follows).
-            let mut msg = BytesMut::new();
-            postgres_protocol::message::frontend::copy_fail(
-                "COPY FROM STDIN is not supported by this pool",
-                &mut msg,
-            )
-            .ok();
-            if p.extended {
-                postgres_protocol::message::frontend::sync(&mut msg);
-            }
-            if let Some(tx) = tx.upgrade() {
-                let _ = tx.send(Job::Raw(msg));
-            }
-        }
-        b'Z' => {
-            let status = body.first().copied().unwrap_or(b'I');
-            shared.txn_status.store(status, Ordering::Release);
-            p.out.extend_from_slice(frame);
-            let p = pending.pop_front().expect("front exists");
-            let ok = p.error_code.is_none();
-            if let Some((sql, name)) = p.cache_insert {
-                cache.finish(&sql, name, ok, p.row_description);
-            }
-            let stale = matches!(p.error_code.as_deref(), Some("0A000") | Some("26000"))
-                && p.cache_reused.is_some();
-            if stale {
-                if let Some(sql) = &p.cache_reused {
-                    cache.invalidate(sql);
-                }
-            }
-            if let (false, Some(name)) = (ok, &p.named_parse) {
-                named.remove(name);
-            }
-            // Run a stale cached statement again, re-parsed — only when that cannot reorder or
-            // change anything: outside a transaction block and with nothing else in flight.
-            if stale && status == b'I' && pending.is_empty() && shared.in_flight() == 1 {
-                if let Some(stmt) = p.retry {
-                    drop(d);
-                    shared.enqueue(stmt, p.reply);
-                    return None;
-                }
-            }
-            drop(d);
-            shared.finish_one();
-            p.reply.send(p.out);
-        }
-        // ParseComplete, BindComplete, CloseComplete, NoData, ParameterDescription,
-        // PortalSuspended, COPY OUT data: nothing for the caller.
-        _ => {}
-    }
-    None
 }

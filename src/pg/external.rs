@@ -19,7 +19,7 @@ use socket2::Socket;
 use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncWrite, Interest};
 
-use super::conn::ReadLoop;
+use super::read::ReadLoop;
 
 /// Takes the readers of new connections and calls [`ExternalReader::on_readable`] whenever
 /// their socket is readable, on a thread of its choosing, until it returns `false`; then it

@@ -10,6 +10,7 @@ pub mod cache;
 pub mod conn;
 pub mod external;
 pub mod frames;
+mod read;
 pub mod request;
 pub mod startup;
 pub mod stream;
