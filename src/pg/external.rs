@@ -37,21 +37,41 @@ pub trait ReadScheduler: Send + Sync + 'static {
 pub struct ExternalReader {
     sock: Socket,
     lp: ReadLoop,
-    /// What one `recv` reads into (copied into the frame buffer): no zeroing per read, no
-    /// unsafe code.
-    chunk: Box<[u8]>,
 }
 
 /// Bytes per `recv`.
 const READ_CHUNK: usize = 64 * 1024;
 
+thread_local! {
+    /// What one `recv` reads into before the bytes are appended to the connection's frame
+    /// buffer: one per reading thread rather than one per connection (readers on a thread
+    /// run one at a time), zeroed once, no unsafe code.
+    static CHUNK: std::cell::RefCell<Box<[u8]>> =
+        std::cell::RefCell::new(vec![0; READ_CHUNK].into_boxed_slice());
+}
+
 impl ExternalReader {
     pub(crate) fn new(sock: Socket, lp: ReadLoop) -> Self {
-        ExternalReader {
-            sock,
-            lp,
-            chunk: vec![0; READ_CHUNK].into_boxed_slice(),
-        }
+        ExternalReader { sock, lp }
+    }
+
+    /// One `recv`, its bytes appended to the frame buffer.
+    fn read_some(&mut self) -> io::Result<usize> {
+        let (sock, buf) = (&self.sock, &mut self.lp.buf);
+        CHUNK.with(|chunk| {
+            let mut fresh;
+            let mut held = chunk.try_borrow_mut();
+            let chunk: &mut [u8] = match held.as_deref_mut() {
+                Ok(c) => c,
+                Err(_) => {
+                    fresh = vec![0; READ_CHUNK];
+                    &mut fresh
+                }
+            };
+            let n = (&*sock).read(chunk)?;
+            buf.extend_from_slice(&chunk[..n]);
+            Ok(n)
+        })
     }
 
     /// The socket to watch for readability.
@@ -67,15 +87,12 @@ impl ExternalReader {
             return false;
         }
         loop {
-            match (&self.sock).read(&mut self.chunk) {
+            match self.read_some() {
                 Ok(0) => {
                     self.lp.finish(None);
                     return false;
                 }
-                Ok(n) => {
-                    self.lp.buf.extend_from_slice(&self.chunk[..n]);
-                    self.lp.process();
-                }
+                Ok(_) => self.lp.process(),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
