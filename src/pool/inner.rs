@@ -348,6 +348,16 @@ impl PoolInner {
         };
         let info = registry::leak_info(id, &rec);
         self.metrics.forced_release();
+        if reason == ReclaimReason::GarbageCollected {
+            self.metrics.leak_detected();
+        }
+        // Announced before the connection starts closing: its `removed` event can only follow
+        // (the socket may be read on another thread, which would otherwise see the end first
+        // and have the holder's client forgotten before it learns it was reclaimed).
+        self.events.emit(PoolEvent::ForceRelease {
+            leak: info.clone(),
+            reason,
+        });
         self.remove_locked(&mut st, &rec.conn);
         drop(st);
         // Destroy it for real: a statement still running must neither keep the backend busy
@@ -359,19 +369,6 @@ impl PoolInner {
             });
         }
         rec.conn.abort();
-        match reason {
-            ReclaimReason::GarbageCollected => {
-                self.metrics.leak_detected();
-                self.events.emit(PoolEvent::ForceRelease {
-                    leak: info.clone(),
-                    reason,
-                })
-            }
-            _ => self.events.emit(PoolEvent::ForceRelease {
-                leak: info.clone(),
-                reason,
-            }),
-        }
         Some(info)
     }
 
