@@ -89,74 +89,29 @@ function readFields(result, buf, pos) {
   result._prebuilt = empty
 }
 
-function readRow(result, buf, pos) {
-  const n = buf.readInt16BE(pos)
-  pos += 2
-  const parsers = result._parsers
-  if (result.rowAsArray) {
-    const row = new Array(n)
-    for (let i = 0; i < n; i++) {
-      const len = buf.readInt32BE(pos)
-      pos += 4
-      if (len === -1) {
-        row[i] = null
-      } else {
-        row[i] = parsers[i](utf8(buf, pos, pos + len))
-        pos += len
-      }
-    }
-    return row
-  }
-  const fields = result.fields
-  const row = { ...result._prebuilt }
-  for (let i = 0; i < n; i++) {
-    const len = buf.readInt32BE(pos)
-    pos += 4
-    if (len === -1) {
-      row[fields[i].name] = null
-    } else {
-      row[fields[i].name] = parsers[i](utf8(buf, pos, pos + len))
-      pos += len
-    }
-  }
-  return row
-}
-
 /**
- * Like readRow, for a row the core marked all-ASCII (frame type `d`): the row body becomes one
- * Latin-1 string — for ASCII the same characters UTF-8 decoding gives — and each value is cut
- * out of it, one string decode per row instead of one per value.
+ * One DataRow (body at `pos`, frame ends at `end`) as a row object or array. A row the core
+ * marked all-ASCII (`ascii`, frame type `d`) is decoded as one Latin-1 string — for ASCII the
+ * same characters UTF-8 decoding gives — and each value cut out of it: one string decode per
+ * row instead of one per value.
  */
-function readAsciiRow(result, buf, pos, end) {
+function readRow(result, buf, pos, end, ascii) {
   const n = buf.readInt16BE(pos)
-  const text = latin1(buf, pos, end)
-  let at = 2
+  const text = ascii ? latin1(buf, pos, end) : null
   const parsers = result._parsers
-  if (result.rowAsArray) {
-    const row = new Array(n)
-    for (let i = 0; i < n; i++) {
-      const len = buf.readInt32BE(pos + at)
-      at += 4
-      if (len === -1) {
-        row[i] = null
-      } else {
-        row[i] = parsers[i](text.substring(at, at + len))
-        at += len
-      }
-    }
-    return row
-  }
-  const fields = result.fields
-  const row = { ...result._prebuilt }
+  const fields = result.rowAsArray ? null : result.fields
+  const row = fields === null ? new Array(n) : { ...result._prebuilt }
+  let at = pos + 2
   for (let i = 0; i < n; i++) {
-    const len = buf.readInt32BE(pos + at)
+    const len = buf.readInt32BE(at)
     at += 4
-    if (len === -1) {
-      row[fields[i].name] = null
-    } else {
-      row[fields[i].name] = parsers[i](text.substring(at, at + len))
+    let value = null
+    if (len !== -1) {
+      value = parsers[i](text === null ? utf8(buf, at, at + len) : text.substring(at - pos, at - pos + len))
       at += len
     }
+    if (fields === null) row[i] = value
+    else row[fields[i].name] = value
   }
   return row
 }
@@ -205,19 +160,11 @@ class ReplyState {
       const frameEnd = pos + 1 + buf.readInt32BE(pos + 1)
       const body = pos + 5
       switch (type) {
+        case 0x44: // D
         case 0x64: // d: a DataRow whose values are all ASCII (marked by the core)
           if (!this.error) {
             try {
-              this.result.rows.push(readAsciiRow(this.result, buf, body, frameEnd))
-            } catch (err) {
-              this.error = err
-            }
-          }
-          break
-        case 0x44: // D
-          if (!this.error) {
-            try {
-              this.result.rows.push(readRow(this.result, buf, body))
+              this.result.rows.push(readRow(this.result, buf, body, frameEnd, type === 0x64))
             } catch (err) {
               this.error = err
             }
