@@ -1,6 +1,8 @@
 'use strict'
 // leakThresholdMs: 0 turns leak reports and stack capture off; checkouts are still tracked
 // (getPoolStatus, exhaustion errors) and forceReleaseAfterMs still works on its own.
+// Infinity means the same ("never reported by age"). A stack is captured exactly for a
+// checkout that can be reported by age: a per-checkout threshold turns it back on.
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
@@ -66,4 +68,35 @@ test('no reports, but checkouts are listed, counted in exhaustion errors and for
   assert.equal(pool.totalCount, 0)
   a.release()
   b.release()
+})
+
+test('leakThresholdMs Infinity captures no stacks either', async (t) => {
+  const never = await makePool({ max: 2, leakThresholdMs: Infinity }, t)
+  ;(await never.connect()).release()
+  const counted = await countStackCaptures(async () => {
+    for (let i = 0; i < 3; i++) (await never.connect()).release()
+  })
+  assert.equal(counted.n, 0, 'no report can ever need these stacks')
+  // The view the core resolved is what JS reads: Infinity is "off", like 0.
+  assert.equal(never.options.leakThresholdMs, Infinity, 'pool.options keeps what the user passed')
+})
+
+test('a per-checkout threshold on a pool with reports off captures the stack its report needs', async (t) => {
+  const pool = await makePool({ max: 2, leakThresholdMs: 0, checkIntervalMs: 10 }, t)
+  const reports = collect(pool, 'leaksDetected')
+  async function takesOnPurpose() {
+    return pool.connect({ leakThresholdMs: 30 })
+  }
+  const c = await takesOnPurpose()
+  await waitUntil(() => reports.length === 1, 3000, 'the report of the checkout with its own threshold')
+  const leak = reports[0].leaks[0]
+  assert.equal(leak.id, c._checkoutId)
+  assert.match(leak.location, /takesOnPurpose/)
+  assert.match(leak.stack, /takesOnPurpose/)
+  c.release()
+  const exempt = await countStackCaptures(async () => {
+    ;(await pool.connect({ leakThresholdMs: Infinity })).release()
+    ;(await pool.connect({ leakThresholdMs: 0 })).release()
+  })
+  assert.equal(exempt.n, 0, 'a checkout that can never be reported gets no stack')
 })

@@ -37,6 +37,14 @@ const INVALID = [
   [{ log: 3 }, TypeError, 'log', /3/],
   [{ types: 3 }, TypeError, 'types', /3/],
   [{ types: {} }, TypeError, 'types', /object/],
+  // Options only the JS layer reads are validated there, with the same shape of error.
+  [{ captureStacks: 'yes' }, TypeError, 'captureStacks', /"yes"/],
+  [{ captureStacks: () => true }, TypeError, 'captureStacks', /a function/],
+  [{ stackTraceLimit: -1 }, RangeError, 'stackTraceLimit', /-1/],
+  [{ stackTraceLimit: 2.5 }, RangeError, 'stackTraceLimit', /2\.5/],
+  [{ stackTraceLimit: 'many' }, TypeError, 'stackTraceLimit', /"many"/],
+  [{ alertBufferSize: 0 }, RangeError, 'alertBufferSize', /0/],
+  [{ allowExitOnIdle: 1 }, TypeError, 'allowExitOnIdle', /1/],
 ]
 
 for (const [opts, Ctor, option, received] of INVALID) {
@@ -88,6 +96,8 @@ test('values pg accepts stay valid (no false alarms)', async () => {
     { ssl: { rejectUnauthorized: false } },
     { ssl: 'no-verify' },
     { allowExitOnIdle: true },
+    { captureStacks: false, stackTraceLimit: 0, alertBufferSize: 1 },
+    { stackTraceLimit: '20', alertBufferSize: '5' }, // numeric strings, as read from process.env
     { log: () => {}, verify: (c, cb) => cb(), onConnect: async () => {} },
     { types: { getTypeParser: () => String } },
     { password: () => 'pw' },

@@ -1,57 +1,63 @@
 'use strict'
 // PoolClient: what pool.connect() hands out. The same object is handed out again for the same
 // connection (pg does so; ORMs rely on it). Between connect() and release() it holds a
-// checkout (`_native`: its CheckoutInfo; the core keeps the checkout by id); after release it
-// refuses queries with an error that says why.
+// checkout (`_checkout`: its CheckoutInfo; the core keeps the checkout itself, by id); after
+// release it refuses queries with an error that says why.
+//
+// It reaches its pool only through the pool's internal interface (lib/internals.js), and is
+// driven by it through three symbol-keyed methods, ATTACH, DETACH and RUN, invisible to users.
 
 const EventEmitter = require('events')
 const { normalize, encode } = require('./query')
 const { parse } = require('./result')
-const { clientError, fromInfo, noticeMessage } = require('./errors')
+const { clientError, noticeMessage } = require('./errors')
 const { escapeLiteral, escapeIdentifier } = require('./types/prepare-value')
 const TypeOverrides = require('./types/overrides')
-const { safeEmit } = require('./events')
+const { safeEmit } = require('./emit')
+const { releasedError } = require('./report')
 
-const NOOP = () => {}
+/** Called by the pool when a checkout is handed to this client: `(info, tag)`. */
+const ATTACH = Symbol('PoolClient.attach')
+/** Called by the pool when this client no longer holds its checkout: `(reason)`, null on release. */
+const DETACH = Symbol('PoolClient.detach')
+/** Called by the pool to run an already normalized query (lib/query.js) on this client. */
+const RUN = Symbol('PoolClient.run')
 
 class PoolClient extends EventEmitter {
-  constructor(pool, connId, processID) {
+  /** `pool`: the pool's internal interface; `slot`: its record of this client (opaque here). */
+  constructor(pool, slot, processID) {
     super()
     this._pool = pool
-    this._connId = connId
+    this._slot = slot
     this.processID = processID
-    this._native = null
-    this.release = this._releaseImpl.bind(this)
+    this._checkout = null
     this._checkoutId = 0
+    this.release = this._releaseImpl.bind(this)
     this._releasedReason = null
     this._releasedAt = 0
-    this._types = pool._types
+    this._types = pool.settings.types
     this._tag = undefined
-    // The pool's weak entry for this client while checked out (one per client, not per checkout).
-    this._weak = new WeakRef(this)
-    // The checkout this client holds, as seen by the pool's FinalizationRegistry (0: none).
-    this._slot = { checkoutId: 0 }
-    pool._collected.register(this, this._slot)
-    const o = pool.options
-    this.database = pool._conn.database
-    this.user = pool._conn.user
-    this.host = pool._conn.host
-    this.port = pool._conn.port
+    const s = pool.settings
+    // pg's client.host/port/database/user: what the connection actually uses (options,
+    // connection string, PG* environment and defaults, as the core resolved them).
+    this.database = s.database
+    this.user = s.user
+    this.host = s.host
+    this.port = s.port
   }
 
-  _attach(native, tag) {
-    this._native = native
-    this._checkoutId = native.checkoutId
-    this._slot.checkoutId = native.checkoutId
+  [ATTACH](checkout, tag) {
+    this._checkout = checkout
+    this._checkoutId = checkout.checkoutId
     this._releasedReason = null
     this._releasedAt = 0
     this._tag = tag
   }
 
-  /** Gives the checkout up on the JS side (released, reclaimed or never handed out). */
-  _detach() {
-    this._native = null
-    this._slot.checkoutId = 0
+  [DETACH](reason) {
+    this._checkout = null
+    this._releasedReason = reason
+    this._releasedAt = reason ? 0 : Date.now()
   }
 
   get tag() {
@@ -60,19 +66,19 @@ class PoolClient extends EventEmitter {
 
   set tag(v) {
     this._tag = v
-    if (this._native) this._pool._native.updateCheckout(this._checkoutId, { tag: v == null ? undefined : String(v) })
+    if (this._checkout) this._pool.update(this._checkoutId, { tag: v == null ? undefined : String(v) })
   }
 
   /** Changes this checkout's leak threshold (0 exempts it). */
   setLeakThreshold(ms) {
     if (typeof ms !== 'number' || !(ms >= 0)) throw new RangeError(`setLeakThreshold: expected a number >= 0, received ${ms}`)
-    if (this._native) this._pool._native.updateCheckout(this._checkoutId, { leakThresholdMs: ms })
+    if (this._checkout) this._pool.update(this._checkoutId, { leakThresholdMs: ms })
   }
 
   query(config, values, callback) {
     const q = normalize(config, values, callback)
     const cb = q.callback
-    const promise = this._run(q)
+    const promise = this[RUN](q)
     if (cb) {
       promise.then((r) => cb(null, r), (e) => cb(e))
       return undefined
@@ -82,20 +88,19 @@ class PoolClient extends EventEmitter {
 
   /** Why this client cannot run queries now (built lazily: releasing stays cheap). */
   _unusableError() {
-    if (this._releasedReason) return this._releasedReason
-    const when = this._releasedAt ? ` at ${new Date(this._releasedAt).toISOString()}` : ''
-    return clientError('LDP_CLIENT_RELEASED', `Client was released to the pool${when}; a released client cannot run queries`)
+    return this._releasedReason || releasedError(this._releasedAt)
   }
 
-  async _run(q) {
-    const native = this._native
-    if (!native) {
+  async [RUN](q) {
+    const checkout = this._checkout
+    if (!checkout) {
       throw this._unusableError()
     }
-    const [text, params, name, extended] = encode(q, this._pool._utc)
-    const timeout = q.query_timeout || this._pool._queryTimeout
+    const settings = this._pool.settings
+    const [text, params, name, extended] = encode(q, settings.utc)
+    const timeout = q.query_timeout || settings.queryTimeoutMs
     const types = q.types || this._types
-    const pending = this._pool._completions.runOn(native.checkoutId, text, params, name, extended)
+    const pending = this._pool.run(checkout.checkoutId, text, params, name, extended)
     let parsed
     if (timeout) {
       // The timeout covers the whole reply: a long one is still arriving while it is parsed.
@@ -107,7 +112,7 @@ class PoolClient extends EventEmitter {
     const { result, error, notices } = parsed
     if (notices) for (const n of notices) safeEmit(this, 'notice', noticeMessage(n))
     if (error) {
-      if (error.code === 'LDP_CLIENT_RELEASED' && !this._native) throw this._unusableError()
+      if (error.code === 'LDP_CLIENT_RELEASED' && !this._checkout) throw this._unusableError()
       Error.captureStackTrace(error)
       throw error
     }
@@ -117,12 +122,11 @@ class PoolClient extends EventEmitter {
   // pg-pool sets `client.release` as an own function per checkout, so code that detaches it
   // (`const done = client.release; done()`) works; ours is bound once per client object.
   _releaseImpl(err) {
-    const native = this._native
-    if (!native) {
+    if (!this._checkout) {
       if (this._releasedReason && this._releasedReason.code === 'LDP_CLIENT_RECLAIMED') return undefined
       throw new Error('Release called on client which has already been released to the pool.')
     }
-    return this._pool._release(this, native, err)
+    return this._pool.release(this._slot, err)
   }
 
   escapeLiteral(str) {
@@ -135,13 +139,14 @@ class PoolClient extends EventEmitter {
 
   /** pg's setTypeParser on a client. */
   setTypeParser(oid, format, parseFn) {
-    if (!(this._types instanceof TypeOverrides) || this._types === this._pool._types) {
-      this._types = new TypeOverrides(this._pool._types)
+    const poolTypes = this._pool.settings.types
+    if (!(this._types instanceof TypeOverrides) || this._types === poolTypes) {
+      this._types = new TypeOverrides(poolTypes)
     }
     this._types.setTypeParser(oid, format, parseFn)
     // pg's pool.query() runs on a pooled client and so uses that client's parsers: from now on
     // pool.query() must go through the clients too (see LeakDetectingPool#_fastPath).
-    this._pool._clientParsers = true
+    this._pool.useClientParsers()
   }
 
   getTypeParser(oid, format) {
@@ -153,7 +158,7 @@ class PoolClient extends EventEmitter {
 
   /** Cancels the statement running on this client's connection. */
   cancel() {
-    return this._native ? this._pool._native.cancel(this._native.checkoutId) : Promise.resolve()
+    return this._checkout ? this._pool.cancel(this._checkoutId) : Promise.resolve()
   }
 
   toJSON() {
@@ -170,4 +175,4 @@ function withTimeout(p, ms) {
   return Promise.race([p, t]).finally(() => clearTimeout(timer))
 }
 
-module.exports = { PoolClient, NOOP, fromInfo }
+module.exports = { PoolClient, ATTACH, DETACH, RUN }

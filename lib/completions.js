@@ -13,13 +13,17 @@ const PARTIAL = 0x80000000
 
 const NOOP = () => {}
 
-/** What JS knows of a checkout it holds; the core keeps the checkout itself, by id. */
+/**
+ * What JS knows of a checkout it holds; the core keeps the checkout itself, by id. `client` is
+ * the PoolClient it was handed to (set by the pool's internals when JS takes it).
+ */
 class CheckoutInfo {
   constructor(info) {
     this.checkoutId = info[0]
     this.connId = info[1]
     this.processId = info[2]
     this.isNew = info[3] === 1
+    this.client = null
   }
 }
 

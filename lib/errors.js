@@ -82,10 +82,37 @@ function clientError(code, message, extra) {
   return e
 }
 
+/**
+ * Renders a received option value the way the core does in its messages: strings quoted,
+ * numbers as JavaScript prints them, containers and functions by kind.
+ */
+function describe(v) {
+  if (typeof v === 'string') return JSON.stringify(v.length > 80 ? v.slice(0, 80) + '…' : v)
+  if (typeof v === 'function') return 'a function'
+  if (v === null || typeof v !== 'object') return String(v)
+  return Array.isArray(v) ? 'an array' : 'an object'
+}
+
+/** An invalid option, shaped as the core's: `Ctor` is TypeError (wrong type) or RangeError. */
+function invalidOption(Ctor, option, expected, received) {
+  const e = new Ctor(`Invalid option "${option}": expected ${expected}, received ${describe(received)}`)
+  e.code = 'LDP_INVALID_OPTION'
+  e.option = option
+  return e
+}
+
 /** Turns a JsErrorInfo from the binding into an Error. */
 function fromInfo(info) {
   if (/^[0-9A-Z]{5}$/.test(info.code) && info.extra) {
     return databaseError(JSON.parse(info.extra))
+  }
+  if (info.code === 'LDP_INVALID_OPTION') {
+    // The core names the option and which of pg's error classes applies.
+    const { kind, option } = info.extra ? JSON.parse(info.extra) : {}
+    const e = new (kind === 'RangeError' ? RangeError : TypeError)(info.message)
+    e.code = info.code
+    e.option = option
+    return e
   }
   let extra
   if (info.extra) {
@@ -99,4 +126,4 @@ function fromInfo(info) {
   return clientError(info.code, info.message, extra)
 }
 
-module.exports = { DatabaseError, databaseError, noticeMessage, clientError, fromInfo }
+module.exports = { DatabaseError, databaseError, noticeMessage, clientError, fromInfo, invalidOption }

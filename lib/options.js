@@ -1,30 +1,41 @@
 'use strict'
-// The options object: pg-pool's copy with its defaults and a hidden password, and its JSON
-// form for the Rust core (functions and Buffers removed or converted; NaN/Infinity kept as
-// strings so the core can name them in errors).
+// The options, in one place. The core parses and validates every option it uses, once, and
+// hands back the resolved view (`NativePool.resolvedOptions()`: defaults applied, connection
+// string and PG* environment merged, password absent); what only this layer uses (hooks,
+// `types`, stack capture, the alert buffer, allowExitOnIdle) is validated here and never sent
+// to the core. `settingsOf` joins the two into what the pool, its clients and its event
+// dispatcher read; `poolOptions` is pg-pool's `pool.options`, a copy of what the user passed.
 
-const binding = require('../binding')
+const { invalidOption } = require('./errors')
 
-const FUNCTION_KEYS = new Set(['log', 'verify', 'onConnect', 'types', 'Promise', 'Client', 'stream'])
+/** Options only this layer reads: never sent to the core (pg's `Client` and `stream` are functions). */
+const JS_ONLY = new Set([
+  'log', 'verify', 'onConnect', 'types', 'Promise', 'Client', 'stream',
+  'captureStacks', 'stackTraceLimit', 'alertBufferSize', 'allowExitOnIdle', 'parseInputDatesAsUTC',
+])
 
 function hide(obj, key, value) {
   Object.defineProperty(obj, key, { configurable: true, enumerable: false, writable: true, value })
 }
 
-/** pg-pool's `this.options`: a copy with defaults, the password non-enumerable. */
-function poolOptions(options) {
+/**
+ * pg-pool's `this.options`: a copy of the user's object, the password (and ssl.key)
+ * non-enumerable, and pg-pool's defaults filled in where the user gave none — with the values
+ * the core resolved, so that `new LeakDetectingPool(pool.options)` reproduces the pool.
+ */
+function poolOptions(options, resolved) {
   const o = Object.assign({}, options)
   if (options != null && 'password' in options) hide(o, 'password', options.password)
   if (options != null && options.ssl && typeof options.ssl === 'object') {
     o.ssl = Object.assign({}, options.ssl)
     if ('key' in options.ssl) hide(o.ssl, 'key', options.ssl.key)
   }
-  o.max = o.max || o.poolSize || 10
-  o.min = o.min || 0
-  o.maxUses = o.maxUses || Infinity
+  o.max = o.max || o.poolSize || resolved.max
+  o.min = o.min || resolved.min
+  o.maxUses = o.maxUses || resolved.maxUses
   o.allowExitOnIdle = o.allowExitOnIdle || false
-  o.maxLifetimeSeconds = o.maxLifetimeSeconds || 0
-  if (typeof o.idleTimeoutMillis === 'undefined') o.idleTimeoutMillis = 10000
+  o.maxLifetimeSeconds = o.maxLifetimeSeconds || resolved.maxLifetimeSeconds
+  if (typeof o.idleTimeoutMillis === 'undefined') o.idleTimeoutMillis = resolved.idleTimeoutMillis
   return o
 }
 
@@ -37,12 +48,16 @@ function plain(v) {
   return v
 }
 
-/** The JSON handed to the core. `original` is the user's object (never modified). */
+/**
+ * The JSON handed to the core: the options it reads, with what JSON cannot carry encoded as
+ * the core expects (NaN/Infinity as strings, so that errors can name them; a password
+ * function as `{ $function: true }`). `original` is the user's object (never modified).
+ */
 function toJson(original) {
   const out = {}
   if (original == null) return '{}'
   for (const key of Object.keys(original)) {
-    if (FUNCTION_KEYS.has(key)) continue
+    if (JS_ONLY.has(key)) continue
     const v = original[key]
     if (key === 'password') {
       out.password = typeof v === 'function' ? { $function: true } : plain(v)
@@ -64,39 +79,96 @@ function toJson(original) {
   return JSON.stringify(out)
 }
 
-function describe(v) {
-  if (typeof v === 'string') return JSON.stringify(v)
-  if (v === null || typeof v !== 'object') return String(v)
-  return Array.isArray(v) ? 'an array' : 'an object'
+function func(options, key) {
+  const v = options[key]
+  if (v != null && typeof v !== 'function') throw invalidOption(TypeError, key, 'a function', v)
+  return v || undefined
 }
 
-/** The options the core never sees (hooks, `types`, `Promise`): a TypeError naming the option. */
-function validateJsOptions(options) {
-  if (options == null) return
-  const bad = (option, expected) => {
-    const e = new TypeError(`Invalid option "${option}": expected ${expected}, received ${describe(options[option])}`)
-    e.code = 'LDP_INVALID_OPTION'
-    e.option = option
-    throw e
+function bool(options, key, dflt) {
+  const v = options[key]
+  if (v == null) return dflt
+  if (typeof v !== 'boolean') throw invalidOption(TypeError, key, 'a boolean', v)
+  return v
+}
+
+/** An integer >= `min` (a number, or a numeric string as from process.env). */
+function integer(options, key, dflt, min) {
+  const v = options[key]
+  if (v == null) return dflt
+  const expected = min === 0 ? 'a non-negative integer' : 'a positive integer'
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : undefined
+  if (n === undefined || (Number.isNaN(n) && typeof v === 'string' && v.trim() !== 'NaN')) throw invalidOption(TypeError, key, expected, v)
+  if (!Number.isSafeInteger(n) || n < min) throw invalidOption(RangeError, key, expected, v)
+  return n
+}
+
+/**
+ * Validates the options only this layer reads and returns their values (defaults applied);
+ * throws pg-style TypeError/RangeError naming the option and the value received.
+ */
+function jsOptions(options) {
+  const o = options == null ? {} : options
+  const types = o.types
+  if (types != null && (typeof types !== 'object' || typeof types.getTypeParser !== 'function')) {
+    throw invalidOption(TypeError, 'types', 'an object with a getTypeParser(oid, format) function', types)
   }
-  for (const key of ['log', 'verify', 'onConnect', 'Promise']) {
-    if (options[key] != null && typeof options[key] !== 'function') bad(key, 'a function')
+  return {
+    log: func(o, 'log'),
+    verify: func(o, 'verify'),
+    onConnect: func(o, 'onConnect'),
+    Promise: func(o, 'Promise'),
+    types: types || undefined,
+    captureStacks: bool(o, 'captureStacks', true),
+    stackTraceLimit: integer(o, 'stackTraceLimit', 10, 0),
+    alertBufferSize: integer(o, 'alertBufferSize', 100, 1),
+    allowExitOnIdle: bool(o, 'allowExitOnIdle', false),
+    // pg's `defaults.parseInputDatesAsUTC`, as a pool option: Date parameters sent as UTC text.
+    utc: o.parseInputDatesAsUTC === true,
   }
-  const t = options.types
-  if (t != null && (typeof t !== 'object' || typeof t.getTypeParser !== 'function')) bad('types', 'an object with a getTypeParser(oid, format) function')
 }
 
-/** Throws pg-style TypeError/RangeError for invalid options. */
-function validate(json, options) {
-  validateJsOptions(options)
-  const info = binding.validateOptions(json)
-  if (!info) return
-  const extra = info.extra ? JSON.parse(info.extra) : {}
-  const Ctor = extra.kind === 'RangeError' ? RangeError : TypeError
-  const e = new Ctor(info.message)
-  e.code = info.code
-  e.option = extra.option
-  throw e
+/** The core's resolved view, parsed: Infinity where the JSON says null. */
+function parseResolved(json) {
+  const r = JSON.parse(json)
+  if (r.maxUses === null) r.maxUses = Infinity
+  if (r.maxWaiting === null) r.maxWaiting = Infinity
+  return r
 }
 
-module.exports = { poolOptions, toJson, validate }
+/**
+ * What the pool, its clients and its event dispatcher read (frozen): the core's resolved view
+ * `resolved` for everything the core decides, `js` (from jsOptions) for the rest, and
+ * `defaultTypes` when the user gave no `types`.
+ *
+ * Stack capture: a stack is captured at connect() exactly when a leak report by age is
+ * possible for that checkout — captureStacks is on and its threshold (per-checkout override,
+ * else leakThresholdMs) is finite and positive. leakThresholdMs 0 and Infinity both mean
+ * "never reported by age" (the view says 0); reports that need no threshold (forceRelease,
+ * a garbage-collected client, end()) then carry no stack and name the site by tag or
+ * 'unknown'.
+ */
+function settingsOf(resolved, js, defaultTypes) {
+  return Object.freeze({
+    host: resolved.host,
+    port: resolved.port,
+    user: resolved.user,
+    database: resolved.database,
+    applicationName: resolved.applicationName,
+    max: resolved.max,
+    min: resolved.min,
+    queryTimeoutMs: resolved.query_timeout,
+    leakThresholdMs: resolved.leakThresholdMs,
+    captureStacks: js.captureStacks,
+    stackTraceLimit: js.stackTraceLimit,
+    alertBufferSize: js.alertBufferSize,
+    allowExitOnIdle: js.allowExitOnIdle,
+    utc: js.utc,
+    types: js.types || defaultTypes,
+    log: js.log,
+    verify: js.verify,
+    onConnect: js.onConnect,
+  })
+}
+
+module.exports = { poolOptions, toJson, jsOptions, parseResolved, settingsOf }

@@ -1,7 +1,7 @@
 //! The checkouts JS holds, by checkout id: what `pool.connect()` handed out and not yet
 //! released. JS refers to a checkout by its id (a number), so a checkout costs no JS object of
 //! its own; garbage-collection leak detection hangs on the JS client object instead (a
-//! `FinalizationRegistry` in `lib/pool.js` calls `collected(id)`).
+//! `FinalizationRegistry` in `lib/internals.js` calls `discard(id)`).
 //!
 //! Invariants: an id is present from the moment JS takes the checkout until JS releases it,
 //! forgets it (the pool reclaimed it) or reports its client collected; every checkout in the

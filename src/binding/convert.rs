@@ -3,6 +3,7 @@
 use napi::bindgen_prelude::{Buffer, Either};
 use napi_derive::napi;
 
+use crate::config::ConfigErrorKind;
 use crate::error::Error;
 use crate::pg::{Param, Statement};
 use crate::pool::CheckoutMeta;
@@ -69,7 +70,8 @@ impl From<Option<JsCheckoutMeta>> for CheckoutMeta {
     }
 }
 
-/// An error as data; `index.js` turns it into an `Error` with `code` (one conversion point).
+/// An error as data; `fromInfo` in `lib/errors.js` turns it into an `Error` with `code` (one
+/// conversion point).
 #[napi(object)]
 pub struct JsErrorInfo {
     pub code: String,
@@ -85,6 +87,17 @@ impl From<Error> for JsErrorInfo {
                 serde_json::to_string(&super::events::frame_fields(&db.frame)).unwrap_or_default(),
             ),
             Error::AcquireTimeout(_, holders) => Some(holders.clone()),
+            // Which of pg's error classes applies, and the option at fault.
+            Error::Config(c) => Some(
+                serde_json::json!({
+                    "kind": match c.kind {
+                        ConfigErrorKind::Type => "TypeError",
+                        ConfigErrorKind::Range => "RangeError",
+                    },
+                    "option": c.option,
+                })
+                .to_string(),
+            ),
             _ => None,
         };
         JsErrorInfo {

@@ -44,35 +44,6 @@ fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-/// Validates options without building a pool: `null`, or the error as data.
-#[napi]
-pub fn validate_options(options_json: String) -> Option<JsErrorInfo> {
-    let v: serde_json::Value = match serde_json::from_str(&options_json) {
-        Ok(v) => v,
-        Err(e) => {
-            return Some(JsErrorInfo {
-                code: "LDP_INVALID_OPTION".into(),
-                message: e.to_string(),
-                extra: None,
-            })
-        }
-    };
-    match PoolConfig::from_options(&v, &env_var) {
-        Ok(_) => None,
-        Err(e) => {
-            let kind = match e.kind {
-                crate::config::ConfigErrorKind::Type => "TypeError",
-                crate::config::ConfigErrorKind::Range => "RangeError",
-            };
-            Some(JsErrorInfo {
-                code: "LDP_INVALID_OPTION".into(),
-                message: e.to_string(),
-                extra: Some(serde_json::json!({ "kind": kind, "option": e.option }).to_string()),
-            })
-        }
-    }
-}
-
 /// See the module docs.
 #[napi]
 pub struct NativePool {
@@ -100,19 +71,24 @@ impl NativePool {
 
 #[napi]
 impl NativePool {
-    /// `optionsJson`: the user's options (functions removed); `onEvent(json)`: event sink;
-    /// `password`: present when the user's password is a function.
-    #[napi(constructor)]
-    pub fn new(
+    /// Builds a pool from the user's options; they are parsed and validated here, once.
+    /// `optionsJson`: the options the core reads (see `lib/options.js`); `onEvent(json)`: the
+    /// event sink; `onComplete()`: the completions wake-up; `password`: present when the
+    /// user's password is a function. Returns the pool, or the invalid option as data
+    /// (`LDP_INVALID_OPTION`, `extra`: `{ kind, option }`).
+    #[napi(ts_return_type = "NativePool | JsErrorInfo")]
+    pub fn open(
         options_json: String,
         on_event: Function<String, ()>,
         on_complete: Function<(), ()>,
         password: Option<Function<(), Promise<Option<String>>>>,
-    ) -> Result<Self> {
+    ) -> Result<Either<NativePool, JsErrorInfo>> {
         let v: serde_json::Value =
             serde_json::from_str(&options_json).map_err(|e| Error::from_reason(e.to_string()))?;
-        let config = PoolConfig::from_options(&v, &env_var)
-            .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
+        let config = match PoolConfig::from_options(&v, &env_var) {
+            Ok(c) => c,
+            Err(e) => return Ok(Either::B(JsErrorInfo::from(CoreError::Config(e)))),
+        };
         let events = on_event
             .build_threadsafe_function::<String>()
             .weak::<true>()
@@ -145,13 +121,20 @@ impl NativePool {
             runtime,
             reads.clone().map(|r| r as Arc<dyn ReadScheduler>),
         );
-        Ok(NativePool {
+        Ok(Either::A(NativePool {
             pool,
             completions,
             reads,
             ready: Arc::default(),
             held: Checkouts::default(),
-        })
+        }))
+    }
+
+    /// The resolved options as JSON (`ResolvedOptions`: defaults applied, connection string
+    /// and environment merged, no password): what the JS layer reads instead of re-deriving.
+    #[napi]
+    pub fn resolved_options(&self) -> String {
+        serde_json::to_string(&self.pool.config().resolved()).unwrap_or_default()
     }
 
     #[napi(getter)]
@@ -353,12 +336,6 @@ impl NativePool {
     #[napi]
     pub fn active_checkouts(&self) -> String {
         serde_json::to_string(&self.pool.active_checkouts()).unwrap_or_default()
-    }
-
-    /// Who holds the pool, as JSON.
-    #[napi]
-    pub fn holders(&self) -> String {
-        serde_json::to_string(&self.pool.holders()).unwrap_or_default()
     }
 
     /// Counters, distributions, history and memory usage, as JSON.

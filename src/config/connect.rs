@@ -64,14 +64,22 @@ fn non_empty_env(env: Env<'_>, key: &str) -> Option<String> {
     env(key).filter(|s| !s.is_empty())
 }
 
+/// The process's account name (see `account.rs`), injectable for tests.
+pub(crate) type OsUser<'a> = &'a dyn Fn() -> Option<String>;
+
 /// Resolves everything about how to open a connection.
-pub(crate) fn resolve(opts: &Map<String, Value>, env: Env<'_>) -> Result<Resolved, ConfigError> {
-    resolve_with(opts, env, &connstring::read_file)
+pub(crate) fn resolve(
+    opts: &Map<String, Value>,
+    env: Env<'_>,
+    os_user: OsUser<'_>,
+) -> Result<Resolved, ConfigError> {
+    resolve_with(opts, env, os_user, &connstring::read_file)
 }
 
 pub(crate) fn resolve_with(
     opts: &Map<String, Value>,
     env: Env<'_>,
+    os_user: OsUser<'_>,
     read: connstring::FileReader<'_>,
 ) -> Result<Resolved, ConfigError> {
     let cs = match opts.get("connectionString") {
@@ -89,11 +97,13 @@ pub(crate) fn resolve_with(
     };
     let m = Merged { opts, cs };
 
+    // pg's default role (`user`, `PGUSER`, then `USER`); where pg would send none, libpq's:
+    // the account the process runs as.
     let user = match m.string("user", Some("PGUSER"), env)? {
         Some(u) => u,
-        None => {
-            non_empty_env(env, if cfg!(windows) { "USERNAME" } else { "USER" }).unwrap_or_default()
-        }
+        None => non_empty_env(env, if cfg!(windows) { "USERNAME" } else { "USER" })
+            .or_else(os_user)
+            .unwrap_or_default(),
     };
     let database = m
         .string("database", Some("PGDATABASE"), env)?
@@ -357,7 +367,7 @@ mod tests {
     }
 
     fn resolve_json(v: Value, env: Env<'_>) -> Result<Resolved, ConfigError> {
-        resolve_with(&opts(v), env, &|p| {
+        resolve_with(&opts(v), env, &|| None, &|p| {
             Err(std::io::Error::new(
                 std::io::ErrorKind::NotFound,
                 p.to_string(),

@@ -12,12 +12,17 @@
 //!   functions as `{"$function": true}` (see `value.rs`).
 //! * Unknown keys are ignored, as pg ignores them. Invalid values are errors, never a
 //!   silent default.
+//! * Only what the core uses is read here. Options only the JS layer uses (hooks, `types`,
+//!   `captureStacks`, `stackTraceLimit`, `alertBufferSize`, `allowExitOnIdle`) are validated
+//!   there and never sent; the JS layer reads everything else from [`ResolvedOptions`].
 
+mod account;
 mod connect;
 mod connstring;
 mod error;
 mod ssl;
 mod value;
+mod view;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -28,6 +33,7 @@ use serde_json::{Map, Value};
 use error::Origin;
 pub use error::{ConfigError, ConfigErrorKind};
 use value::show;
+pub use view::ResolvedOptions;
 
 /// Everything a pool needs to know, validated.
 ///
@@ -51,13 +57,13 @@ pub struct PoolConfig {
     pub max_uses: Option<u64>,
     /// `maxLifetimeSeconds`; `None` when 0.
     pub max_lifetime: Option<Duration>,
-    /// `allowExitOnIdle` (default false).
-    pub allow_exit_on_idle: bool,
     /// `maxWaiting`: bound on queued callers; `None` is Infinity.
     pub max_waiting: Option<usize>,
     /// `statementCacheSize`: prepared statements kept per connection; 0 disables.
     pub statement_cache_size: usize,
-    /// `query_timeout` (client-side, ms); `None` when false/0/absent.
+    /// `query_timeout` (client-side, ms); `None` when false/0/absent. Resolved here because
+    /// pg reads it from the connection string too; the JS layer enforces it (a timer per
+    /// query) and reads it from [`ResolvedOptions`].
     pub query_timeout: Option<Duration>,
     /// `endTimeoutMs` (default 10000): how long `end()` waits for checked-out clients.
     pub end_timeout: Duration,
@@ -69,25 +75,20 @@ pub struct PoolConfig {
 
 /// Leak detection settings.
 ///
-/// Invariants: `check_interval > 0`, `max_leaks_before_alert >= 1`,
-/// `alert_buffer_size >= 1`; `threshold`/`force_release_after` are `None` when disabled
-/// (0), never `Some(ZERO)`.
+/// Invariants: `check_interval > 0`, `max_leaks_before_alert >= 1`;
+/// `threshold`/`force_release_after` are `None` when disabled (0, or Infinity), never
+/// `Some(ZERO)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LeakConfig {
-    /// `leakThresholdMs` (default 30000); `None` (0) turns leak reports and stack capture off.
+    /// `leakThresholdMs` (default 30000); `None` (0 or Infinity): checkouts are never
+    /// reported by age.
     pub threshold: Option<Duration>,
     /// `checkIntervalMs` (default 1000).
     pub check_interval: Duration,
     /// `maxLeaksBeforeAlert` (default 1).
     pub max_leaks_before_alert: usize,
-    /// `forceReleaseAfterMs` (default 300000); `None` (0) never reclaims.
+    /// `forceReleaseAfterMs` (default 300000); `None` (0 or Infinity) never reclaims.
     pub force_release_after: Option<Duration>,
-    /// `captureStacks` (default true).
-    pub capture_stacks: bool,
-    /// `stackTraceLimit`: frames kept per checkout stack (default 10).
-    pub stack_trace_limit: usize,
-    /// `alertBufferSize`: capacity of the alert ring buffer (default 100).
-    pub alert_buffer_size: usize,
 }
 
 /// Metrics settings.
@@ -121,15 +122,16 @@ pub enum Host {
 /// `fallback_application_name`), `replication`, `statement_timeout`, `lock_timeout`,
 /// `idle_in_transaction_session_timeout`, `options`, and always last
 /// `client_encoding` = `UTF8`; `user`/`database` equal the first two values.
-/// `user` may be empty if neither options, `PGUSER` nor `USER` name one (pg then fails
-/// at connect time; so will the server). `connect_timeout` is never `Some(ZERO)`.
+/// `user` is empty only if nothing names one and the process's account has no name (the
+/// server then refuses the connection). `connect_timeout` is never `Some(ZERO)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConnectConfig {
     /// Server location (default `localhost`, `PGHOST`).
     pub host: Host,
     /// Server port (default 5432, `PGPORT`).
     pub port: u16,
-    /// Role name: `user` || `PGUSER` || `USER`.
+    /// Role name: `user` || `PGUSER` || `USER` (pg's), else the account the process runs
+    /// as (libpq's fallback, where pg would send none).
     pub user: String,
     /// The password, or that the JS layer supplies one per connection.
     pub password: PasswordSpec,
@@ -237,6 +239,15 @@ impl PoolConfig {
         opts: &Value,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<PoolConfig, ConfigError> {
+        PoolConfig::from_options_with(opts, env, &account::os_user)
+    }
+
+    /// [`from_options`](Self::from_options) with the process's account name from `os_user`.
+    pub(crate) fn from_options_with(
+        opts: &Value,
+        env: &dyn Fn(&str) -> Option<String>,
+        os_user: &dyn Fn() -> Option<String>,
+    ) -> Result<PoolConfig, ConfigError> {
         let empty = Map::new();
         let map = match opts {
             Value::Null => &empty,
@@ -249,7 +260,7 @@ impl PoolConfig {
                 ))
             }
         };
-        let resolved = connect::resolve(map, env)?;
+        let resolved = connect::resolve(map, env, os_user)?;
         PoolConfig::build(map, resolved)
     }
 
@@ -312,9 +323,6 @@ impl PoolConfig {
             check_interval: o.positive_ms("checkIntervalMs", 1_000)?,
             max_leaks_before_alert: o.count("maxLeaksBeforeAlert", 1, 1)?,
             force_release_after: o.ms("forceReleaseAfterMs", 300_000, true)?,
-            capture_stacks: o.boolean("captureStacks", true)?,
-            stack_trace_limit: o.count("stackTraceLimit", 10, 0)?,
-            alert_buffer_size: o.count("alertBufferSize", 100, 1)?,
         };
         let metrics = MetricsConfig {
             history_size: o.count("metricsHistorySize", 100, 0)?,
@@ -328,7 +336,6 @@ impl PoolConfig {
             connection_timeout: resolved.connection_timeout,
             max_uses,
             max_lifetime,
-            allow_exit_on_idle: o.boolean("allowExitOnIdle", false)?,
             max_waiting,
             statement_cache_size: o.count("statementCacheSize", 100, 0)?,
             query_timeout: resolved.query_timeout,
@@ -418,13 +425,6 @@ impl Opts<'_> {
                 &show(&self.0[key]),
             )),
             Err(e) => Err(e),
-        }
-    }
-
-    fn boolean(&self, key: &str, default: bool) -> Result<bool, ConfigError> {
-        match self.get(key) {
-            None => Ok(default),
-            Some(v) => value::boolean(v, Origin::Opt(key)),
         }
     }
 }

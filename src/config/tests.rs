@@ -18,12 +18,17 @@ fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
     move |k: &str| map.get(k).cloned()
 }
 
+/// The account name tests run under, when no variable names a user.
+fn no_account() -> Option<String> {
+    None
+}
+
 fn cfg(opts: Value, env: &[(&str, &str)]) -> PoolConfig {
-    PoolConfig::from_options(&opts, &env_of(env)).unwrap()
+    PoolConfig::from_options_with(&opts, &env_of(env), &no_account).unwrap()
 }
 
 fn err(opts: Value, env: &[(&str, &str)]) -> ConfigError {
-    PoolConfig::from_options(&opts, &env_of(env)).unwrap_err()
+    PoolConfig::from_options_with(&opts, &env_of(env), &no_account).unwrap_err()
 }
 
 fn params(c: &PoolConfig) -> Vec<(&str, &str)> {
@@ -65,7 +70,6 @@ fn defaults() {
     assert_eq!(c.connection_timeout, None);
     assert_eq!(c.max_uses, None);
     assert_eq!(c.max_lifetime, None);
-    assert!(!c.allow_exit_on_idle);
     assert_eq!(c.max_waiting, None);
     assert_eq!(c.statement_cache_size, 100);
     assert_eq!(c.query_timeout, None);
@@ -77,9 +81,6 @@ fn defaults() {
             check_interval: Duration::from_millis(1_000),
             max_leaks_before_alert: 1,
             force_release_after: Some(Duration::from_millis(300_000)),
-            capture_stacks: true,
-            stack_trace_limit: 10,
-            alert_buffer_size: 100,
         }
     );
     assert_eq!(
@@ -89,11 +90,37 @@ fn defaults() {
             interval: Duration::from_millis(10_000)
         }
     );
-    // No USER at all: pg's user is undefined; we keep an empty name (the server refuses it).
+    // No USER and no account name at all: an empty name (the server refuses it).
     let c = cfg(json!({}), &[]);
     assert_eq!(
         (c.connect.user.as_str(), c.connect.database.as_str()),
         ("", "")
+    );
+}
+
+#[test]
+fn the_process_account_is_the_user_when_nothing_names_one() {
+    let account = || Some("acct".to_string());
+    let with = |opts: Value, env: &[(&str, &str)]| {
+        let c = PoolConfig::from_options_with(&opts, &env_of(env), &account).unwrap();
+        (c.connect.user, c.connect.database)
+    };
+    // Only a password in the environment: pg would send no user; libpq uses the account.
+    assert_eq!(
+        with(json!({}), &[("PGPASSWORD", "pw")]),
+        ("acct".into(), "acct".into())
+    );
+    // pg's own defaults still come first.
+    assert_eq!(with(json!({}), &[("USER", "me")]).0, "me");
+    assert_eq!(with(json!({}), &[("USER", "me"), ("PGUSER", "pu")]).0, "pu");
+    assert_eq!(with(json!({"user": "u"}), &[]).0, "u");
+    assert_eq!(
+        with(json!({"connectionString": "postgres://cs@h/d"}), &[]).0,
+        "cs"
+    );
+    assert_eq!(
+        with(json!({"database": "db"}), &[]),
+        ("acct".into(), "db".into())
     );
 }
 
@@ -501,14 +528,13 @@ fn pool_sizes() {
 fn pool_timers_and_limits() {
     let c = cfg(
         json!({"idleTimeoutMillis": 0, "maxUses": 7, "maxLifetimeSeconds": 1.5,
-               "allowExitOnIdle": true, "maxWaiting": 0, "statementCacheSize": 0,
+               "maxWaiting": 0, "statementCacheSize": 0,
                "query_timeout": 250, "endTimeoutMs": 0}),
         USER,
     );
     assert_eq!(c.idle_timeout, None);
     assert_eq!(c.max_uses, Some(7));
     assert_eq!(c.max_lifetime, Some(Duration::from_millis(1500)));
-    assert!(c.allow_exit_on_idle);
     assert_eq!(c.max_waiting, Some(0));
     assert_eq!(c.statement_cache_size, 0);
     assert_eq!(c.query_timeout, Some(Duration::from_millis(250)));
@@ -547,7 +573,6 @@ fn pool_timers_and_limits() {
             json!("Infinity"),
             ConfigErrorKind::Range,
         ),
-        ("allowExitOnIdle", json!("yes"), ConfigErrorKind::Type),
         ("maxWaiting", json!(-1), ConfigErrorKind::Range),
         ("maxWaiting", json!({}), ConfigErrorKind::Type),
         ("statementCacheSize", json!(-1), ConfigErrorKind::Range),
@@ -573,8 +598,7 @@ fn pool_timers_and_limits() {
 fn leak_and_metrics_options() {
     let c = cfg(
         json!({"leakThresholdMs": 0, "checkIntervalMs": 250, "maxLeaksBeforeAlert": 3,
-               "forceReleaseAfterMs": 0, "captureStacks": false, "stackTraceLimit": 0,
-               "alertBufferSize": 5, "metricsHistorySize": 0, "metricsIntervalMs": 100}),
+               "forceReleaseAfterMs": 0, "metricsHistorySize": 0, "metricsIntervalMs": 100}),
         USER,
     );
     assert_eq!(
@@ -584,9 +608,6 @@ fn leak_and_metrics_options() {
             check_interval: Duration::from_millis(250),
             max_leaks_before_alert: 3,
             force_release_after: None,
-            capture_stacks: false,
-            stack_trace_limit: 0,
-            alert_buffer_size: 5,
         }
     );
     assert_eq!(
@@ -613,9 +634,6 @@ fn leak_and_metrics_options() {
         ("checkIntervalMs", json!("fast"), ConfigErrorKind::Type),
         ("maxLeaksBeforeAlert", json!(0), ConfigErrorKind::Range),
         ("forceReleaseAfterMs", json!(-1), ConfigErrorKind::Range),
-        ("captureStacks", json!(1), ConfigErrorKind::Type),
-        ("stackTraceLimit", json!(-1), ConfigErrorKind::Range),
-        ("alertBufferSize", json!(0), ConfigErrorKind::Range),
         ("metricsHistorySize", json!(1.5), ConfigErrorKind::Range),
         ("metricsIntervalMs", json!(0), ConfigErrorKind::Range),
     ] {
@@ -647,9 +665,12 @@ fn bad_inputs() {
         e.message,
         "Invalid option \"port\": expected a port number between 1 and 65535, received 70000"
     );
-    // unknown keys are ignored, including functions the JS layer marks
+    // unknown keys are ignored, including functions the JS layer marks and the options only
+    // the JS layer reads (it validates them; the core never does)
     let c = cfg(
-        json!({"log": {"$function": true}, "types": {}, "whatever": [1], "binary": true}),
+        json!({"log": {"$function": true}, "types": {}, "whatever": [1], "binary": true,
+               "captureStacks": 1, "stackTraceLimit": -1, "alertBufferSize": 0,
+               "allowExitOnIdle": "yes"}),
         USER,
     );
     assert_eq!(c, cfg(json!({}), USER));

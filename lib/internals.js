@@ -1,0 +1,321 @@
+'use strict'
+// The pool's internal interface: the one object PoolClient (lib/client.js) and the event
+// dispatcher (lib/events.js) talk to. They hold it, never the pool; they read `settings` and
+// `observer` and call the methods below, nothing else. It owns what JS keeps per connection
+// and per checkout, so that each of those facts has one owner:
+//
+//   conns    connId -> Slot: the connection's one PoolClient (created once per connection;
+//            pg hands out the same object again) — held strongly while not checked out,
+//            weakly while checked out, so that a leaked client can be garbage-collected:
+//            `collected` then hands its checkout back to the core, which reclaims it as a
+//            certain leak
+//   entries  checkoutId -> CheckoutEntry of every checkout JS holds
+//
+// Invariants: a slot leaves `conns` when its connection's removal is reported (or, for a
+// connection abandoned before its client was handed out, at once); a slot's
+// `checkoutId` is non-zero exactly while its client holds that checkout, and then `entries`
+// has it; an entry is registered in the same synchronous step in which JS learns the
+// checkout's id, so no native event can be dispatched before it; every client object is
+// registered once with `collected`; `outstanding` counts connect()s whose checkout JS has not
+// learnt yet.
+
+const { PoolClient, ATTACH, DETACH } = require('./client')
+const { CheckoutInfo } = require('./completions')
+const { Observer } = require('./observe')
+const { siteOf } = require('./report')
+const { fromInfo } = require('./errors')
+const { safeEmit } = require('./emit')
+
+const NOOP = () => {}
+
+/**
+ * What JS keeps of a checkout it holds: its connection, the stack captured at connect()
+ * (unformatted; null when none was captured), its tag (kept equal to the core's), and once it
+ * was reported, that fact and the location it was reported at.
+ */
+class CheckoutEntry {
+  constructor(connId, holder, tag) {
+    this.connId = connId
+    this.holder = holder
+    this.tag = tag
+    this.reported = false
+    this.location = undefined
+  }
+}
+
+/**
+ * Internals' record of one client object, handed to the client at construction and given back
+ * by it (the client never reads it). `idle` is the client while it is not checked out (a
+ * strong reference), null while it is.
+ */
+class Slot {
+  constructor(connId) {
+    this.connId = connId
+    this.checkoutId = 0
+    this.ref = null
+    this.idle = null
+  }
+}
+
+class PoolInternals {
+  /**
+   * `pool`: the LeakDetectingPool (events are emitted on it); `native`: its NativePool;
+   * `completions`: its reply queue; `settings`: see lib/options.js.
+   */
+  constructor(pool, native, completions, settings) {
+    /** The resolved settings (lib/options.js), frozen. */
+    this.settings = settings
+    /** Alerts, the leak report and recently released entries (lib/observe.js). */
+    this.observer = new Observer(settings.alertBufferSize)
+    this._pool = pool
+    this._native = native
+    this._completions = completions
+    this._conns = new Map()
+    this._entries = new Map()
+    this._outstanding = 0
+    this._settled = NOOP
+    this._clientParsers = false
+    this._collected = new FinalizationRegistry((slot) => {
+      if (slot.checkoutId !== 0) native.discard(slot.checkoutId)
+    })
+    // pg keeps the process alive while idle clients exist (unless allowExitOnIdle); nothing in
+    // the core does, so this handle is ref'd exactly then.
+    this._keepAlive = setInterval(NOOP, 0x7fffffff)
+    this._keepAlive.unref()
+    this._keepAliveRefed = false
+    this._stopped = false
+  }
+
+  // -- for the pool ----------------------------------------------------------------------
+
+  /**
+   * Checks out a connection and holds it: the CheckoutInfo (its `client` attached) at once
+   * when an idle connection was free, else a promise of it. `holder`: the stack captured at
+   * connect(), or null.
+   */
+  acquire(meta, holder, tag) {
+    const r = this._completions.connect(meta)
+    if (r instanceof CheckoutInfo) return this._hold(r, holder, tag)
+    this._outstanding++
+    return r.then(
+      (info) => {
+        this._outstanding--
+        this._hold(info, holder, tag)
+        this._settled()
+        return info
+      },
+      (err) => {
+        this._outstanding--
+        this._settled()
+        throw err
+      }
+    )
+  }
+
+  /**
+   * Gives up a checkout whose client was never handed to the caller (its onConnect hook
+   * failed): the connection is destroyed and, as in pg-pool, its client is forgotten at once
+   * (no `remove` follows).
+   */
+  abandon(info) {
+    this._forget(this._conns.get(info.connId))
+    this._conns.delete(info.connId)
+    this._completions.released(this._native.release(info.checkoutId, true))
+  }
+
+  /**
+   * The core's active checkout rows (oldest first), each with its `location` and `tag` as JS
+   * presents them and whether it was `reported` as a leak.
+   */
+  activeRows() {
+    const rows = JSON.parse(this._native.activeCheckouts())
+    for (const r of rows) {
+      const e = this._entries.get(r.id)
+      r.location = siteOf(r.implicit, e, r.tag)
+      r.tag = e && e.tag != null ? e.tag : r.tag == null ? undefined : r.tag
+      r.reported = e !== undefined && e.reported
+    }
+    return rows
+  }
+
+  /** After a pool.query on the core's own checkout: the keep-alive may need turning on. */
+  afterQuery() {
+    if (!this._keepAliveRefed) this._touchKeepAlive()
+  }
+
+  /** Whether a client's own type parsers exist (pool.query must then run on clients). */
+  get clientParsers() {
+    return this._clientParsers
+  }
+
+  /** The pool ended: no handle of ours stays. */
+  stop() {
+    this._stopped = true
+    clearInterval(this._keepAlive)
+  }
+
+  /** Sizes and capacities of what JS keeps (for getMemoryUsage()). */
+  memory() {
+    const max = this.settings.max
+    return Object.assign(this.observer.memory(), {
+      checkoutStacks: { size: this._entries.size, capacity: max },
+      // Live connections (<= max) plus connections whose removal has not finished (<= max).
+      clients: { size: this._conns.size, capacity: 2 * max },
+    })
+  }
+
+  // -- for PoolClient --------------------------------------------------------------------
+
+  /** Runs a statement on held checkout `checkoutId`; resolves with the reply frames. */
+  run(checkoutId, text, params, name, extended) {
+    return this._completions.runOn(checkoutId, text, params, name, extended)
+  }
+
+  /** `client.release(err)` of the checkout `slot`'s client holds; throws the core's error if any. */
+  release(slot, err) {
+    const checkoutId = slot.checkoutId
+    const entry = this._entries.get(checkoutId)
+    const client = this._forget(slot)
+    slot.idle = client
+    safeEmit(this._pool, 'release', err, client)
+    const r = this._completions.released(this._native.release(checkoutId, !!err))
+    if (typeof r !== 'number') throw fromInfo(r)
+    // Only a checkout an event may still name is remembered: one the core says an event may
+    // follow for (a reported leak, a release inside a transaction) or one it had already
+    // reclaimed (its forceRelease is on its way). Keeping every released entry alive for a
+    // while made V8 promote them all.
+    if (entry && (r & 4 || !(r & 1))) this.observer.released(checkoutId, entry)
+    this._touchKeepAlive()
+  }
+
+  /** Changes held checkout `checkoutId`'s tag or leak threshold. */
+  update(checkoutId, meta) {
+    const e = this._entries.get(checkoutId)
+    if (e && 'tag' in meta) e.tag = meta.tag
+    this._native.updateCheckout(checkoutId, meta)
+  }
+
+  /** Asks the server to cancel the statement running on held checkout `checkoutId`. */
+  cancel(checkoutId) {
+    return this._native.cancel(checkoutId)
+  }
+
+  /** A client got type parsers of its own: pool.query must run on clients from now on. */
+  useClientParsers() {
+    this._clientParsers = true
+  }
+
+  // -- for the event dispatcher ----------------------------------------------------------
+
+  /** Emits on the pool; a throwing listener cannot interrupt the caller (lib/emit.js). */
+  emit(name, ...args) {
+    safeEmit(this._pool, name, ...args)
+  }
+
+  /** Whether the pool has listeners for `name`. */
+  listens(name) {
+    return this._pool.listenerCount(name) > 0
+  }
+
+  /** The client object of connection `connId`, checked out or not, if JS has one. */
+  clientFor(connId) {
+    const slot = this._conns.get(connId)
+    return slot && (slot.idle || slot.ref.deref())
+  }
+
+  /** The entry of checkout `checkoutId`: held, or released a moment ago (an event was on its way). */
+  entryOf(checkoutId) {
+    return this._entries.get(checkoutId) || this.observer.recentEntry(checkoutId)
+  }
+
+  /**
+   * Whether JS may still learn of checkout `checkoutId` from a connect() in flight: the core
+   * can report a checkout it handed over before JS has taken it (the hand-off's completion is
+   * still on its way).
+   */
+  awaits(checkoutId) {
+    return this._outstanding > 0 && this.entryOf(checkoutId) === undefined
+  }
+
+  /** `fn` runs whenever a connect() in flight settles (taken or failed). */
+  onSettled(fn) {
+    this._settled = fn
+  }
+
+  /** Checkout `checkoutId` was reported as a leak at `location`. */
+  reported(checkoutId, location) {
+    const e = this.entryOf(checkoutId)
+    if (e) {
+      e.reported = true
+      e.location = location
+    }
+  }
+
+  /**
+   * The core reclaimed checkout `checkoutId`: its client (if JS holds one) is detached with
+   * `err` as the reason, and JS lets go of the checkout.
+   */
+  reclaimed(checkoutId, err) {
+    const entry = this._entries.get(checkoutId)
+    const slot = entry && this._conns.get(entry.connId)
+    if (slot && slot.checkoutId === checkoutId) {
+      // Still the connection's client: its `remove` follows when the removal ends.
+      slot.idle = this._forget(slot, err) || null
+    }
+    this._entries.delete(checkoutId)
+    this._native.discard(checkoutId)
+  }
+
+  /** Connection `connId`'s removal finished: its client (returned, if any) is forgotten. */
+  removed(connId) {
+    const client = this.clientFor(connId)
+    this._conns.delete(connId)
+    this._touchKeepAlive()
+    return client
+  }
+
+  // -- internal --------------------------------------------------------------------------
+
+  /** JS learnt checkout `info` (synchronously with this call): attach its client, register it. */
+  _hold(info, holder, tag) {
+    const connId = info.connId
+    let slot = this._conns.get(connId)
+    let client = slot && (slot.idle || slot.ref.deref())
+    if (!client) {
+      slot = new Slot(connId)
+      client = new PoolClient(this, slot, info.processId)
+      slot.ref = new WeakRef(client)
+      this._collected.register(client, slot)
+      this._conns.set(connId, slot)
+    }
+    slot.idle = null
+    slot.checkoutId = info.checkoutId
+    this._entries.set(info.checkoutId, new CheckoutEntry(connId, holder, tag))
+    client[ATTACH](info, tag)
+    info.client = client
+    return info
+  }
+
+  /** JS no longer holds `slot`'s checkout; its client (if still alive) is detached with `reason`. */
+  _forget(slot, reason = null) {
+    this._entries.delete(slot.checkoutId)
+    slot.checkoutId = 0
+    const client = slot.ref.deref()
+    if (client) client[DETACH](reason)
+    return client
+  }
+
+  _touchKeepAlive() {
+    if (this.settings.allowExitOnIdle || this._stopped || this._pool.ending) return
+    const idle = this._native.idleCount > 0
+    if (idle && !this._keepAliveRefed) {
+      this._keepAlive.ref()
+      this._keepAliveRefed = true
+    } else if (!idle && this._keepAliveRefed) {
+      this._keepAlive.unref()
+      this._keepAliveRefed = false
+    }
+  }
+}
+
+module.exports = { PoolInternals }

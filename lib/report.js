@@ -1,0 +1,83 @@
+'use strict'
+// How checkouts are presented, in one place. The core reports facts (ids, ages, counts, tags,
+// whether a checkout is pool.query's own); call sites, holder lists and messages are made
+// here, where the checkout stacks are.
+
+const { clientError } = require('./errors')
+const { stackOf, locationOf } = require('./stack')
+
+/**
+ * Where a checkout was taken: `pool.query` for pool.query's own checkout, else the first
+ * frame outside the library of the stack captured at connect(), else `tag:<tag>`, else
+ * `unknown`. `entry` is JS's CheckoutEntry (undefined when JS has none), `tag` the core's.
+ */
+function siteOf(implicit, entry, tag) {
+  if (implicit) return 'pool.query'
+  if (entry && entry.holder) return locationOf(entry.holder)
+  const t = entry && entry.tag != null ? entry.tag : tag
+  return t != null ? `tag:${t}` : 'unknown'
+}
+
+/** Active checkout rows (each with its `location`) grouped by site, most clients first. */
+function holdersOf(rows) {
+  const groups = new Map()
+  for (const r of rows) {
+    const g = groups.get(r.location) || { location: r.location, count: 0, oldestMs: 0 }
+    g.count++
+    g.oldestMs = Math.max(g.oldestMs, r.heldMs)
+    groups.set(r.location, g)
+  }
+  return [...groups.values()].sort((x, y) => y.count - x.count || y.oldestMs - x.oldestMs)
+}
+
+/**
+ * pg's acquire-timeout message with who holds the pool appended, e.g. `timeout exceeded when
+ * trying to connect (10/10 in use: 7 held by f (a.js:12) for up to 31.0s; 3 by pool.query for
+ * up to 0.2s)`; pg's message alone when nothing is held.
+ */
+function exhaustionMessage(holders, max) {
+  const base = 'timeout exceeded when trying to connect'
+  const used = holders.reduce((n, h) => n + h.count, 0)
+  if (used === 0) return base
+  const parts = holders.map((h, i) => `${h.count} ${i === 0 ? 'held by ' : 'by '}${h.location} for up to ${(h.oldestMs / 1000).toFixed(1)}s`)
+  return `${base} (${used}/${max} in use: ${parts.join('; ')})`
+}
+
+/**
+ * One leak as `leaksDetected`/`forceRelease` report it, from the core's facts `l` and JS's
+ * entry. The stack is there exactly when one was captured at connect() (see
+ * LeakDetectingPool#connect).
+ */
+function leakOf(l, entry) {
+  const holder = entry && entry.holder
+  const tag = entry && entry.tag != null ? entry.tag : l.tag == null ? undefined : l.tag
+  return {
+    id: l.checkoutId,
+    ageMs: l.ageMs,
+    idleMs: l.idleMs,
+    location: siteOf(false, entry, tag),
+    stack: holder ? stackOf(holder) : undefined,
+    queryCount: l.queryCount,
+    inTransaction: l.inTransaction,
+    tag,
+  }
+}
+
+/** What a reclaimed client's later queries reject with: which reclaim, when, after how long. */
+function reclaimedError(reason, leak) {
+  const what =
+    reason === 'end' ? 'was destroyed by pool.end()' : reason === 'garbage-collected' ? 'was reclaimed after being garbage-collected' : 'was force-released by the pool'
+  const why = reason === 'idle' ? ` (idle for ${leak.idleMs} ms, over forceReleaseAfterMs)` : reason === 'end' ? ' (still checked out when endTimeoutMs ran out)' : ''
+  return clientError(
+    'LDP_CLIENT_RECLAIMED',
+    `Client ${what} at ${new Date().toISOString()} after being held for ${leak.ageMs} ms${why}; its connection was closed. It was checked out at ${leak.location}`
+  )
+}
+
+/** Why a released client cannot run queries (`at`: epoch ms of the release, 0 if unknown). */
+function releasedError(at) {
+  const when = at ? ` at ${new Date(at).toISOString()}` : ''
+  return clientError('LDP_CLIENT_RELEASED', `Client was released to the pool${when}; a released client cannot run queries`)
+}
+
+module.exports = { siteOf, holdersOf, exhaustionMessage, leakOf, reclaimedError, releasedError }

@@ -1,0 +1,208 @@
+//! The resolved options as the JS layer reads them.
+//!
+//! The core parses and validates the options once ([`PoolConfig::from_options`]); the JS
+//! layer never re-derives a default or re-reads the connection string: it reads this view.
+//! What only the JS layer uses (hooks, `types`, stack capture, the alert buffer,
+//! `allowExitOnIdle`) is neither here nor in [`PoolConfig`]: the JS layer validates it.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::{Host, PoolConfig, SslConfig};
+
+/// A [`PoolConfig`] with every default applied, the connection string and the `PG*`
+/// environment merged, and the password left out.
+///
+/// Invariants: it is computed from a validated [`PoolConfig`] and never holds a secret;
+/// durations are milliseconds (fractions kept), and a disabled setting is `0`, except the two
+/// unbounded counts, which are `null` for Infinity. Field names are the options' names.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResolvedOptions {
+    /// The host name, or the socket directory of a unix socket (what pg reports as `host`).
+    pub host: String,
+    pub port: u16,
+    /// The role the pool connects as (see [`super::ConnectConfig::user`]).
+    pub user: String,
+    pub database: String,
+    /// What is sent as `application_name`, if anything.
+    pub application_name: Option<String>,
+    /// Whether connections use TLS.
+    pub ssl: bool,
+    pub max: usize,
+    pub min: usize,
+    /// 0: idle connections are never closed.
+    pub idle_timeout_millis: f64,
+    /// 0: acquires wait forever.
+    pub connection_timeout_millis: f64,
+    /// `null`: Infinity.
+    pub max_uses: Option<u64>,
+    /// 0: no lifetime limit.
+    pub max_lifetime_seconds: f64,
+    /// `null`: Infinity.
+    pub max_waiting: Option<usize>,
+    pub statement_cache_size: usize,
+    /// 0: no client-side query timeout.
+    #[serde(rename = "query_timeout")]
+    pub query_timeout: f64,
+    pub end_timeout_ms: f64,
+    /// 0: checkouts are never reported by age (`leakThresholdMs` 0 or Infinity).
+    pub leak_threshold_ms: f64,
+    pub check_interval_ms: f64,
+    pub max_leaks_before_alert: usize,
+    /// 0: idle checkouts are never reclaimed.
+    pub force_release_after_ms: f64,
+    pub metrics_history_size: usize,
+    pub metrics_interval_ms: f64,
+}
+
+fn ms(d: Duration) -> f64 {
+    // Nanoseconds over 1e6: exact for whole milliseconds, where `as_secs_f64() * 1000` is not.
+    d.as_nanos() as f64 / 1e6
+}
+
+fn ms_or_zero(d: Option<Duration>) -> f64 {
+    d.map_or(0.0, ms)
+}
+
+impl PoolConfig {
+    /// The view of this configuration the JS layer reads (see [`ResolvedOptions`]).
+    pub fn resolved(&self) -> ResolvedOptions {
+        let c = &self.connect;
+        ResolvedOptions {
+            host: match &c.host {
+                Host::Tcp(h) => h.clone(),
+                Host::Unix(dir) => dir.to_string_lossy().into_owned(),
+            },
+            port: c.port,
+            user: c.user.clone(),
+            database: c.database.clone(),
+            application_name: c.application_name().map(str::to_string),
+            ssl: matches!(c.ssl, SslConfig::Enabled(_)),
+            max: self.max,
+            min: self.min,
+            idle_timeout_millis: ms_or_zero(self.idle_timeout),
+            connection_timeout_millis: ms_or_zero(self.connection_timeout),
+            max_uses: self.max_uses,
+            max_lifetime_seconds: self.max_lifetime.map_or(0.0, |d| d.as_secs_f64()),
+            max_waiting: self.max_waiting,
+            statement_cache_size: self.statement_cache_size,
+            query_timeout: ms_or_zero(self.query_timeout),
+            end_timeout_ms: ms(self.end_timeout),
+            leak_threshold_ms: ms_or_zero(self.leak.threshold),
+            check_interval_ms: ms(self.leak.check_interval),
+            max_leaks_before_alert: self.leak.max_leaks_before_alert,
+            force_release_after_ms: ms_or_zero(self.leak.force_release_after),
+            metrics_history_size: self.metrics.history_size,
+            metrics_interval_ms: ms(self.metrics.interval),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn view(opts: serde_json::Value, env: &[(&str, &str)]) -> ResolvedOptions {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let lookup = move |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        PoolConfig::from_options_with(&opts, &lookup, &|| None)
+            .unwrap()
+            .resolved()
+    }
+
+    #[test]
+    fn defaults_are_applied() {
+        let v = view(json!({}), &[("USER", "me")]);
+        assert_eq!(
+            v,
+            ResolvedOptions {
+                host: "localhost".into(),
+                port: 5432,
+                user: "me".into(),
+                database: "me".into(),
+                application_name: None,
+                ssl: false,
+                max: 10,
+                min: 0,
+                idle_timeout_millis: 10000.0,
+                connection_timeout_millis: 0.0,
+                max_uses: None,
+                max_lifetime_seconds: 0.0,
+                max_waiting: None,
+                statement_cache_size: 100,
+                query_timeout: 0.0,
+                end_timeout_ms: 10000.0,
+                leak_threshold_ms: 30000.0,
+                check_interval_ms: 1000.0,
+                max_leaks_before_alert: 1,
+                force_release_after_ms: 300000.0,
+                metrics_history_size: 100,
+                metrics_interval_ms: 10000.0,
+            }
+        );
+    }
+
+    #[test]
+    fn the_connection_string_and_environment_are_merged() {
+        let v = view(
+            json!({
+                "connectionString":
+                    "postgres://cs_user:secret@cs-host:6543/cs_db?query_timeout=250&application_name=app",
+                "poolSize": 4,
+                "maxLifetimeSeconds": 1.5,
+                "idleTimeoutMillis": 0.5,
+            }),
+            &[("PGHOST", "/run/pg"), ("PGPORT", "7000"), ("USER", "me")],
+        );
+        assert_eq!(
+            (
+                v.host.as_str(),
+                v.port,
+                v.user.as_str(),
+                v.database.as_str()
+            ),
+            ("cs-host", 6543, "cs_user", "cs_db")
+        );
+        assert_eq!(v.application_name.as_deref(), Some("app"));
+        assert_eq!(v.query_timeout, 250.0);
+        assert_eq!((v.max, v.max_lifetime_seconds), (4, 1.5));
+        assert_eq!(v.idle_timeout_millis, 0.5);
+        let v = view(json!({}), &[("PGHOST", "/run/pg"), ("PGUSER", "pu")]);
+        assert_eq!((v.host.as_str(), v.user.as_str()), ("/run/pg", "pu"));
+    }
+
+    #[test]
+    fn disabled_settings_are_zero_and_unbounded_counts_null() {
+        let v = view(
+            json!({"leakThresholdMs": "Infinity", "forceReleaseAfterMs": 0,
+                   "maxUses": "Infinity", "maxWaiting": 3, "idleTimeoutMillis": null}),
+            &[("USER", "me")],
+        );
+        assert_eq!((v.leak_threshold_ms, v.force_release_after_ms), (0.0, 0.0));
+        assert_eq!((v.max_uses, v.max_waiting), (None, Some(3)));
+        assert_eq!(v.idle_timeout_millis, 0.0);
+        let v = view(json!({"leakThresholdMs": 0}), &[("USER", "me")]);
+        assert_eq!(v.leak_threshold_ms, 0.0);
+    }
+
+    #[test]
+    fn the_json_never_holds_the_password() {
+        let v = view(
+            json!({"password": "hunter2", "connectionString": "postgres://u:pw2@h/d"}),
+            &[("PGPASSWORD", "pw3"), ("USER", "me")],
+        );
+        let json = serde_json::to_string(&v).unwrap();
+        for secret in ["hunter2", "pw2", "pw3", "password"] {
+            assert!(!json.contains(secret), "{json}");
+        }
+        assert!(json.contains("\"query_timeout\":0"), "{json}");
+        assert!(json.contains("\"leakThresholdMs\":30000"), "{json}");
+    }
+}
