@@ -5,9 +5,10 @@
 // Invariants: alerts.size <= alertBufferSize (oldest evicted first, counted in `evicted`);
 // the leak report holds at most REPORT_SITES call sites (least recently seen evicted, counted);
 // `recent` (the JS entries of the last released checkouts that a native event may still
-// describe — the core says which: one reported as a leak, one released inside a transaction —
-// for leakResolved, a leak report racing the release, releasedInTransaction) holds at most
-// RECENT entries. Nothing here grows with uptime.
+// describe: one reported as a leak, one released inside a transaction — the core says so at
+// release — and one the core had already reclaimed; for leakResolved, a leak report racing
+// the release, releasedInTransaction, forceRelease) holds at most RECENT entries. Nothing
+// here grows with uptime.
 
 const REPORT_SITES = 100
 const RECENT = 256

@@ -38,7 +38,6 @@ pub fn statement(
 #[napi(object)]
 pub struct JsCheckoutMeta {
     pub tag: Option<String>,
-    pub location: Option<String>,
     /// -1: pool default; 0: exempt; > 0: threshold in ms.
     pub leak_threshold_ms: Option<f64>,
     pub force_release_after_ms: Option<f64>,
@@ -59,12 +58,13 @@ impl From<Option<JsCheckoutMeta>> for CheckoutMeta {
     fn from(m: Option<JsCheckoutMeta>) -> Self {
         match m {
             None => CheckoutMeta::default(),
+            // The acquisition site is JS's to present (it holds the stacks): none crosses.
             Some(m) => CheckoutMeta {
                 tag: m.tag,
-                location: m.location,
                 leak_threshold_ms: override_ms(m.leak_threshold_ms),
                 force_release_after_ms: override_ms(m.force_release_after_ms),
                 implicit: m.implicit.unwrap_or(false),
+                ..CheckoutMeta::default()
             },
         }
     }

@@ -21,6 +21,8 @@ pub fn frame_fields(frame: &[u8]) -> Map<String, Value> {
         .collect()
 }
 
+/// The facts of a leak report; where the checkout was taken is JS's to say (it holds the
+/// stacks), so no site or stack crosses.
 fn leak_json(l: &LeakInfo) -> Value {
     json!({
         "checkoutId": l.checkout_id,
@@ -30,8 +32,6 @@ fn leak_json(l: &LeakInfo) -> Value {
         "queryCount": l.query_count,
         "inTransaction": l.in_transaction,
         "tag": l.tag,
-        "location": l.location,
-        "stack": l.stack,
     })
 }
 
@@ -76,19 +76,19 @@ pub fn to_json(ev: &PoolEvent) -> Value {
         PoolEvent::LeakResolved {
             checkout_id,
             held_ms,
-            location,
+            ..
         } => {
-            json!({ "type": "leakResolved", "checkoutId": checkout_id, "heldMs": held_ms, "location": location })
+            json!({ "type": "leakResolved", "checkoutId": checkout_id, "heldMs": held_ms })
         }
         PoolEvent::ReleasedInTransaction {
             checkout_id,
             conn_id,
             status,
-            location,
             held_ms,
+            ..
         } => json!({
             "type": "releasedInTransaction", "checkoutId": checkout_id, "connId": conn_id,
-            "status": (*status as char).to_string(), "location": location, "heldMs": held_ms
+            "status": (*status as char).to_string(), "heldMs": held_ms
         }),
     }
 }
