@@ -122,7 +122,6 @@ function fromInfo(info) {
       extra = undefined
     }
   }
-  if (info.code === 'LDP_ACQUIRE_TIMEOUT' && Array.isArray(extra)) extra = { holders: extra }
   return clientError(info.code, info.message, extra)
 }
 
