@@ -49,8 +49,7 @@ class CheckoutEntry {
  * strong reference), null while it is.
  */
 class Slot {
-  constructor(connId) {
-    this.connId = connId
+  constructor() {
     this.checkoutId = 0
     this.ref = null
     this.idle = null
@@ -282,7 +281,7 @@ class PoolInternals {
     let slot = this._conns.get(connId)
     let client = slot && (slot.idle || slot.ref.deref())
     if (!client) {
-      slot = new Slot(connId)
+      slot = new Slot()
       client = new PoolClient(this, slot, info.processId)
       slot.ref = new WeakRef(client)
       this._collected.register(client, slot)
