@@ -112,6 +112,9 @@ async function main() {
   const plan = parseArgs(process.argv.slice(2))
   // Children find node (tests/common's throwaway clusters run scripts/cluster.js) as this one.
   const env = { ...process.env, LDP_TEST_NODE: process.execPath }
+  // Started from inside a `node --test` run, the children would inherit its child-process
+  // protocol and report to a parent that is not listening.
+  delete env.NODE_TEST_CONTEXT
   const results = []
   for (const stage of STAGES) {
     if (!stage.when(plan)) continue
