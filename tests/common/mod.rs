@@ -88,7 +88,11 @@ fn choose() -> Result<Database, String> {
 
 fn from_url(url: &str, describe: String) -> Result<Database, String> {
     let u = url::Url::parse(url).map_err(|e| format!("{describe}: not a URL ({e}): {url}"))?;
-    let query = |k: &str| u.query_pairs().find(|(n, _)| n == k).map(|(_, v)| v.into_owned());
+    let query = |k: &str| {
+        u.query_pairs()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.into_owned())
+    };
     let host = query("host").unwrap_or_else(|| {
         let h = decode(u.host_str().unwrap_or(""));
         let h = h.trim_start_matches('[').trim_end_matches(']');
@@ -125,7 +129,9 @@ fn decode(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
         match (b[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
             (b'%', Some(v)) => {
                 out.push(v);
