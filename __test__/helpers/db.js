@@ -13,6 +13,8 @@
  *   findDatabase()                  -> { connectionString, host, port, user, database, password? }
  *                                      plus non-enumerable `describe` (where it came from). Cached per
  *                                      process; each call returns a fresh copy. Usable by pg.Pool and ours.
+ *   findTlsDatabase()               -> like findDatabase(), but with TLS on: the run's database if its
+ *                                      server has ssl = on, else a throwaway cluster with TLS on
  *   handDown(config)                -> the environment entries that hand `config` to child processes
  *   startThrowawayCluster(opts?)    -> a private cluster (cluster.js)
  *   uniqueAppName(prefix?)          -> application_name unique to this process + call (<= 63 bytes)
@@ -51,6 +53,31 @@ async function findDatabase() {
     });
   }
   return copyConfig(await discovery);
+}
+
+let tlsDiscovery = null;
+
+/**
+ * A database with TLS on, for the TLS tests: the run's when its server has ssl = on, else a
+ * throwaway cluster with TLS on (a self-signed "localhost" certificate, see cert.js), alive
+ * until this process exits. Cached per process; each call returns a fresh copy.
+ */
+async function findTlsDatabase() {
+  if (!tlsDiscovery) {
+    tlsDiscovery = (async () => {
+      const cfg = await findDatabase();
+      const ssl = await withClient(cfg, async (c) => (await c.query("SELECT current_setting('ssl') AS s")).rows[0].s);
+      if (ssl === 'on') return cfg;
+      const cluster = await startThrowawayCluster({ tls: true });
+      const own = cluster.config();
+      own.describe = `throwaway cluster with TLS on at 127.0.0.1:${cluster.port} (${cfg.describe} has ssl = ${ssl})`;
+      return own;
+    })();
+    tlsDiscovery.catch(() => {
+      tlsDiscovery = null;
+    });
+  }
+  return copyConfig(await tlsDiscovery);
 }
 
 /** Environment entries handing `config` to child processes (read back by findDatabase and tests/common). */
@@ -98,6 +125,7 @@ async function killBackends(adminCfg, appName) {
 
 module.exports = {
   findDatabase,
+  findTlsDatabase,
   startThrowawayCluster,
   uniqueAppName,
   killBackends,

@@ -304,6 +304,37 @@ describe('throwaway clusters', { concurrency: true }, () => {
     }
   });
 
+  test('findTlsDatabase starts a TLS cluster when the run\'s server has TLS off, and reuses a TLS one', async () => {
+    const plainCluster = await db.startThrowawayCluster({ settings: { ssl: 'off' } });
+    try {
+      const script = `
+        const db = require(${JSON.stringify(HELPER)});
+        const pg = require('pg');
+        (async () => {
+          const cfg = await db.findTlsDatabase();
+          const c = new pg.Client(cfg); await c.connect();
+          const { rows } = await c.query("SELECT current_setting('ssl') AS ssl");
+          await c.end();
+          console.log(JSON.stringify({ port: cfg.port, ssl: rows[0].ssl, describe: cfg.describe }));
+        })().catch((e) => { console.error(e); process.exit(1); });`;
+      const env = { NODE_PATH: process.env.NODE_PATH || '' };
+      let r = await runNode(script, { ...env, LDP_TEST_DATABASE_URL: plainCluster.connectionString });
+      assert.equal(r.code, 0, r.stderr);
+      let out = JSON.parse(r.stdout.trim().split('\n').pop());
+      assert.equal(out.ssl, 'on');
+      assert.notEqual(out.port, plainCluster.port);
+      assert.match(out.describe, /has ssl = off/);
+
+      const cfg = await db.findTlsDatabase(); // this run's: TLS on one way or the other
+      r = await runNode(script, { ...env, LDP_TEST_DATABASE_URL: cfg.connectionString });
+      assert.equal(r.code, 0, r.stderr);
+      out = JSON.parse(r.stdout.trim().split('\n').pop());
+      assert.deepEqual([out.ssl, out.port], ['on', cfg.port]);
+    } finally {
+      await plainCluster.stop();
+    }
+  });
+
   test('findDatabase falls back to a throwaway cluster when 127.0.0.1:5432 is skipped; it is removed at exit', async () => {
     const script = `
       const db = require(${JSON.stringify(HELPER)});
