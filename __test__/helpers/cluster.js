@@ -305,6 +305,7 @@ function writeHba(state, opts) {
  *                 the first initdb is copied, which is much faster.
  *
  * Returns { host, port, user, database, connectionString, dataDir, baseDir, socketDir, logFile, binDir,
+ *   osUser, tls, certPem (null without `tls`),
  *   config(overrides?)  config object like findDatabase() (e.g. config({ user, password })),
  *   stop()              stop (fast) and remove the directory (idempotent),
  *   restart()           stop and start again on the same port,
