@@ -1,6 +1,6 @@
 'use strict'
 
-// Keeps the issue-5 benchmark harness from rotting: `node benchmark/run.js --quick` (one short
+// Keeps the benchmark harness from rotting: `node benchmark/run.js --quick` (one short
 // round, every subject, every case, pgbench for 1 s) must exit 0 and produce a result for every
 // subject × case. The numbers of a quick run mean nothing and are not checked. Results go to a
 // temporary file so benchmark/results/latest.json (the last full run) is never overwritten.
@@ -83,7 +83,7 @@ test('benchmark/run.js --quick produces a result for every subject and case', { 
       assert.ok(results.pgbench.medianTps > 0)
     }
 
-    // every issue-5 target evaluated (a quick run's verdicts are not checked)
+    // every performance target evaluated (a quick run's verdicts are not checked)
     assert.ok(results.targets.length >= 18)
     for (const t of results.targets.filter((x) => x.id !== 'query-c16-vs-pgbench' || !results.pgbench.skipped)) {
       assert.ok(Number.isFinite(t.actual), `target ${t.id}: actual ${t.actual}`)
@@ -91,7 +91,7 @@ test('benchmark/run.js --quick produces a result for every subject and case', { 
 
     // the Markdown table went to stdout
     assert.match(r.stdout, /\| pool\.query c=16 \(queries\/s\) \|/)
-    assert.match(r.stdout, /Issue-5 targets/)
+    assert.match(r.stdout, /Performance targets/)
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })
   }

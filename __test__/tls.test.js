@@ -7,7 +7,8 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const pg = require('pg')
-const { assertParity, both, rejection, dbConfig } = require('./helpers/parity')
+const { assertParity, both, rejection } = require('./helpers/parity')
+const { findTlsDatabase } = require('./helpers/db')
 const { LeakDetectingPool } = require('..')
 
 const SSL_SQL = 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()'
@@ -16,7 +17,7 @@ let serverCert = null // PEM of the server's certificate, when we can read it
 let tlsAvailable = false
 
 test.before(async () => {
-  const cfg = await dbConfig()
+  const cfg = await findTlsDatabase()
   const c = new pg.Client(cfg)
   await c.connect()
   try {
@@ -32,8 +33,8 @@ test.before(async () => {
 
 /** The shared server over TCP at 127.0.0.1 (TLS is not used over unix sockets). */
 async function tcpConfig(extra) {
-  const cfg = await dbConfig()
-  return { host: '127.0.0.1', port: cfg.port, user: cfg.user, database: cfg.database, password: cfg.password, ...extra }
+  const cfg = await findTlsDatabase()
+  return { connectionString: undefined, host: '127.0.0.1', port: cfg.port, user: cfg.user, database: cfg.database, password: cfg.password, ...extra }
 }
 
 test('the shared server has TLS on (this suite needs it)', () => {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The issue-5 benchmark: `npm run bench` (= build if needed, then this file).
+// The benchmark against pg.Pool and postgres.js: `npm run bench` (= build if needed, then this file).
 //
 //   node benchmark/run.js [--quick] [--rounds N] [--seconds S] [--warmup-ms MS]
 //                         [--subjects a,b] [--cases x,y] [--no-pgbench] [--out FILE]
@@ -11,7 +11,7 @@
 // subjects back to back, the order rotated per round and case; then pgbench runs once.
 // --isolate subject (the --quick default) uses one process per subject and round instead,
 // running the cases one after another (a new pool each): far fewer process start-ups.
-// Results (every run plus medians, ratios and the issue-5 targets) go to
+// Results (every run plus medians, ratios and the performance targets) go to
 // benchmark/results/latest.json (--quick: benchmark/results/quick.json), the Markdown
 // tables to stdout, progress to stderr. Exit code 1 if any measurement failed.
 //

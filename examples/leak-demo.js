@@ -5,10 +5,13 @@
 //   npm run demo                       (builds the addon if needed, then runs this file)
 //   node examples/leak-demo.js         (addon already built)
 //
-// Database: DATABASE_URL if set (e.g. DATABASE_URL=postgres://me:secret@db:5432/app), else the
-// PG* environment variables (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE) if any is set,
-// else 127.0.0.1:5432 as user "postgres", database "test" if it exists, otherwise "postgres".
-// It only runs SELECTs; nothing is created or changed in the database.
+// Database: wherever the pool connects by itself — DATABASE_URL as its connectionString if set
+// (e.g. DATABASE_URL=postgres://me:secret@db:5432/app), else the PG* environment variables
+// (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE) and pg's defaults, exactly as in an
+// application. Only when none of these is set and those defaults do not connect, it falls back
+// to 127.0.0.1:5432 as user "postgres", database "test" if it exists, otherwise "postgres", and
+// says so. It announces what the pool actually connected as, and only runs SELECTs: nothing is
+// created or changed in the database.
 //
 // The story: safe code; a function that throws before release() and leaks its client; the
 // leak report naming that function and line; the pool running dry and the timeout error
@@ -37,37 +40,44 @@ function section(title) {
 }
 
 // -- where to connect ------------------------------------------------------------------------
+// The demo has no connection defaults of its own: the pool's are the truth, and the client's
+// `user`, `host`, `port` and `database` say what they resolved to.
 
-function redact(url) {
-  return url.replace(/^(\w+:\/\/[^:/@]*):[^@/]*@/, '$1:***@')
-}
+const PG_VARS = ['PGHOST', 'PGPORT', 'PGUSER', 'PGDATABASE', 'PGPASSWORD']
 
-async function probe(config) {
+/** Connects once with `config`: `{ where }` (what the client connected as) or `{ err }`. */
+async function tryConnect(config) {
   const pool = new LeakDetectingPool({ ...config, max: 1, connectionTimeoutMillis: 3000 })
   try {
-    await pool.query('SELECT 1')
-    return null
+    const client = await pool.connect()
+    const where = `postgres://${client.user}@${client.host}:${client.port}/${client.database}`
+    client.release()
+    return { where }
   } catch (err) {
-    return err
+    return { err }
   } finally {
     await pool.end().catch(() => {})
   }
 }
 
+/** `{ config, where, how }`: the pool options to use, where they connect, and why those. */
 async function chooseDatabase() {
-  if (process.env.DATABASE_URL) {
-    return { config: { connectionString: process.env.DATABASE_URL }, label: `${redact(process.env.DATABASE_URL)} (DATABASE_URL)` }
-  }
   const env = process.env
-  if (['PGHOST', 'PGPORT', 'PGUSER', 'PGDATABASE', 'PGPASSWORD'].some((k) => env[k])) {
-    const user = env.PGUSER || 'postgres'
-    const label = `postgres://${user}@${env.PGHOST || 'localhost'}:${env.PGPORT || 5432}/${env.PGDATABASE || user} (PG* environment)`
-    return { config: {}, label }
+  const config = env.DATABASE_URL ? { connectionString: env.DATABASE_URL } : {}
+  const named = env.DATABASE_URL ? ['DATABASE_URL'] : PG_VARS.filter((k) => env[k])
+  const own = await tryConnect(config)
+  if (!own.err) return { config, where: own.where, how: named.length ? `from ${named.join(', ')}` : "the pool's defaults" }
+  if (named.length) {
+    own.err.message = `could not connect with ${named.join(', ')}: ${own.err.message}`
+    throw own.err
   }
-  const base = { host: '127.0.0.1', port: 5432, user: 'postgres' }
-  const err = await probe({ ...base, database: 'test' })
-  const database = err && err.code === '3D000' ? 'postgres' : 'test' // 3D000: no such database
-  return { config: { ...base, database }, label: `postgres://postgres@127.0.0.1:5432/${database} (default)` }
+  const fallback = { host: '127.0.0.1', port: 5432, user: 'postgres' }
+  console.log(`the pool's defaults did not connect (${own.err.message}); falling back to 127.0.0.1:5432 as "postgres"`)
+  for (const database of ['test', 'postgres']) {
+    const r = await tryConnect({ ...fallback, database })
+    if (!r.err) return { config: { ...fallback, database }, where: r.where, how: 'fallback: nothing configured' }
+    if (r.err.code !== '3D000') throw r.err // 3D000: no such database, try the next
+  }
 }
 
 // -- the application code --------------------------------------------------------------------
@@ -106,7 +116,8 @@ async function exportCsv(pool) {
 // -- the demo --------------------------------------------------------------------------------
 
 async function main() {
-  const { config, label } = await chooseDatabase()
+  console.log('LeakDetectingPool leak-detection demo')
+  const { config, where, how } = await chooseDatabase()
   const options = {
     ...config,
     max: 3,
@@ -118,8 +129,7 @@ async function main() {
     metricsIntervalMs: 1000,
     application_name: 'leak-demo',
   }
-  console.log('LeakDetectingPool leak-detection demo')
-  console.log(`database: ${label}`)
+  console.log(`database: ${where} (${how})`)
   console.log(`pool: max ${options.max}, connectionTimeoutMillis ${options.connectionTimeoutMillis}, leakThresholdMs ${options.leakThresholdMs}, forceReleaseAfterMs ${options.forceReleaseAfterMs}`)
   const pool = new LeakDetectingPool(options)
 

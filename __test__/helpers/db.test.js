@@ -6,6 +6,8 @@ const { test, describe } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
+const crypto = require('node:crypto');
+const readline = require('node:readline');
 const { spawn } = require('node:child_process');
 const pg = require('pg');
 
@@ -89,6 +91,22 @@ test('findDatabase returns a working, cached config usable by pg.Pool', async ()
   assert.deepEqual(again, cfg);
   assert.notEqual(again, cfg, 'each call returns a fresh copy');
   assert.equal(again.describe, cfg.describe);
+});
+
+test('the generated certificate is self-signed for "localhost" only, not a CA', () => {
+  const { selfSignedCertificate } = require('./cert');
+  const { certPem, keyPem } = selfSignedCertificate('localhost');
+  const cert = new crypto.X509Certificate(certPem);
+  assert.equal(cert.subject, 'CN=localhost');
+  assert.equal(cert.issuer, 'CN=localhost');
+  assert.equal(cert.subjectAltName, 'DNS:localhost');
+  assert.equal(cert.ca, false);
+  assert.equal(cert.checkHost('localhost'), 'localhost');
+  assert.equal(cert.checkIP('127.0.0.1'), undefined, 'verification by IP must fail, as with a distribution snakeoil certificate');
+  assert.ok(cert.verify(cert.publicKey), 'signed by its own key');
+  assert.ok(cert.checkPrivateKey(crypto.createPrivateKey(keyPem)));
+  assert.ok(new Date(cert.validFrom) < new Date() && new Date() < new Date(cert.validTo));
+  assert.notEqual(new crypto.X509Certificate(selfSignedCertificate().certPem).serialNumber, cert.serialNumber);
 });
 
 test('uniqueAppName is unique and fits in application_name', () => {
@@ -253,6 +271,70 @@ describe('throwaway clusters', { concurrency: true }, () => {
     }
   });
 
+  test('scripts/cluster.js drives a cluster over stdio (for the Rust tests) and removes it at end of input', async () => {
+    const child = spawn(process.execPath, [path.join(__dirname, '..', '..', 'scripts', 'cluster.js'), JSON.stringify({ tls: true })], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    const next = async () => JSON.parse((await lines.next()).value);
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    try {
+      const ready = await next();
+      assert.equal(ready.ok, true, JSON.stringify(ready));
+      const cfg = { host: ready.host, port: ready.port, user: ready.user, database: ready.database };
+      const c = new pg.Client(cfg);
+      await c.connect();
+      const { rows } = await c.query("SELECT current_setting('ssl') AS s");
+      await c.end();
+      assert.equal(rows[0].s, 'on');
+      child.stdin.write('stopServer\n');
+      assert.deepEqual(await next(), { ok: true });
+      await assert.rejects(selectOne(cfg), (e) => e.code === 'ECONNREFUSED');
+      child.stdin.write('startServer\n');
+      assert.deepEqual(await next(), { ok: true });
+      assert.equal(await selectOne(cfg), 1);
+      child.stdin.write('nonsense\n');
+      assert.match((await next()).error, /unknown command "nonsense"/);
+      assert.ok(fs.existsSync(ready.dataDir));
+      child.stdin.end();
+      assert.equal(await exited, 0);
+      assert.equal(fs.existsSync(ready.dataDir), false, 'end of input removes the cluster');
+    } finally {
+      child.kill();
+    }
+  });
+
+  test('findTlsDatabase starts a TLS cluster when the run\'s server has TLS off, and reuses a TLS one', async () => {
+    const plainCluster = await db.startThrowawayCluster({ settings: { ssl: 'off' } });
+    try {
+      const script = `
+        const db = require(${JSON.stringify(HELPER)});
+        const pg = require('pg');
+        (async () => {
+          const cfg = await db.findTlsDatabase();
+          const c = new pg.Client(cfg); await c.connect();
+          const { rows } = await c.query("SELECT current_setting('ssl') AS ssl");
+          await c.end();
+          console.log(JSON.stringify({ port: cfg.port, ssl: rows[0].ssl, describe: cfg.describe }));
+        })().catch((e) => { console.error(e); process.exit(1); });`;
+      const env = { NODE_PATH: process.env.NODE_PATH || '' };
+      let r = await runNode(script, { ...env, LDP_TEST_DATABASE_URL: plainCluster.connectionString });
+      assert.equal(r.code, 0, r.stderr);
+      let out = JSON.parse(r.stdout.trim().split('\n').pop());
+      assert.equal(out.ssl, 'on');
+      assert.notEqual(out.port, plainCluster.port);
+      assert.match(out.describe, /has ssl = off/);
+
+      const cfg = await db.findTlsDatabase(); // this run's: TLS on one way or the other
+      r = await runNode(script, { ...env, LDP_TEST_DATABASE_URL: cfg.connectionString });
+      assert.equal(r.code, 0, r.stderr);
+      out = JSON.parse(r.stdout.trim().split('\n').pop());
+      assert.deepEqual([out.ssl, out.port], ['on', cfg.port]);
+    } finally {
+      await plainCluster.stop();
+    }
+  });
+
   test('findDatabase falls back to a throwaway cluster when 127.0.0.1:5432 is skipped; it is removed at exit', async () => {
     const script = `
       const db = require(${JSON.stringify(HELPER)});
@@ -260,9 +342,9 @@ describe('throwaway clusters', { concurrency: true }, () => {
       (async () => {
         const cfg = await db.findDatabase();
         const c = new pg.Client(cfg); await c.connect();
-        const { rows } = await c.query("SELECT current_setting('data_directory') AS d, 1 AS one");
+        const { rows } = await c.query("SELECT current_setting('data_directory') AS d, current_setting('ssl') AS ssl, 1 AS one");
         await c.end();
-        console.log(JSON.stringify({ ...cfg, describe: cfg.describe, dataDir: rows[0].d, one: rows[0].one }));
+        console.log(JSON.stringify({ ...cfg, describe: cfg.describe, dataDir: rows[0].d, ssl: rows[0].ssl, one: rows[0].one }));
       })().catch((e) => { console.error(e); process.exit(1); });`;
     const r = await runNode(script, { LDP_TEST_SKIP_DEFAULT: '1', NODE_PATH: process.env.NODE_PATH || '' });
     assert.equal(r.code, 0, r.stderr);
@@ -271,6 +353,7 @@ describe('throwaway clusters', { concurrency: true }, () => {
     assert.equal(out.host, '127.0.0.1');
     assert.notEqual(out.port, 5432);
     assert.match(out.describe, /throwaway cluster/);
+    assert.equal(out.ssl, 'on', 'the run-wide throwaway cluster has TLS on (the TLS tests need it)');
     assert.equal(fs.existsSync(out.dataDir), false, 'exit handler removed the cluster directory');
   });
 

@@ -1,8 +1,8 @@
 'use strict'
-// The measured cases, in run order. `sustained` cases run longer by default (the issue asks
-// for >= 10 s where postgres.js's queue can decay: more callers than connections).
-// Case 4 (client CPU per query at concurrency 16) and case 5 (RSS) are read from the
-// query-c16 window (and RSS from every window); pgbench is run by run.js, not per subject.
+// The measured cases, in run order. `sustained` cases run longer by default (>= 10 s where
+// more callers than connections let postgres.js's queue decay, which a short window hides).
+// Client CPU per query at concurrency 16 is read from the query-c16 window and RSS from every
+// window; pgbench is run by run.js, not per subject.
 
 const CASES = [
   { id: 'query-c1', module: 'query', label: 'pool.query c=1', concurrency: 1, sustained: false, unit: 'queries/s' },

@@ -1,5 +1,5 @@
 'use strict'
-// Medians across rounds, the issue-5 targets, and the Markdown tables.
+// Medians across rounds, the performance targets, and the Markdown tables.
 
 const { CASES } = require('../cases')
 const { SUBJECTS } = require('../subjects')
@@ -60,8 +60,8 @@ function med(summary, caseId, subject, metric) {
 }
 
 /**
- * The issue-5 targets. Each: { id, text, actual (ratio), required, cmp: '>=' | '<=', met, detail, range }
- * Ratios are of medians (as the issue specifies); `range` is the per-round paired ratio span.
+ * The performance targets. Each: { id, text, actual (ratio), required, cmp: '>=' | '<=', met, detail, range }
+ * Ratios are of medians (robust to one noisy round); `range` is the per-round paired ratio span.
  */
 function targets(summary, runs, pgbenchTps) {
   const list = []
@@ -191,7 +191,7 @@ function markdown(results) {
     lines.push(`| ${r.label} | ${cells.join(' | ')} |`)
   }
   lines.push('')
-  lines.push('Issue-5 targets:')
+  lines.push('Performance targets:')
   lines.push('')
   lines.push('| target | required | actual (per-round range) | met |')
   lines.push('|---|---:|---:|:---:|')
