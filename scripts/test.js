@@ -7,15 +7,17 @@
 //             (LDP_TEST_DATABASE_URL, read by __test__/helpers/db.js and tests/common)
 //   rust      cargo test --no-default-features (the core: unit and integration tests)
 //   js        node --test over __test__/
-// A failing build or database stops the run; the test stages all run, and the exit code is
-// non-zero if any failed. Another stage (a lint) is one more entry in STAGES.
+//   lint      formatting and lints: cargo fmt --check, prettier --check, cargo clippy -D warnings
+//             with and without the napi feature
+// A failing build or database stops the run; the test and lint stages all run, and the exit
+// code is non-zero if any failed.
 //
 // Usage:
 //   node scripts/test.js                          every stage
 //   node scripts/test.js __test__/a.test.js ...   build, database, and node --test over these files only
 //   --rust / --rust=<target>                      also (or, with files, only) run Rust; a target is a
 //                                                 tests/<target>.rs integration test (repeatable)
-//   --no-rust, --no-js, --no-build                skip a stage
+//   --no-rust, --no-js, --no-build, --no-lint     skip a stage (naming files skips the lint too)
 //   any other -flag                               passed to node --test (e.g. --test-name-pattern=x)
 'use strict'
 const path = require('path')
@@ -25,7 +27,7 @@ const { spawn } = require('child_process')
 const root = path.join(__dirname, '..')
 
 function parseArgs(argv) {
-  const plan = { build: true, rust: null, js: true, rustTargets: [], files: [], nodeFlags: [] }
+  const plan = { build: true, rust: null, js: true, lint: null, rustTargets: [], files: [], nodeFlags: [] }
   for (const a of argv) {
     if (a === '--rust') plan.rust = true
     else if (a.startsWith('--rust=')) {
@@ -34,11 +36,13 @@ function parseArgs(argv) {
     } else if (a === '--no-rust') plan.rust = false
     else if (a === '--no-js') plan.js = false
     else if (a === '--no-build') plan.build = false
+    else if (a === '--no-lint') plan.lint = false
     else if (a.startsWith('-')) plan.nodeFlags.push(a)
     else plan.files.push(a)
   }
   // Naming test files asks for those files; Rust then runs only when asked for as well.
   if (plan.rust === null) plan.rust = plan.files.length === 0
+  if (plan.lint === null) plan.lint = plan.files.length === 0 && plan.rustTargets.length === 0
   return plan
 }
 
@@ -104,6 +108,22 @@ const STAGES = [
     run(plan, env) {
       const files = plan.files.length ? plan.files : jsFiles()
       return run(process.execPath, ['--expose-gc', '--test', '--test-concurrency=2', ...plan.nodeFlags, ...files], env)
+    },
+  },
+  {
+    name: 'lint',
+    when: (plan) => plan.lint,
+    async run(plan, env) {
+      const prettier = path.join(root, 'node_modules', 'prettier', 'bin', 'prettier.cjs')
+      const steps = [
+        ['cargo', ['fmt', '--check']],
+        [process.execPath, [prettier, '--check', '--log-level', 'warn', '.']],
+        ['cargo', ['clippy', '--all-targets', '--no-default-features', '--', '-D', 'warnings']],
+        ['cargo', ['clippy', '--all-targets', '--', '-D', 'warnings']],
+      ]
+      let failed = 0
+      for (const [cmd, args] of steps) if ((await run(cmd, args, env)) !== 0) failed = 1
+      return failed
     },
   },
 ]
