@@ -106,7 +106,7 @@ function onLeakResolved(pool, ev) {
 function onReleasedInTransaction(pool, ev) {
   // Released a moment ago: its entry (and stack) is among the recent releases.
   const e = entryOf(pool, ev.checkoutId)
-  let location = ev.location || 'unknown' // 'pool.query' for the implicit checkout
+  let location = ev.implicit ? 'pool.query' : ev.location || 'unknown'
   if (e && e.holder) location = locationOf(e.holder)
   else if (e && e.tag != null) location = `tag:${e.tag}`
   pool._obs.alert('released-in-transaction', {

@@ -371,3 +371,44 @@ async fn dropping_a_checkout_with_reclaim_policy_reports_it() {
     next.release(false).unwrap();
     pool.end().unwrap().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rust_leak_report_carries_the_backtrace_of_the_code_that_took_the_client() {
+    let events = std::sync::Arc::new(Events::default());
+    let pool = leak_detecting_pool::Pool::builder(config(
+        json!({ "max": 2, "leakThresholdMs": 50, "checkIntervalMs": 20 }),
+    ))
+    .events(events.clone())
+    .password(std::sync::Arc::new(
+        leak_detecting_pool::pool::StaticPassword(common::database().password.clone()),
+    ))
+    .capture_backtraces(true)
+    .build(tokio::runtime::Handle::current());
+    let held = checkout(&pool).await;
+    events
+        .wait_for("a leak report", 1, Duration::from_secs(5), |e| {
+            matches!(e, PoolEvent::LeaksDetected { .. })
+        })
+        .await;
+    let leak = reports(&events)[0][0].clone();
+    assert_eq!(leak.checkout_id, held.id());
+    let stack = leak.stack.expect("a resolved backtrace");
+    assert!(
+        stack.contains("a_rust_leak_report_carries_the_backtrace_of_the_code_that_took_the_client"),
+        "the test function is not in the report's backtrace:\n{stack}"
+    );
+    held.release(false).unwrap();
+
+    // Without the switch, nothing is captured.
+    let (plain, plain_events) = pool_with(config(
+        json!({ "max": 2, "leakThresholdMs": 50, "checkIntervalMs": 20 }),
+    ));
+    let held = checkout(&plain).await;
+    plain_events
+        .wait_for("a leak report", 1, Duration::from_secs(5), |e| {
+            matches!(e, PoolEvent::LeaksDetected { .. })
+        })
+        .await;
+    assert!(reports(&plain_events)[0][0].stack.is_none());
+    held.release(false).unwrap();
+}

@@ -85,10 +85,12 @@ pub fn to_json(ev: &PoolEvent) -> Value {
             conn_id,
             status,
             location,
+            implicit,
             held_ms,
         } => json!({
             "type": "releasedInTransaction", "checkoutId": checkout_id, "connId": conn_id,
-            "status": (*status as char).to_string(), "location": location, "heldMs": held_ms
+            "status": (*status as char).to_string(), "location": location,
+            "implicit": implicit, "heldMs": held_ms
         }),
     }
 }
