@@ -168,9 +168,8 @@ impl Error {
             Error::Db(db) => &db.code,
             Error::Auth(_) => "LDP_AUTH",
             Error::ConnectionTerminated => "LDP_CONNECTION_TERMINATED",
-            Error::ReleasedTwice | Error::QueryAfterRelease | Error::ClientReclaimed(_) => {
-                "LDP_CLIENT_RELEASED"
-            }
+            Error::ReleasedTwice | Error::QueryAfterRelease => "LDP_CLIENT_RELEASED",
+            Error::ClientReclaimed(_) => "LDP_CLIENT_RECLAIMED",
             Error::QueryHasNul | Error::QueryEncoding(_) => "LDP_INVALID_QUERY",
             Error::StatementNameReused(_) => "LDP_STATEMENT_NAME_REUSED",
             Error::Protocol(_) => "LDP_PROTOCOL",

@@ -282,17 +282,17 @@ async fn force_release_reclaims_an_idle_checkout() {
     // Later use by the old holder fails with a message saying what happened.
     assert!(!stuck.is_active());
     let r = run(&stuck, simple("SELECT 1")).await;
-    assert_eq!(r.err_code(), Some("LDP_CLIENT_RELEASED"), "{r:?}");
+    assert_eq!(r.err_code(), Some("LDP_CLIENT_RECLAIMED"), "{r:?}");
     let msg = r.err_message().unwrap();
     assert!(msg.contains("force-released"), "{msg}");
-    assert_eq!(
-        stuck
-            .submit(simple("SELECT 1"))
-            .err()
-            .map(|e| e.code().to_string())
-            .as_deref(),
-        Some("LDP_CLIENT_RELEASED")
-    );
+    match stuck.submit(simple("SELECT 1")) {
+        Err(leak_detecting_pool::Error::ClientReclaimed(r)) => {
+            assert_eq!(r.reason, ReclaimReason::Idle);
+            assert!(r.held_ms >= 100, "{r:?}");
+            assert!(r.at_ms > 0, "{r:?}");
+        }
+        other => panic!("expected ClientReclaimed, got {:?}", other.err()),
+    }
     // Releasing it now is a silent no-op that does not touch the new holder's slot.
     assert!(!stuck.release(false).unwrap());
     assert!(!stuck.release(true).unwrap());
