@@ -5,7 +5,7 @@
 //! describe recent behaviour and memory stays fixed; their all-time count and sum are kept
 //! beside (Prometheus summaries need them). The history is a ring of `metricsHistorySize`
 //! samples; the pool takes them (it knows its counts) every `metricsIntervalMs`. This module
-//! knows nothing of the pool: the pool records into [`Metrics`] and reads reports out of it.
+//! knows nothing of the pool: the pool records into `Metrics` and reads reports out of it.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -78,14 +78,23 @@ pub struct Percentiles {
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Counters {
+    /// Checkouts registered (explicit and implicit), counted at hand-out.
     pub total_acquired: u64,
+    /// Checkouts released by their holder (not reclaimed ones).
     pub total_released: u64,
+    /// Connections opened.
     pub created: u64,
+    /// Connection removals started (by the pool, or after the connection died).
     pub destroyed: u64,
+    /// Attempts to open a connection that failed.
     pub connect_errors: u64,
+    /// Open connections that failed (idle or checked out).
     pub errors: u64,
+    /// Acquires that gave up after `connectionTimeoutMillis`.
     pub timeouts: u64,
+    /// Checkouts reported as leaks (threshold passed, or handle dropped unreleased).
     pub leaks_detected: u64,
+    /// Checkouts reclaimed by the pool (idle limit, `end()`, handle dropped unreleased).
     pub forced_releases: u64,
 }
 
@@ -121,10 +130,15 @@ pub struct Usage {
 #[serde(rename_all = "camelCase")]
 pub struct Report {
     pub counters: Counters,
+    /// From the start of an acquire to its hand-out.
     pub acquire_wait: Percentiles,
+    /// From hand-out to release.
     pub hold_time: Percentiles,
+    /// Opening a connection (socket, TLS, startup, authentication).
     pub creation: Percentiles,
+    /// Oldest first.
     pub history: Vec<Sample>,
+    /// Every internal collection of the core, by name.
     pub memory: BTreeMap<&'static str, Usage>,
 }
 

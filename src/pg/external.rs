@@ -26,6 +26,7 @@ use super::read::ReadLoop;
 /// a thread of its choosing, until it returns `false`; then it drops the reader. `adopt` is
 /// called on a runtime thread and must not block.
 pub trait ReadScheduler: Send + Sync + 'static {
+    /// Takes over reading a new connection's socket ([`ExternalReader::fd`]).
     fn adopt(&self, reader: ExternalReader);
 }
 

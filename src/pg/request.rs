@@ -15,8 +15,11 @@ use crate::error::Error;
 /// One query parameter, already prepared the way pg's `prepareValue` does.
 #[derive(Debug, Clone)]
 pub enum Param {
+    /// SQL NULL.
     Null,
+    /// Sent in text format, its type inferred by the server.
     Text(String),
+    /// Sent in binary format (a `Buffer`, for `bytea`).
     Binary(Vec<u8>),
 }
 

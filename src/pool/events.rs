@@ -75,6 +75,7 @@ pub enum PoolEvent {
 
 /// Receives pool events (see the module docs: never under the pool's lock; must not block).
 pub trait PoolEvents: Send + Sync + 'static {
+    /// Takes one event; called in the order the pool decided them.
     fn emit(&self, event: PoolEvent);
 }
 

@@ -3,7 +3,7 @@
 //!
 //! [`Pool`] is the public API (usable from Rust as from the JS binding), built by
 //! [`Pool::new`] or [`Pool::builder`]. Inside, modules depend one way: the API here → the
-//! transitions on [`PoolInner`](inner) (`acquire`, `release`, `end`, `inner`) and what reads
+//! transitions on `PoolInner` (`acquire`, `release`, `end`, `inner`) and what reads
 //! the pool (`views`, `leak`) → the locked state (`state`), the RAII handle (`checkout`) and
 //! what the pool tells its owner (`events`). `reaper`, `leak::checker` and the metrics sampler
 //! (`views`) are background tasks holding a `Weak`. Counters change synchronously with the
