@@ -112,7 +112,7 @@ class PoolClient extends EventEmitter {
     const { result, error, notices } = parsed
     if (notices) for (const n of notices) safeEmit(this, 'notice', noticeMessage(n))
     if (error) {
-      if (error.code === 'LDP_CLIENT_RELEASED' && !this._checkout) throw this._unusableError()
+      if ((error.code === 'LDP_CLIENT_RELEASED' || error.code === 'LDP_CLIENT_RECLAIMED') && !this._checkout) throw this._unusableError()
       Error.captureStackTrace(error)
       throw error
     }

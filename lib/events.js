@@ -61,7 +61,7 @@ function onReleasedInTransaction(pool, ev) {
   const e = pool.entryOf(ev.checkoutId)
   pool.observer.alert('released-in-transaction', {
     id: ev.checkoutId,
-    location: siteOf(e === undefined, e),
+    location: siteOf(ev.implicit === true || e === undefined, e),
     ageMs: ev.heldMs,
     status: ev.status === 'E' ? 'failed-transaction' : 'in-transaction',
   })

@@ -12,7 +12,8 @@ use crate::config::ConfigError;
 /// A failure reported by the core.
 ///
 /// Invariant: `Display` never contains a password (configuration errors are built
-/// from redacted values, connection errors never format credentials).
+/// from redacted values, connection errors never format credentials). Variants carry facts;
+/// `Display` is the Rust caller's rendering of them (the JS layer renders its own).
 #[derive(Debug, Clone)]
 pub enum Error {
     /// The options were invalid; carries the option name and a message.
@@ -21,10 +22,9 @@ pub enum Error {
     PoolEnded,
     /// `end()` was called a second time; pg's message.
     EndCalledTwice,
-    /// No connection became available within `connectionTimeoutMillis`.
-    /// The message is pg's, with the current holders appended; the second field is the
-    /// holders as JSON (`err.holders` in JS).
-    AcquireTimeout(String, String),
+    /// No connection became available within `connectionTimeoutMillis`; who held the pool
+    /// then. `Display` is pg's message with the holders appended.
+    AcquireTimeout(Box<Exhaustion>),
     /// Opening a connection took longer than `connectionTimeoutMillis`.
     ConnectTimeout,
     /// `maxWaiting` callers are already queued.
@@ -41,10 +41,99 @@ pub enum Error {
     Auth(String),
     /// The connection ended while a query was in flight or before one was sent.
     ConnectionTerminated,
-    /// The client was released, force-released or destroyed; the message says which and when.
-    ClientReleased(String),
+    /// A checkout was released a second time; pg-pool's message.
+    ReleasedTwice,
+    /// A statement on a checkout that was already released.
+    QueryAfterRelease,
+    /// A statement on a checkout the pool took back: why, when, and after how long.
+    ClientReclaimed(Reclaimed),
+    /// The query text (or a statement name) contains a NUL byte, which the protocol cannot carry.
+    QueryHasNul,
+    /// A value the protocol cannot frame (e.g. longer than 2 GiB); the codec's reason.
+    QueryEncoding(String),
+    /// A caller-named statement was reused for different text on one connection.
+    StatementNameReused(String),
     /// The server said something we did not expect.
     Protocol(String),
+}
+
+/// Why the pool took a checkout away from its holder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReclaimReason {
+    /// Idle within its checkout longer than `forceReleaseAfterMs`.
+    Idle,
+    /// Still checked out when `end()`'s grace period ran out.
+    End,
+    /// Its handle was dropped (garbage-collected) without release.
+    GarbageCollected,
+}
+
+impl ReclaimReason {
+    /// The stable name of the reason (`reason` of the JS events).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ReclaimReason::Idle => "idle",
+            ReclaimReason::End => "end",
+            ReclaimReason::GarbageCollected => "garbage-collected",
+        }
+    }
+}
+
+/// The facts of a reclaim, kept by the checkout's handle for its holder's next call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reclaimed {
+    pub reason: ReclaimReason,
+    /// When it was reclaimed, in milliseconds since the Unix epoch.
+    pub at_ms: u64,
+    /// How long it had been held, in milliseconds.
+    pub held_ms: u64,
+}
+
+/// Who held an exhausted pool when an acquire gave up.
+///
+/// Invariants: `holders` has one entry per acquisition site, most clients first (then the
+/// longest held); their counts add up to `in_use`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exhaustion {
+    /// Checkouts active then.
+    pub in_use: usize,
+    /// The pool's `max`.
+    pub max: usize,
+    pub holders: Vec<Holder>,
+}
+
+/// The checkouts of one acquisition site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub site: Site,
+    /// How many checkouts this site holds.
+    pub count: usize,
+    /// How long the oldest of them has been held, in milliseconds.
+    pub max_held_ms: u64,
+}
+
+/// Where a checkout was taken, as far as the core knows.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Site {
+    /// The implicit checkout of `Pool::query`.
+    Query,
+    /// The location the caller gave in its `CheckoutMeta`.
+    Location(String),
+    /// No location, but a tag.
+    Tag(String),
+    /// Neither.
+    Unknown,
+}
+
+impl fmt::Display for Site {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Site::Query => f.write_str("pool.query"),
+            Site::Location(l) => f.write_str(l),
+            Site::Tag(t) => write!(f, "tag:{}", t),
+            Site::Unknown => f.write_str("unknown"),
+        }
+    }
 }
 
 /// A server `ErrorResponse`, kept as the raw protocol frame plus its two most used fields.
@@ -57,41 +146,10 @@ pub struct DbError {
     pub message: String,
 }
 
-impl DbError {
-    /// Parses the fields of an `ErrorResponse`/`NoticeResponse` frame (type byte and length included).
-    pub fn from_frame(frame: &[u8]) -> DbError {
-        let mut code = String::new();
-        let mut message = String::new();
-        for (field, value) in crate::pg::frames::fields(frame) {
-            match field {
-                b'C' => code = value.to_string(),
-                b'M' => message = value.to_string(),
-                _ => {}
-            }
-        }
-        DbError {
-            frame: frame.to_vec(),
-            code,
-            message,
-        }
-    }
-}
-
 impl Error {
-    /// pg-pool's error for releasing a client a second time.
-    pub fn released_twice() -> Error {
-        Error::ClientReleased(
-            "Release called on client which has already been released to the pool.".into(),
-        )
-    }
-
-    /// A statement on a client that was already released.
-    pub fn query_after_release() -> Error {
-        Error::ClientReleased(
-            "Client has already been released to the pool; a released client cannot run queries"
-                .into(),
-        )
-    }
+    /// pg's message when no connection became available in time (the start of
+    /// [`Error::AcquireTimeout`]'s `Display`).
+    pub const ACQUIRE_TIMEOUT: &'static str = "timeout exceeded when trying to connect";
 
     /// The stable code of this error, exposed to JS as `err.code`.
     ///
@@ -101,7 +159,7 @@ impl Error {
             Error::Config(_) => "LDP_INVALID_OPTION",
             Error::PoolEnded => "LDP_POOL_ENDED",
             Error::EndCalledTwice => "LDP_END_TWICE",
-            Error::AcquireTimeout(..) => "LDP_ACQUIRE_TIMEOUT",
+            Error::AcquireTimeout(_) => "LDP_ACQUIRE_TIMEOUT",
             Error::ConnectTimeout => "LDP_CONNECT_TIMEOUT",
             Error::QueueFull(_) => "LDP_QUEUE_FULL",
             Error::Io(_) => "LDP_IO",
@@ -110,9 +168,31 @@ impl Error {
             Error::Db(db) => &db.code,
             Error::Auth(_) => "LDP_AUTH",
             Error::ConnectionTerminated => "LDP_CONNECTION_TERMINATED",
-            Error::ClientReleased(_) => "LDP_CLIENT_RELEASED",
+            Error::ReleasedTwice | Error::QueryAfterRelease => "LDP_CLIENT_RELEASED",
+            Error::ClientReclaimed(_) => "LDP_CLIENT_RECLAIMED",
+            Error::QueryHasNul | Error::QueryEncoding(_) => "LDP_INVALID_QUERY",
+            Error::StatementNameReused(_) => "LDP_STATEMENT_NAME_REUSED",
             Error::Protocol(_) => "LDP_PROTOCOL",
         }
+    }
+}
+
+impl fmt::Display for Exhaustion {
+    /// `10/10 in use: 7 held by f (a.js:12) for up to 31.0s; 3 by pool.query for up to 0.2s`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{} in use: ", self.in_use, self.max)?;
+        for (i, h) in self.holders.iter().enumerate() {
+            let held = if i == 0 { " held" } else { "" };
+            let sep = if i == 0 { "" } else { "; " };
+            write!(
+                f,
+                "{sep}{}{held} by {} for up to {:.1}s",
+                h.count,
+                h.site,
+                h.max_held_ms as f64 / 1000.0
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -122,7 +202,8 @@ impl fmt::Display for Error {
             Error::Config(e) => write!(f, "{}", e),
             Error::PoolEnded => f.write_str("Cannot use a pool after calling end on the pool"),
             Error::EndCalledTwice => f.write_str("Called end on pool more than once"),
-            Error::AcquireTimeout(m, _) => f.write_str(m),
+            Error::AcquireTimeout(x) if x.holders.is_empty() => f.write_str(Self::ACQUIRE_TIMEOUT),
+            Error::AcquireTimeout(x) => write!(f, "{} ({})", Self::ACQUIRE_TIMEOUT, x),
             Error::ConnectTimeout => f.write_str("Connection terminated due to connection timeout"),
             Error::QueueFull(n) => write!(
                 f,
@@ -135,7 +216,33 @@ impl fmt::Display for Error {
             Error::Db(db) => f.write_str(&db.message),
             Error::Auth(m) => f.write_str(m),
             Error::ConnectionTerminated => f.write_str("Connection terminated unexpectedly"),
-            Error::ClientReleased(m) => f.write_str(m),
+            Error::ReleasedTwice => f.write_str(
+                "Release called on client which has already been released to the pool.",
+            ),
+            Error::QueryAfterRelease => f.write_str(
+                "Client has already been released to the pool; a released client cannot run queries",
+            ),
+            Error::ClientReclaimed(r) => {
+                let what = match r.reason {
+                    ReclaimReason::Idle => "was force-released by the pool",
+                    ReclaimReason::End => "was destroyed by pool.end()",
+                    ReclaimReason::GarbageCollected => {
+                        "was reclaimed after being garbage-collected"
+                    }
+                };
+                write!(
+                    f,
+                    "Client {} at {} (epoch ms) after being held for {} ms; its connection is closed",
+                    what, r.at_ms, r.held_ms
+                )
+            }
+            Error::QueryHasNul => f.write_str("query text cannot contain NUL bytes"),
+            Error::QueryEncoding(m) => write!(f, "could not encode the query: {}", m),
+            Error::StatementNameReused(name) => write!(
+                f,
+                "Prepared statements must be unique - '{}' was used for a different statement",
+                name
+            ),
             Error::Protocol(m) => write!(f, "protocol error: {}", m),
         }
     }

@@ -8,20 +8,27 @@
 //! --no-default-features` builds and tests it without Node). `binding` (feature `napi`, on by
 //! default) converts JS values, makes one core call per method and maps the result.
 //!
+//! Modules depend one way: `pool` → `metrics` → `buffer`; `pool` → `pg` → `error` →
+//! `config`. From Rust: build a [`Pool`] from a [`PoolConfig`], take [`Checkout`]s, run
+//! [`Statement`](pg::Statement)s, read the reply frames with [`pg::frames`], and receive
+//! [`PoolEvent`]s (with [`PoolBuilder::capture_backtraces`], a leak report carries the
+//! backtrace of the code that took the checkout).
+//!
 //! Threads: the core runs on one tokio runtime (napi's when loaded in Node). Each connection
-//! has a writer task and a reader task — or, for a plain socket of a pool created with a
-//! [`ReadScheduler`](pg::external::ReadScheduler), a reader driven by the embedder's thread; each pool has an idle reaper and a leak checker, both
-//! holding `Weak` references so they stop when the pool is dropped or ended. Nothing in the
-//! core blocks the caller's thread: synchronous methods only take short, non-awaiting locks.
+//! has a writer task and a reader task — or, for a plain socket of a pool built with a
+//! [`ReadScheduler`](pg::ReadScheduler), a reader driven by the embedder's thread; each pool
+//! has an idle reaper, a leak checker and a metrics sampler, all holding `Weak` references so
+//! they stop when the pool is dropped or ended. Nothing in the core blocks the caller's
+//! thread: synchronous methods only take short, non-awaiting locks, and no caller code (a
+//! callback, an event sink) ever runs under the pool's lock.
 //!
 //! See ARCHITECTURE.md for the life of a query and of a checkout.
 
 #![deny(unsafe_code)]
 
-pub mod buffer;
+mod buffer;
 pub mod config;
 pub mod error;
-pub mod leak;
 pub mod metrics;
 pub mod pg;
 pub mod pool;
@@ -32,4 +39,4 @@ mod binding;
 
 pub use config::PoolConfig;
 pub use error::{Error, Result};
-pub use pool::{Checkout, CheckoutMeta, Pool, PoolEvent, PoolEvents};
+pub use pool::{Checkout, CheckoutMeta, Pool, PoolBuilder, PoolEvent, PoolEvents};

@@ -1,23 +1,20 @@
-//! Counters, distributions and the history of the pool.
+//! Counters, distributions and the history of a pool, and the report types built from them.
 //!
 //! Counters are monotonic atomics (relaxed: each is exact, a snapshot of several is not
 //! atomic as a whole). Distributions keep the last `SAMPLES` values in a ring, so percentiles
 //! describe recent behaviour and memory stays fixed; their all-time count and sum are kept
 //! beside (Prometheus summaries need them). The history is a ring of `metricsHistorySize`
-//! samples taken every `metricsIntervalMs` by a task holding a `Weak` to the pool.
+//! samples; the pool takes them (it knows its counts) every `metricsIntervalMs`. This module
+//! knows nothing of the pool: the pool records into `Metrics` and reads reports out of it.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use parking_lot::Mutex;
 use serde::Serialize;
-use tokio::task::JoinHandle;
 
 use crate::buffer::Ring;
-use crate::config::PoolConfig;
-use crate::pool::inner::PoolInner;
 
 /// Samples kept per distribution.
 pub const SAMPLES: usize = 1024;
@@ -44,8 +41,9 @@ impl Dist {
     }
 }
 
-/// See the module docs.
-pub struct Metrics {
+/// The pool's counters, distributions and history (see the module docs); recorded by the
+/// pool only.
+pub(crate) struct Metrics {
     acquired: AtomicU64,
     released: AtomicU64,
     created: AtomicU64,
@@ -76,22 +74,32 @@ pub struct Percentiles {
     pub sum_ms: f64,
 }
 
-/// A consistent-enough copy of every counter.
+/// A copy of every counter (each exact; not one atomic snapshot of all).
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Counters {
+    /// Checkouts registered (explicit and implicit), counted at hand-out.
     pub total_acquired: u64,
+    /// Checkouts released by their holder (not reclaimed ones).
     pub total_released: u64,
+    /// Connections opened.
     pub created: u64,
+    /// Connection removals started (by the pool, or after the connection died).
     pub destroyed: u64,
+    /// Attempts to open a connection that failed.
     pub connect_errors: u64,
+    /// Open connections that failed (idle or checked out).
     pub errors: u64,
+    /// Acquires that gave up after `connectionTimeoutMillis`.
     pub timeouts: u64,
+    /// Checkouts reported as leaks (threshold passed, or handle dropped unreleased).
     pub leaks_detected: u64,
+    /// Checkouts reclaimed by the pool (idle limit, `end()`, handle dropped unreleased).
     pub forced_releases: u64,
 }
 
-/// One entry of the metrics history.
+/// One entry of the metrics history: the counts at one instant (consistent with each other)
+/// and the counters then.
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Sample {
@@ -110,7 +118,7 @@ pub struct Sample {
 }
 
 /// Size and capacity of one internal collection (`capacity: None` = bounded only by an
-/// option that is Infinity, e.g. `maxWaiting`).
+/// option that is Infinity, e.g. `maxWaiting`). Invariant: `size <= capacity`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Usage {
     pub size: usize,
@@ -122,10 +130,15 @@ pub struct Usage {
 #[serde(rename_all = "camelCase")]
 pub struct Report {
     pub counters: Counters,
+    /// From the start of an acquire to its hand-out.
     pub acquire_wait: Percentiles,
+    /// From hand-out to release.
     pub hold_time: Percentiles,
+    /// Opening a connection (socket, TLS, startup, authentication).
     pub creation: Percentiles,
+    /// Oldest first.
     pub history: Vec<Sample>,
+    /// Every internal collection of the core, by name.
     pub memory: BTreeMap<&'static str, Usage>,
 }
 
@@ -159,7 +172,8 @@ fn micros(d: Duration) -> u32 {
 }
 
 impl Metrics {
-    pub fn new(config: &PoolConfig) -> Self {
+    /// Empty metrics whose history keeps `history_size` samples.
+    pub fn new(history_size: usize) -> Self {
         Metrics {
             acquired: AtomicU64::new(0),
             released: AtomicU64::new(0),
@@ -173,7 +187,7 @@ impl Metrics {
             wait_us: Mutex::new(Dist::new()),
             hold_us: Mutex::new(Dist::new()),
             create_us: Mutex::new(Dist::new()),
-            history: Mutex::new(Ring::new(config.metrics.history_size)),
+            history: Mutex::new(Ring::new(history_size)),
         }
     }
     pub fn acquired(&self) {
@@ -249,13 +263,19 @@ impl Metrics {
         self.history.lock().iter().cloned().collect()
     }
 
+    /// History samples pushed out so far.
+    #[cfg(test)]
+    pub fn evicted_samples(&self) -> u64 {
+        self.history.lock().evicted()
+    }
+
     /// Appends a history sample (evicting the oldest at capacity).
     pub fn record(&self, sample: Sample) {
         self.history.lock().push(sample);
     }
 
     /// Sizes and capacities of the collections owned by the metrics.
-    fn memory(&self, out: &mut BTreeMap<&'static str, Usage>) {
+    pub fn memory(&self, out: &mut BTreeMap<&'static str, Usage>) {
         let h = self.history.lock();
         out.insert(
             "history",
@@ -282,170 +302,13 @@ impl Metrics {
     }
 }
 
-fn epoch_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
-/// A history sample of `p` now (counts taken under the state lock).
-pub fn sample(p: &PoolInner) -> Sample {
-    let (total, idle, waiting, active) = {
-        let st = p.state.lock();
-        (
-            st.total,
-            st.idle.len(),
-            st.waiters.len(),
-            st.checkouts.len(),
-        )
-    };
-    let c = p.metrics.counters();
-    Sample {
-        at: epoch_ms(),
-        total,
-        idle,
-        waiting,
-        active,
-        total_acquired: c.total_acquired,
-        total_released: c.total_released,
-        leaks_detected: c.leaks_detected,
-        forced_releases: c.forced_releases,
-        timeouts: c.timeouts,
-        errors: c.errors + c.connect_errors,
-    }
-}
-
-/// Sizes and capacities of every internal collection of the core.
-pub fn memory(p: &PoolInner) -> BTreeMap<&'static str, Usage> {
-    let mut out = BTreeMap::new();
-    {
-        let st = p.state.lock();
-        let max = p.config.max;
-        out.insert(
-            "idle",
-            Usage {
-                size: st.idle.len(),
-                capacity: Some(max),
-            },
-        );
-        out.insert(
-            "checkoutRegistry",
-            Usage {
-                size: st.checkouts.len(),
-                capacity: Some(max),
-            },
-        );
-        out.insert(
-            "removing",
-            Usage {
-                size: st.removing.len(),
-                capacity: Some(max),
-            },
-        );
-        out.insert(
-            "waiters",
-            Usage {
-                size: st.waiters.len(),
-                capacity: p.config.max_waiting,
-            },
-        );
-    }
-    p.metrics.memory(&mut out);
-    out
-}
-
-/// Everything the JS layer shows about `p`'s metrics and memory.
-pub fn report(p: &PoolInner) -> Report {
-    let m = &p.metrics;
-    Report {
-        counters: m.counters(),
-        acquire_wait: m.wait(),
-        hold_time: m.hold(),
-        creation: m.creation(),
-        history: m.history(),
-        memory: memory(p),
-    }
-}
-
-/// Starts the history sampler (every `metricsIntervalMs`, `metricsHistorySize` kept); it
-/// holds a `Weak` and stops when the pool is dropped or ended. `None` when the history is
-/// disabled (`metricsHistorySize: 0`).
-pub fn spawn_sampler(pool: &Arc<PoolInner>) -> Option<JoinHandle<()>> {
-    if pool.config.metrics.history_size == 0 {
-        return None;
-    }
-    Some(crate::pool::ticker::spawn_every(
-        pool,
-        pool.config.metrics.interval,
-        |p| {
-            let s = sample(p);
-            p.metrics.record(s);
-        },
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn inner(extra: serde_json::Value) -> Arc<PoolInner> {
-        let mut opts = serde_json::json!({ "host": "127.0.0.1", "port": 1, "user": "nobody", "database": "none" });
-        for (k, v) in extra.as_object().unwrap() {
-            opts[k] = v.clone();
-        }
-        let config = PoolConfig::from_options(&opts, &|_| None).unwrap();
-        Arc::new(PoolInner::new(
-            config,
-            Arc::new(crate::pool::NoEvents),
-            Arc::new(crate::pool::StaticPassword(None)),
-            tokio::runtime::Handle::current(),
-        ))
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn history_is_sampled_on_its_cadence_and_bounded() {
-        let p = inner(serde_json::json!({ "metricsHistorySize": 5, "metricsIntervalMs": 1000 }));
-        let task = spawn_sampler(&p).expect("history enabled");
-        tokio::time::sleep(Duration::from_millis(3500)).await;
-        assert_eq!(p.metrics.history().len(), 3, "one sample per interval");
-        p.metrics.acquired();
-        p.metrics.leaks_detected(2);
-        tokio::time::sleep(Duration::from_millis(1000)).await;
-        let h = p.metrics.history();
-        assert_eq!(h.len(), 4);
-        assert_eq!((h[2].total_acquired, h[3].total_acquired), (0, 1));
-        assert_eq!(h[3].leaks_detected, 2);
-        assert!(h.windows(2).all(|w| w[0].at <= w[1].at), "oldest first");
-        tokio::time::sleep(Duration::from_secs(100)).await;
-        let mem = memory(&p);
-        assert_eq!(
-            p.metrics.history().len(),
-            5,
-            "never beyond metricsHistorySize"
-        );
-        assert_eq!((mem["history"].size, mem["history"].capacity), (5, Some(5)));
-        assert_eq!(p.metrics.history.lock().evicted(), 99);
-        drop(p);
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        assert!(
-            task.is_finished(),
-            "the sampler stops once the pool is gone"
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn no_history_task_when_disabled() {
-        let p = inner(serde_json::json!({ "metricsHistorySize": 0 }));
-        assert!(spawn_sampler(&p).is_none());
-        p.metrics.record(Sample::default());
-        assert!(p.metrics.history().is_empty());
-    }
-
     #[test]
     fn distributions_keep_recent_percentiles_and_all_time_sums() {
-        let config = PoolConfig::from_options(&serde_json::json!({}), &|_| None).unwrap();
-        let m = Metrics::new(&config);
+        let m = Metrics::new(100);
         let empty = m.wait();
         assert_eq!((empty.count, empty.total, empty.p99), (0, 0, 0.0));
         for i in 1..=3000u64 {

@@ -187,7 +187,7 @@ async fn end_force_releases_a_checkout_never_released() {
 
     assert!(!stuck.is_active());
     let r = run(&stuck, simple("SELECT 1")).await;
-    assert_eq!(r.err_code(), Some("LDP_CLIENT_RELEASED"), "{r:?}");
+    assert_eq!(r.err_code(), Some("LDP_CLIENT_RECLAIMED"), "{r:?}");
     assert!(
         r.err_message().unwrap().contains("destroyed by pool.end()"),
         "{r:?}"

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 
-use leak_detecting_pool::pg::external::{ExternalReader, ReadScheduler};
+use leak_detecting_pool::pg::{ExternalReader, ReadScheduler};
 use leak_detecting_pool::pool::{ReclaimReason, StaticPassword};
 use leak_detecting_pool::Pool;
 use support::*;
@@ -50,13 +50,13 @@ impl ReadScheduler for TaskReads {
 
 fn external_pool(extra: Value) -> (Pool, Arc<TaskReads>) {
     let reads = Arc::new(TaskReads::default());
-    let pool = Pool::with_reads(
-        config(extra),
-        Arc::new(support::Events::default()),
-        Arc::new(StaticPassword(common::database().password.clone())),
-        tokio::runtime::Handle::current(),
-        Some(reads.clone()),
-    );
+    let pool = Pool::builder(config(extra))
+        .events(Arc::new(support::Events::default()))
+        .password(Arc::new(StaticPassword(
+            common::database().password.clone(),
+        )))
+        .read_scheduler(reads.clone())
+        .build(tokio::runtime::Handle::current());
     (pool, reads)
 }
 

@@ -282,17 +282,17 @@ async fn force_release_reclaims_an_idle_checkout() {
     // Later use by the old holder fails with a message saying what happened.
     assert!(!stuck.is_active());
     let r = run(&stuck, simple("SELECT 1")).await;
-    assert_eq!(r.err_code(), Some("LDP_CLIENT_RELEASED"), "{r:?}");
+    assert_eq!(r.err_code(), Some("LDP_CLIENT_RECLAIMED"), "{r:?}");
     let msg = r.err_message().unwrap();
     assert!(msg.contains("force-released"), "{msg}");
-    assert_eq!(
-        stuck
-            .submit(simple("SELECT 1"))
-            .err()
-            .map(|e| e.code().to_string())
-            .as_deref(),
-        Some("LDP_CLIENT_RELEASED")
-    );
+    match stuck.submit(simple("SELECT 1")) {
+        Err(leak_detecting_pool::Error::ClientReclaimed(r)) => {
+            assert_eq!(r.reason, ReclaimReason::Idle);
+            assert!(r.held_ms >= 100, "{r:?}");
+            assert!(r.at_ms > 0, "{r:?}");
+        }
+        other => panic!("expected ClientReclaimed, got {:?}", other.err()),
+    }
     // Releasing it now is a silent no-op that does not touch the new holder's slot.
     assert!(!stuck.release(false).unwrap());
     assert!(!stuck.release(true).unwrap());
@@ -370,4 +370,45 @@ async fn dropping_a_checkout_with_reclaim_policy_reports_it() {
     assert_ne!(next.pid(), pid);
     next.release(false).unwrap();
     pool.end().unwrap().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rust_leak_report_carries_the_backtrace_of_the_code_that_took_the_client() {
+    let events = std::sync::Arc::new(Events::default());
+    let pool = leak_detecting_pool::Pool::builder(config(
+        json!({ "max": 2, "leakThresholdMs": 50, "checkIntervalMs": 20 }),
+    ))
+    .events(events.clone())
+    .password(std::sync::Arc::new(
+        leak_detecting_pool::pool::StaticPassword(common::database().password.clone()),
+    ))
+    .capture_backtraces(true)
+    .build(tokio::runtime::Handle::current());
+    let held = checkout(&pool).await;
+    events
+        .wait_for("a leak report", 1, Duration::from_secs(5), |e| {
+            matches!(e, PoolEvent::LeaksDetected { .. })
+        })
+        .await;
+    let leak = reports(&events)[0][0].clone();
+    assert_eq!(leak.checkout_id, held.id());
+    let stack = leak.stack.expect("a resolved backtrace");
+    assert!(
+        stack.contains("a_rust_leak_report_carries_the_backtrace_of_the_code_that_took_the_client"),
+        "the test function is not in the report's backtrace:\n{stack}"
+    );
+    held.release(false).unwrap();
+
+    // Without the switch, nothing is captured.
+    let (plain, plain_events) = pool_with(config(
+        json!({ "max": 2, "leakThresholdMs": 50, "checkIntervalMs": 20 }),
+    ));
+    let held = checkout(&plain).await;
+    plain_events
+        .wait_for("a leak report", 1, Duration::from_secs(5), |e| {
+            matches!(e, PoolEvent::LeaksDetected { .. })
+        })
+        .await;
+    assert!(reports(&plain_events)[0][0].stack.is_none());
+    held.release(false).unwrap();
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use leak_detecting_pool::error::Site;
 use leak_detecting_pool::pool::CheckoutMeta;
 use leak_detecting_pool::{Error, PoolEvent};
 use support::*;
@@ -51,10 +52,17 @@ async fn acquire_timeout_with_a_full_pool_names_the_holders() {
         "holder missing from: {msg}"
     );
     match &err {
-        Error::AcquireTimeout(_, holders) => {
-            let h: serde_json::Value = serde_json::from_str(holders).unwrap();
-            assert_eq!(h[0]["location"], "holdsForever (src/jobs.js:42:7)", "{h}");
-            assert_eq!(h[0]["count"], 1, "{h}");
+        Error::AcquireTimeout(x) => {
+            assert_eq!((x.in_use, x.max), (1, 1), "{x:?}");
+            assert_eq!(x.holders.len(), 1, "{x:?}");
+            let h = &x.holders[0];
+            assert_eq!(
+                h.site,
+                Site::Location("holdsForever (src/jobs.js:42:7)".into()),
+                "{x:?}"
+            );
+            assert_eq!(h.count, 1, "{x:?}");
+            assert!(h.max_held_ms >= 140, "{x:?}");
         }
         other => panic!("expected AcquireTimeout, got {other:?}"),
     }

@@ -13,8 +13,8 @@ use parking_lot::Mutex;
 use serde_json::json;
 use tokio::sync::oneshot;
 
-use leak_detecting_pool::pg::conn::STREAM_CHUNK;
 use leak_detecting_pool::pg::Statement;
+use leak_detecting_pool::pg::STREAM_CHUNK;
 use leak_detecting_pool::Pool;
 use support::*;
 
@@ -30,7 +30,7 @@ fn start_streaming(pool: &Pool, stmt: Statement) -> (Parts, oneshot::Receiver<Ve
         stmt,
         Some(Arc::new(move |part: Vec<u8>| sink.lock().push(part))),
         move |last| {
-            let _ = tx.send(last);
+            let _ = tx.send(last.expect("an acquire that succeeds"));
         },
     );
     (parts, rx)

@@ -5,7 +5,7 @@ use napi_derive::napi;
 
 use crate::config::ConfigErrorKind;
 use crate::error::Error;
-use crate::pg::{Param, Statement};
+use crate::pg::{frames, Param, Statement};
 use crate::pool::CheckoutMeta;
 
 /// A JS parameter after pg's `prepareValue`: text, bytes or null.
@@ -80,13 +80,30 @@ pub struct JsErrorInfo {
     pub extra: Option<String>,
 }
 
+/// The message JS gets for `e`: an acquire timeout carries pg's message alone, because JS
+/// appends the holders itself (it knows their stacks); any other error its own message.
+fn js_message(e: &Error) -> String {
+    match e {
+        Error::AcquireTimeout(_) => Error::ACQUIRE_TIMEOUT.to_string(),
+        e => e.to_string(),
+    }
+}
+
+/// The reply frames of a failed acquire: a server error (e.g. 28P01 while connecting) keeps
+/// its frame, so JS builds pg's DatabaseError with every field; any other is a `!` frame.
+pub fn acquire_error_frames(e: &Error) -> Vec<u8> {
+    match e {
+        Error::Db(db) => db.frame.clone(),
+        e => frames::client_error(e.code(), &js_message(e)),
+    }
+}
+
 impl From<Error> for JsErrorInfo {
     fn from(e: Error) -> Self {
         let extra = match &e {
             Error::Db(db) => Some(
                 serde_json::to_string(&super::events::frame_fields(&db.frame)).unwrap_or_default(),
             ),
-            Error::AcquireTimeout(_, holders) => Some(holders.clone()),
             // Which of pg's error classes applies, and the option at fault.
             Error::Config(c) => Some(
                 serde_json::json!({
@@ -102,7 +119,7 @@ impl From<Error> for JsErrorInfo {
         };
         JsErrorInfo {
             code: e.code().to_string(),
-            message: e.to_string(),
+            message: js_message(&e),
             extra,
         }
     }

@@ -84,11 +84,12 @@ pub fn to_json(ev: &PoolEvent) -> Value {
             checkout_id,
             conn_id,
             status,
+            implicit,
             held_ms,
             ..
         } => json!({
             "type": "releasedInTransaction", "checkoutId": checkout_id, "connId": conn_id,
-            "status": (*status as char).to_string(), "heldMs": held_ms
+            "status": (*status as char).to_string(), "implicit": implicit, "heldMs": held_ms
         }),
     }
 }

@@ -24,7 +24,7 @@ use parking_lot::Mutex;
 use tokio::runtime::Handle;
 
 use super::completions::Completions;
-use crate::pg::external::{ExternalReader, ReadScheduler};
+use crate::pg::{ExternalReader, ReadScheduler};
 
 // libuv, as exported by the Node binary that loads us.
 extern "C" {

@@ -10,14 +10,13 @@ use napi_derive::napi;
 
 use super::checkouts::{Checkouts, INFO_LEN};
 use super::completions::Completions;
-use super::convert::{statement, JsCheckoutMeta, JsErrorInfo, JsParam};
+use super::convert::{acquire_error_frames, statement, JsCheckoutMeta, JsErrorInfo, JsParam};
 use super::events::JsEvents;
 use super::loop_reads::LoopReads;
 use crate::config::{PasswordSpec, PoolConfig};
 use crate::error::Error as CoreError;
-use crate::pg::conn::{PartialSink, ReplyFn, ReplyTo};
-use crate::pg::external::ReadScheduler;
-use crate::pool::{acquire_error_frames, Checkout, PasswordSource, Pool, StaticPassword};
+use crate::pg::{PartialSink, ReadScheduler, ReplyFn, ReplyTo};
+use crate::pool::{Checkout, PasswordSource, Pool, StaticPassword};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 
@@ -114,13 +113,13 @@ impl NativePool {
         // Sockets are read on the JS thread unless LDP_LOOP_READS=0 (then by reader tasks).
         let reads = (std::env::var("LDP_LOOP_READS").as_deref() != Ok("0"))
             .then(|| LoopReads::new(completions.clone(), runtime.clone()));
-        let pool = Pool::with_reads(
-            config,
-            Arc::new(JsEvents(events)),
-            password,
-            runtime,
-            reads.clone().map(|r| r as Arc<dyn ReadScheduler>),
-        );
+        let mut builder = Pool::builder(config)
+            .events(Arc::new(JsEvents(events)))
+            .password(password);
+        if let Some(r) = &reads {
+            builder = builder.read_scheduler(r.clone() as Arc<dyn ReadScheduler>);
+        }
+        let pool = builder.build(runtime);
         Ok(Either::A(NativePool {
             pool,
             completions,
@@ -185,7 +184,7 @@ impl NativePool {
                 ready.lock().insert(id, c);
                 completions.complete(id, Vec::new());
             }
-            Err(e) => completions.complete(id, acquire_error_frames(e)),
+            Err(e) => completions.complete(id, acquire_error_frames(&e)),
         });
         Ok(match c {
             Some(c) => {
@@ -227,10 +226,7 @@ impl NativePool {
         let reply = ReplyTo::Streaming(partial, done);
         match self.held.get(checkout_id as u64) {
             Some(c) => c.submit_to(statement(sql, params, name, extended), reply),
-            None => {
-                let e = CoreError::query_after_release();
-                reply.send(crate::pg::frames::client_error(e.code(), &e.to_string()));
-            }
+            None => reply.fail(&CoreError::QueryAfterRelease),
         }
     }
 
@@ -243,7 +239,7 @@ impl NativePool {
     #[napi]
     pub fn release(&self, checkout_id: f64, destroy: bool) -> Either<u32, JsErrorInfo> {
         let Some(c) = self.held.remove(checkout_id as u64) else {
-            return Either::B(JsErrorInfo::from(CoreError::released_twice()));
+            return Either::B(JsErrorInfo::from(CoreError::ReleasedTwice));
         };
         let (r, drain) = self.completions.hold(|| c.release_noting(destroy));
         match r {
@@ -293,8 +289,11 @@ impl NativePool {
         extended: bool,
     ) {
         let (partial, done) = self.reply_sinks(id);
-        self.pool
-            .query_streaming(statement(sql, params, name, extended), Some(partial), done);
+        self.pool.query_streaming(
+            statement(sql, params, name, extended),
+            Some(partial),
+            move |r| done(r.unwrap_or_else(|e| acquire_error_frames(&e))),
+        );
     }
 
     /// Where the reply of query `id` goes: the completions buffer, the leading parts of a long

@@ -39,12 +39,9 @@ impl StatementCache {
         self.capacity > 0
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
     }
 
     /// Looks up `sql`, marking it most recently used.

@@ -21,10 +21,12 @@ use tokio::io::{AsyncWrite, Interest};
 
 use super::read::ReadLoop;
 
-/// Takes the readers of new connections and calls [`ExternalReader::on_readable`] whenever
-/// their socket is readable, on a thread of its choosing, until it returns `false`; then it
-/// drops the reader. `adopt` is called on a runtime thread and must not block.
+/// The seam that keeps the embedder's event loop out of the core: it takes the readers of new
+/// connections and calls [`ExternalReader::on_readable`] whenever their socket is readable, on
+/// a thread of its choosing, until it returns `false`; then it drops the reader. `adopt` is
+/// called on a runtime thread and must not block.
 pub trait ReadScheduler: Send + Sync + 'static {
+    /// Takes over reading a new connection's socket ([`ExternalReader::fd`]).
     fn adopt(&self, reader: ExternalReader);
 }
 

@@ -5,6 +5,8 @@
 //! back to back, so that the JS layer parses them once, exactly as node-postgres's parser would;
 //! client-side failures are added as a synthetic `!` frame (`code\0message\0`).
 
+use crate::error::{DbError, Error};
+
 /// Length of a frame header (type byte + length).
 pub const HEADER: usize = 5;
 
@@ -53,6 +55,40 @@ pub fn client_error(code: &str, message: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(16 + code.len() + message.len());
     push_client_error(&mut out, code, message);
     out
+}
+
+/// Appends `e` to a reply: a server error as its own `ErrorResponse` frame (every field
+/// kept), any other as a `!` frame with its code and message.
+pub fn push_error(out: &mut Vec<u8>, e: &Error) {
+    match e {
+        Error::Db(db) => out.extend_from_slice(&db.frame),
+        e => push_client_error(out, e.code(), &e.to_string()),
+    }
+}
+
+/// Builds a reply that holds only `e` (see [`push_error`]).
+pub fn error_reply(e: &Error) -> Vec<u8> {
+    let mut out = Vec::new();
+    push_error(&mut out, e);
+    out
+}
+
+/// The server error an `ErrorResponse` frame (type byte and length included) carries.
+pub fn db_error(frame: &[u8]) -> DbError {
+    let mut code = String::new();
+    let mut message = String::new();
+    for (field, value) in fields(frame) {
+        match field {
+            b'C' => code = value.to_string(),
+            b'M' => message = value.to_string(),
+            _ => {}
+        }
+    }
+    DbError {
+        frame: frame.to_vec(),
+        code,
+        message,
+    }
 }
 
 /// Reads a NUL-terminated string at the start of `buf`; returns it and the rest.

@@ -5,16 +5,30 @@
 //! path needs what that client hides: text-format results (pg's parsers, custom `types`),
 //! command tags and OIDs of every statement of a simple query, the transaction status of each
 //! `ReadyForQuery`, unnamed or named statements at will, and no type-lookup round trips.
+//!
+//! Inside a connection, modules depend one way: `conn` (the handle, opening) → `external`
+//! (sockets read by a [`ReadScheduler`]) → `read` (routing replies) → `shared` (the one seam
+//! both sides meet in) → `write` (encoding, writing) → `queue` (pending reply slots).
+//!
+//! What a Rust caller needs from here: [`Statement`] and [`Param`] to ask, [`ReplyTo`] and its
+//! sinks to be answered, [`frames`] to read the reply, and [`ReadScheduler`] to read sockets on
+//! a thread of its own.
 
-pub mod cache;
-pub mod conn;
-pub mod external;
+mod cache;
+pub(crate) mod conn;
+mod external;
 pub mod frames;
+mod queue;
 mod read;
-pub mod request;
-pub mod startup;
-pub mod stream;
-pub mod tls;
+mod request;
+pub(crate) mod shared;
+mod startup;
+mod stream;
+mod tls;
+mod write;
 
-pub use conn::{Conn, ConnListener, ConnShared};
+pub(crate) use conn::Conn;
+pub use external::{ExternalReader, ReadScheduler};
+pub use queue::{PartialSink, ReplyFn, ReplyTo, STREAM_CHUNK};
 pub use request::{Param, Statement};
+pub(crate) use shared::ConnListener;

@@ -1,21 +1,22 @@
 //! The reading side of a connection: routing backend frames to the pending requests.
 //!
 //! Whoever reads the socket — a reader task ([`reader`]) or an embedder's thread through an
-//! [`ExternalReader`](super::external::ExternalReader) — feeds a [`ReadLoop`]: result frames
-//! go to the front pending request until its `ReadyForQuery` (a long reply in
-//! [`STREAM_CHUNK`] parts), notifications and notices outside a request to the
+//! `ExternalReader` — feeds a [`ReadLoop`]: result frames go to the front pending request
+//! until its `ReadyForQuery` (a long reply in [`STREAM_CHUNK`] parts), notifications and
+//! notices outside a request to the
 //! [`ConnListener`], and when the socket ends every pending request is answered
-//! "Connection terminated unexpectedly".
+//! "Connection terminated unexpectedly". This side never writes to the socket itself: what
+//! it must send goes through [`ConnShared`].
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, ReadHalf};
-use tokio::sync::mpsc;
 
-use super::conn::{ConnListener, ConnShared, Driver, Job, Pending, STREAM_CHUNK, TERMINATED};
 use super::frames::{self, complete_frame_len, HEADER};
+use super::queue::{Driver, Pending, STREAM_CHUNK};
+use super::shared::{ConnListener, ConnShared};
 use super::stream::PgStream;
 use crate::error::Error;
 
@@ -27,9 +28,6 @@ pub(crate) struct ReadLoop {
     shared: Arc<ConnShared>,
     pub(crate) buf: BytesMut,
     listener: Arc<dyn ConnListener>,
-    /// Only to answer COPY FROM STDIN; weak, so that it does not keep the writer alive after
-    /// every handle is dropped.
-    tx: mpsc::WeakUnboundedSender<Job>,
     /// An ErrorResponse that arrived with no request pending (e.g. FATAL "terminating
     /// connection due to administrator command"): reported as the reason the connection
     /// closed, as pg does.
@@ -42,13 +40,11 @@ impl ReadLoop {
         shared: Arc<ConnShared>,
         buf: BytesMut,
         listener: Arc<dyn ConnListener>,
-        tx: &mpsc::UnboundedSender<Job>,
     ) -> Self {
         ReadLoop {
             shared,
             buf,
             listener,
-            tx: tx.downgrade(),
             unsolicited: None,
             finished: false,
         }
@@ -58,7 +54,7 @@ impl ReadLoop {
     pub(crate) fn process(&mut self) {
         while let Some(len) = complete_frame_len(&self.buf) {
             let frame = self.buf.split_to(len);
-            if let Some(e) = handle_frame(&self.shared, &frame, &*self.listener, &self.tx) {
+            if let Some(e) = handle_frame(&self.shared, &frame, &*self.listener) {
                 self.unsolicited.get_or_insert(e);
             }
         }
@@ -97,14 +93,17 @@ impl ReadLoop {
             } else {
                 Vec::new()
             };
-            frames::push_client_error(&mut out, "LDP_CONNECTION_TERMINATED", TERMINATED);
+            frames::push_error(&mut out, &Error::ConnectionTerminated);
             p.reply.send(out);
         }
+        shared.signal_closed();
         let ours = shared.closing.load(Ordering::Acquire);
         let err = match (ours, self.unsolicited.take(), error) {
             (true, _, _) => None,
-            (false, Some(frame), _) => Some(Error::Db(crate::error::DbError::from_frame(&frame))),
-            (false, None, Some(e)) => Some(Error::Io(format!("{}: {}", TERMINATED, e))),
+            (false, Some(frame), _) => Some(Error::Db(frames::db_error(&frame))),
+            (false, None, Some(e)) => {
+                Some(Error::Io(format!("{}: {}", Error::ConnectionTerminated, e)))
+            }
             (false, None, None) => Some(Error::ConnectionTerminated),
         };
         self.listener.closed(shared.id, err);
@@ -129,12 +128,7 @@ pub(super) async fn reader(mut lp: ReadLoop, mut rd: ReadHalf<PgStream>) {
 }
 
 /// Routes one backend frame; returns an `ErrorResponse` that arrived with no request pending.
-fn handle_frame(
-    shared: &ConnShared,
-    frame: &[u8],
-    listener: &dyn ConnListener,
-    tx: &mpsc::WeakUnboundedSender<Job>,
-) -> Option<Vec<u8>> {
+fn handle_frame(shared: &ConnShared, frame: &[u8], listener: &dyn ConnListener) -> Option<Vec<u8>> {
     let body = &frame[HEADER..];
     match frame[0] {
         b'A' => {
@@ -223,9 +217,9 @@ fn handle_frame(
             if p.extended {
                 postgres_protocol::message::frontend::sync(&mut msg);
             }
-            if let Some(tx) = tx.upgrade() {
-                let _ = tx.send(Job::Raw(msg));
-            }
+            // Lock order: the write lock is never taken under `driver`.
+            drop(d);
+            shared.send_raw(&msg);
         }
         b'Z' => {
             let status = body.first().copied().unwrap_or(b'I');

@@ -10,11 +10,16 @@ use bytes::BytesMut;
 use postgres_protocol::message::frontend;
 use postgres_protocol::IsNull;
 
+use crate::error::Error;
+
 /// One query parameter, already prepared the way pg's `prepareValue` does.
 #[derive(Debug, Clone)]
 pub enum Param {
+    /// SQL NULL.
     Null,
+    /// Sent in text format, its type inferred by the server.
     Text(String),
+    /// Sent in binary format (a `Buffer`, for `bytea`).
     Binary(Vec<u8>),
 }
 
@@ -50,18 +55,15 @@ pub fn encode_extended(
     params: &[Param],
     plan: Plan<'_>,
     describe: bool,
-) -> std::io::Result<()> {
+) -> Result<(), Error> {
     let name = match plan {
-        Plan::Unnamed => {
-            frontend::parse("", sql, std::iter::empty(), buf)?;
-            ""
-        }
-        Plan::ParseNamed(n) => {
-            frontend::parse(n, sql, std::iter::empty(), buf)?;
-            n
-        }
-        Plan::Reuse(n) => n,
+        Plan::Unnamed => "",
+        Plan::ParseNamed(n) | Plan::Reuse(n) => n,
     };
+    if !matches!(plan, Plan::Reuse(_)) {
+        frontend::parse(name, sql, std::iter::empty(), buf)
+            .map_err(|e| encode_error(e, &[name, sql]))?;
+    }
     let formats = params.iter().map(|p| matches!(p, Param::Binary(_)) as i16);
     let r = frontend::bind(
         "",
@@ -83,20 +85,27 @@ pub fn encode_extended(
         buf,
     );
     if r.is_err() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "could not encode parameters",
-        ));
+        return Err(Error::QueryEncoding("could not encode parameters".into()));
     }
     if describe {
-        frontend::describe(b'P', "", buf)?;
+        frontend::describe(b'P', "", buf).map_err(|e| encode_error(e, &[]))?;
     }
-    frontend::execute("", 0, buf)?;
+    frontend::execute("", 0, buf).map_err(|e| encode_error(e, &[]))?;
     frontend::sync(buf);
     Ok(())
 }
 
 /// Encodes a simple-protocol query.
-pub fn encode_simple(buf: &mut BytesMut, sql: &str) -> std::io::Result<()> {
-    frontend::query(sql, buf)
+pub fn encode_simple(buf: &mut BytesMut, sql: &str) -> Result<(), Error> {
+    frontend::query(sql, buf).map_err(|e| encode_error(e, &[sql]))
+}
+
+/// Classifies a failure of the codec by what it was given: the protocol's C strings (`cstrs`)
+/// cannot carry a NUL byte; anything else is a value the protocol cannot frame (too long).
+fn encode_error(e: std::io::Error, cstrs: &[&str]) -> Error {
+    if cstrs.iter().any(|s| s.contains('\0')) {
+        Error::QueryHasNul
+    } else {
+        Error::QueryEncoding(e.to_string())
+    }
 }

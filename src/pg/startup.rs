@@ -11,7 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use super::frames::{self, complete_frame_len, HEADER};
 use super::stream::PgStream;
 use crate::config::ConnectConfig;
-use crate::error::{DbError, Error, Result};
+use crate::error::{Error, Result};
 
 /// What the server told us during startup. Invariant: `leftover` holds bytes read past the
 /// first `ReadyForQuery` (normally none).
@@ -150,7 +150,7 @@ pub async fn handshake(
                     }
                 }
             }
-            b'E' => return Err(Error::Db(DbError::from_frame(&frame))),
+            b'E' => return Err(Error::Db(frames::db_error(&frame))),
             b'N' => {}
             b'Z' => {
                 startup.leftover = buf;

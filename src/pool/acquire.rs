@@ -16,6 +16,7 @@ use tokio::sync::oneshot;
 
 use super::checkout::Checkout;
 use super::inner::PoolInner;
+use super::leak::registry;
 use super::state::{CheckoutCallback, CheckoutMeta, Lease, State, Waiter, WaiterTx};
 use crate::error::{Error, Result};
 
@@ -33,7 +34,7 @@ enum Admitted {
 }
 
 /// What the synchronous part of an acquire decided.
-pub enum Start {
+pub(super) enum Start {
     Ready(Checkout),
     Wait(oneshot::Receiver<Result<Lease>>, Option<u64>),
     Failed(Error),
@@ -41,7 +42,7 @@ pub enum Start {
 
 impl PoolInner {
     /// The synchronous part of `connect()`: counters change before this returns.
-    pub fn start_acquire(self: &Arc<Self>, meta: CheckoutMeta) -> (Start, CheckoutMeta) {
+    pub(super) fn start_acquire(self: &Arc<Self>, meta: CheckoutMeta) -> (Start, CheckoutMeta) {
         match self.admit(meta, Instant::now(), None) {
             Admitted::Ready(c, _) => (Start::Ready(c), CheckoutMeta::default()),
             Admitted::Failed(e, meta, _) => (Start::Failed(e), meta),
@@ -55,7 +56,7 @@ impl PoolInner {
     /// `connect()` that returns an idle connection at once when one is free, with `done`
     /// unused; otherwise `done` gets the outcome exactly once, with no lock held — possibly
     /// before this returns — on the thread that frees a connection.
-    pub fn try_acquire_with(
+    pub(super) fn try_acquire_with(
         self: &Arc<Self>,
         meta: CheckoutMeta,
         done: CheckoutCallback,
@@ -150,7 +151,7 @@ impl PoolInner {
     /// Gives `lease` (or the error) to waiter `w`, lock held. A callback waiter gets its
     /// checkout registered now and its callback deferred to the lock's release. Returns the
     /// lease when a future waiter has gone away (timed out), so the caller can keep it.
-    pub fn serve_locked(
+    pub(super) fn serve_locked(
         self: &Arc<Self>,
         st: &mut State,
         w: Waiter,
@@ -166,10 +167,17 @@ impl PoolInner {
                 if result.is_ok() {
                     self.metrics.waited(w.started.elapsed());
                 }
-                st.deferred.push((done, result));
+                st.defer_serve(done, result);
                 None
             }
         }
+    }
+
+    /// Counts an acquire that gave up and says who held the pool then.
+    fn timed_out(&self) -> Error {
+        self.metrics.timed_out();
+        let st = self.state.lock();
+        Error::AcquireTimeout(Box::new(registry::exhaustion(&st, self.config.max)))
     }
 
     /// Fails callback waiter `id` with the acquire timeout if it is still queued after `t`.
@@ -186,17 +194,16 @@ impl PoolInner {
                 }
             };
             if let Some(w) = w {
-                this.metrics.timed_out();
-                let (msg, holders) = this.holders_message();
+                let e = this.timed_out();
                 if let WaiterTx::Callback(done) = w.tx {
-                    done(Err(Error::AcquireTimeout(msg, holders)));
+                    done(Err(e));
                 }
             }
         });
     }
 
     /// `connect()`: resolves to a checkout, or fails (ended, queue full, timeout, connect error).
-    pub fn acquire(
+    pub(super) fn acquire(
         self: &Arc<Self>,
         meta: CheckoutMeta,
     ) -> impl Future<Output = Result<Checkout>> + Send + 'static {
@@ -206,7 +213,7 @@ impl PoolInner {
     }
 
     /// The asynchronous part of an acquire started with [`start_acquire`](Self::start_acquire).
-    pub fn finish_acquire(
+    pub(super) fn finish_acquire(
         self: Arc<Self>,
         start: Start,
         meta: CheckoutMeta,
@@ -236,9 +243,7 @@ impl PoolInner {
                             }
                         };
                         if removed {
-                            this.metrics.timed_out();
-                            let (msg, holders) = this.holders_message();
-                            return Err(Error::AcquireTimeout(msg, holders));
+                            return Err(this.timed_out());
                         }
                         // Served while timing out: the lease is in the channel (never lost).
                         rx.await

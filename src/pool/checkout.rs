@@ -7,26 +7,19 @@
 //! handles are dropped only by the garbage collector) gets a reclaim reported as a leak.
 
 use std::sync::{Arc, Weak};
-use std::time::SystemTime;
 
 use parking_lot::Mutex;
 
-use super::events::ReclaimReason;
 use super::inner::PoolInner;
-use crate::error::{Error, Result};
-use crate::pg::conn::ReplyTo;
-use crate::pg::{Conn, Statement};
+use crate::error::{Error, ReclaimReason, Reclaimed, Result};
+use crate::pg::{frames, Conn, ReplyTo, Statement};
 
 /// Where a checkout stands; shared between the handle and the pool's registry.
 #[derive(Debug, Clone, Copy)]
-pub enum Status {
+pub(super) enum Status {
     Active,
     Released,
-    Reclaimed {
-        reason: ReclaimReason,
-        at: SystemTime,
-        held_ms: u64,
-    },
+    Reclaimed(Reclaimed),
 }
 
 /// What dropping an unreleased [`Checkout`] does.
@@ -50,15 +43,16 @@ pub struct Released {
 
 /// See the module docs.
 pub struct Checkout {
-    pub(crate) id: u64,
-    pub(crate) conn: Conn,
-    pub(crate) pool: Weak<PoolInner>,
-    pub(crate) status: Arc<Mutex<Status>>,
-    pub(crate) is_new: bool,
-    pub(crate) drop_policy: DropPolicy,
+    pub(super) id: u64,
+    pub(super) conn: Conn,
+    pub(super) pool: Weak<PoolInner>,
+    pub(super) status: Arc<Mutex<Status>>,
+    pub(super) is_new: bool,
+    pub(super) drop_policy: DropPolicy,
 }
 
 impl Checkout {
+    /// The checkout's id within its pool (the id events and reports refer to).
     pub fn id(&self) -> u64 {
         self.id
     }
@@ -78,6 +72,7 @@ impl Checkout {
         self.is_new
     }
 
+    /// What dropping this handle unreleased does (default: [`DropPolicy::Release`]).
     pub fn set_drop_policy(&mut self, p: DropPolicy) {
         self.drop_policy = p;
     }
@@ -86,35 +81,15 @@ impl Checkout {
     pub fn unusable(&self) -> Option<Error> {
         match *self.status.lock() {
             Status::Active => None,
-            Status::Released => Some(Error::query_after_release()),
-            Status::Reclaimed {
-                reason,
-                at,
-                held_ms,
-            } => {
-                let when = at
-                    .duration_since(SystemTime::UNIX_EPOCH)
-                    .map(|d| d.as_millis())
-                    .unwrap_or(0);
-                let what = match reason {
-                    ReclaimReason::Idle => "was force-released by the pool",
-                    ReclaimReason::End => "was destroyed by pool.end()",
-                    ReclaimReason::GarbageCollected => {
-                        "was reclaimed after being garbage-collected"
-                    }
-                };
-                Some(Error::ClientReleased(format!(
-                    "Client {} at {} (epoch ms) after being held for {} ms; its connection is closed",
-                    what, when, held_ms
-                )))
-            }
+            Status::Released => Some(Error::QueryAfterRelease),
+            Status::Reclaimed(r) => Some(Error::ClientReclaimed(r)),
         }
     }
 
     /// Runs a statement on this checkout's connection; the reply frames, or a client error.
     pub async fn query(&self, stmt: Statement) -> Vec<u8> {
         if let Some(e) = self.unusable() {
-            return crate::pg::frames::client_error(e.code(), &e.to_string());
+            return frames::error_reply(&e);
         }
         self.conn.query(stmt).await
     }
@@ -133,7 +108,7 @@ impl Checkout {
     /// Starts a statement; `reply` receives the reply frames (or this checkout's error) once.
     pub fn submit_to(&self, stmt: Statement, reply: ReplyTo) {
         match self.unusable() {
-            Some(e) => reply.send(crate::pg::frames::client_error(e.code(), &e.to_string())),
+            Some(e) => reply.fail(&e),
             None => self.conn.submit_to(stmt, reply),
         }
     }
@@ -152,8 +127,8 @@ impl Checkout {
         {
             let mut st = self.status.lock();
             match *st {
-                Status::Released => return Err(Error::released_twice()),
-                Status::Reclaimed { .. } => {
+                Status::Released => return Err(Error::ReleasedTwice),
+                Status::Reclaimed(_) => {
                     return Ok(Released {
                         released: false,
                         event_may_follow: false,

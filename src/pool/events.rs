@@ -1,78 +1,54 @@
 //! What the pool tells its owner (the JS layer, or a Rust user).
 //!
 //! Events are delivered through [`PoolEvents::emit`], called from pool tasks or from the
-//! thread that made the call that caused them; an implementation must not block and must not
-//! call back into the pool synchronously.
+//! thread that made the call that caused them, never with the pool's lock held (events
+//! decided under the lock are queued and emitted once it is released). An implementation must
+//! not block. Events carry facts (ids, ages, counts, reasons); what to call a checkout's
+//! acquisition site, and every message built from them, is the receiver's business.
 
-use crate::error::Error;
+use crate::error::{Error, ReclaimReason};
 
-/// A leaked (or reclaimed) checkout as reported in `leaksDetected` / `forceRelease`.
+/// A leaked (or reclaimed) checkout as reported in `leaksDetected` / `forceRelease`: a
+/// snapshot taken under the pool's lock, so its numbers are consistent with each other.
 #[derive(Debug, Clone)]
 pub struct LeakInfo {
     pub checkout_id: u64,
     pub conn_id: u64,
+    /// Milliseconds since checkout.
     pub age_ms: u64,
+    /// Milliseconds since the later of checkout and the end of its last query (0 mid-query).
     pub idle_ms: u64,
+    /// Statements run during this checkout.
     pub query_count: u64,
     pub in_transaction: bool,
     pub tag: Option<String>,
     pub location: Option<String>,
-    /// Rust callers: the resolved backtrace; JS callers keep their own stacks by checkout id.
+    /// The backtrace captured at checkout, resolved now: only for pools built with
+    /// [`PoolBuilder::capture_backtraces`](super::PoolBuilder::capture_backtraces) (JS keeps
+    /// its own stacks by checkout id).
     pub stack: Option<String>,
-}
-
-/// Why a checkout was reclaimed by the pool.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReclaimReason {
-    /// Idle within its checkout longer than `forceReleaseAfterMs`.
-    Idle,
-    /// Still checked out when `end()`'s grace period ran out.
-    End,
-    /// Its handle was dropped (garbage-collected) without release.
-    GarbageCollected,
-}
-
-impl ReclaimReason {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            ReclaimReason::Idle => "idle",
-            ReclaimReason::End => "end",
-            ReclaimReason::GarbageCollected => "garbage-collected",
-        }
-    }
 }
 
 /// One event. See the README's events section for the JS names and payloads.
 #[derive(Debug, Clone)]
 pub enum PoolEvent {
     /// A connection's removal finished (pg's `remove`).
-    Removed {
-        conn_id: u64,
-    },
+    Removed { conn_id: u64 },
     /// An idle connection failed; it was removed from the pool first (pg's `error`).
-    IdleError {
-        conn_id: u64,
-        error: Error,
-    },
+    IdleError { conn_id: u64, error: Error },
     /// A checked-out connection failed; goes to that client, never to the pool.
-    ClientError {
-        conn_id: u64,
-        error: Error,
-    },
+    ClientError { conn_id: u64, error: Error },
+    /// A `NOTIFY` delivered to a connection that `LISTEN`s.
     Notification {
         conn_id: u64,
         pid: i32,
         channel: String,
         payload: String,
     },
-    Notice {
-        conn_id: u64,
-        frame: Vec<u8>,
-    },
+    /// A notice raised outside any request (`frame`: the raw `NoticeResponse`).
+    Notice { conn_id: u64, frame: Vec<u8> },
     /// Checkouts held past their leak threshold, each reported once.
-    LeaksDetected {
-        leaks: Vec<LeakInfo>,
-    },
+    LeaksDetected { leaks: Vec<LeakInfo> },
     /// A checkout was reclaimed: its connection destroyed and its slot freed.
     ForceRelease {
         leak: LeakInfo,
@@ -84,19 +60,22 @@ pub enum PoolEvent {
         held_ms: u64,
         location: Option<String>,
     },
-    /// A client was released inside a transaction and was rolled back (or destroyed).
-    /// `held_ms`: how long the checkout was held (`location` is "pool.query" for implicit ones).
+    /// A client was released inside a transaction and is rolled back (or destroyed) before
+    /// reuse. `status` is the `ReadyForQuery` byte (`T` or `E`); `held_ms` how long the
+    /// checkout was held; `implicit` marks the checkout of `Pool::query`.
     ReleasedInTransaction {
         checkout_id: u64,
         conn_id: u64,
         status: u8,
         location: Option<String>,
+        implicit: bool,
         held_ms: u64,
     },
 }
 
-/// Receives pool events.
+/// Receives pool events (see the module docs: never under the pool's lock; must not block).
 pub trait PoolEvents: Send + Sync + 'static {
+    /// Takes one event; called in the order the pool decided them.
     fn emit(&self, event: PoolEvent);
 }
 

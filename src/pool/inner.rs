@@ -1,32 +1,30 @@
-//! The pool's shared core and its synchronous transitions after an acquire (opening a
-//! connection, hand-off to waiters, release, removal, reclaim) and the connection listener;
-//! the acquire decision itself is in `acquire.rs`. Everything here runs under the state lock
-//! without awaiting; work that must wait (opening a connection, rolling back) is spawned on
-//! the pool's runtime handle.
+//! The pool's shared core and its synchronous transitions: opening a connection, hand-off to
+//! waiters, return to the idle stack, removal, and the connection listener. The acquire
+//! decision is in `acquire.rs`, release and reclaim in `release.rs`. Everything here runs
+//! under the state lock without awaiting; work that must wait (opening a connection) is
+//! spawned on the pool's runtime handle.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Instant;
 
 use parking_lot::Mutex;
 use tokio::runtime::Handle;
 use tokio::sync::Notify;
 
-use crate::pg::external::ReadScheduler;
-
 use super::checkout::{Checkout, DropPolicy, Status};
-use super::events::{LeakInfo, PoolEvent, PoolEvents, ReclaimReason};
+use super::events::{PoolEvent, PoolEvents};
 use super::state::{CheckoutMeta, CheckoutRecord, IdleConn, Lease, State, StateLock, Waiter};
 use crate::config::PoolConfig;
 use crate::error::{Error, Result};
-use crate::leak::registry;
 use crate::metrics::Metrics;
-use crate::pg::{Conn, ConnListener, Statement};
+use crate::pg::{Conn, ConnListener, ReadScheduler};
 
 /// Supplies the password for each new connection (pg accepts a string or a function).
 pub trait PasswordSource: Send + Sync + 'static {
+    /// The password to authenticate the next connection with (`None`: none).
     fn password(&self) -> Pin<Box<dyn Future<Output = Result<Option<String>>> + Send>>;
 }
 
@@ -41,55 +39,69 @@ impl PasswordSource for StaticPassword {
 }
 
 /// Shared by the [`Pool`](super::Pool) handle, checkouts (weakly) and background tasks (weakly).
-pub struct PoolInner {
-    pub config: PoolConfig,
-    pub state: StateLock,
-    pub events: Arc<dyn PoolEvents>,
-    pub password: Arc<dyn PasswordSource>,
-    pub runtime: Handle,
-    pub metrics: Metrics,
+///
+/// Invariants: everything mutable is in `state` (one lock, see `state.rs`) or atomic; the
+/// configuration and the capture switch are fixed before the background tasks start.
+pub(super) struct PoolInner {
+    pub(super) config: PoolConfig,
+    /// The locked state, the event sink and the `drained` signal (see [`StateLock`]).
+    pub(super) state: StateLock,
+    pub(super) password: Arc<dyn PasswordSource>,
+    pub(super) runtime: Handle,
+    pub(super) metrics: Metrics,
     /// Wakes the reaper when the idle stack goes from empty to non-empty, and at `end()`.
-    pub reaper_wake: Arc<Notify>,
+    pub(super) reaper_wake: Arc<Notify>,
     /// Set while the reaper sleeps with no deadline: only then must a new idle connection wake
     /// it (waking it on every release would cost a cross-thread wake-up per checkout).
-    pub reaper_parked: Arc<AtomicBool>,
-    /// Wakes `end()` when `total` drops.
-    pub drained: Notify,
-    /// When the pool was created (the epoch of relative times).
-    pub started: Instant,
+    pub(super) reaper_parked: Arc<AtomicBool>,
     next_conn: AtomicU64,
     next_checkout: AtomicU64,
     pub(super) next_waiter: AtomicU64,
-    pub capture_backtraces: bool,
+    /// Capture an unresolved backtrace at every explicit checkout (Rust callers' reports).
+    pub(super) capture_backtraces: bool,
     /// Who reads plain sockets (see [`ReadScheduler`]); `None`: a reader task per connection.
-    pub reads: Option<Arc<dyn ReadScheduler>>,
+    pub(super) reads: Option<Arc<dyn ReadScheduler>>,
 }
 
 impl PoolInner {
-    pub fn new(
+    pub(super) fn new(
         config: PoolConfig,
         events: Arc<dyn PoolEvents>,
         password: Arc<dyn PasswordSource>,
         runtime: Handle,
     ) -> Self {
-        let metrics = Metrics::new(&config);
+        let metrics = Metrics::new(config.metrics.history_size);
         PoolInner {
             config,
-            state: StateLock::default(),
-            events,
+            state: StateLock::new(events),
             password,
             runtime,
             metrics,
             reaper_wake: Arc::new(Notify::new()),
             reaper_parked: Arc::new(AtomicBool::new(false)),
-            drained: Notify::new(),
-            started: Instant::now(),
             next_conn: AtomicU64::new(1),
             next_checkout: AtomicU64::new(1),
             next_waiter: AtomicU64::new(1),
             capture_backtraces: false,
             reads: None,
         }
+    }
+
+    /// A pool core with `extra` options for an unreachable server, no events, on the current
+    /// runtime, with no background task started.
+    #[cfg(test)]
+    pub(super) fn for_tests(extra: serde_json::Value) -> Arc<PoolInner> {
+        let mut opts = serde_json::json!({ "host": "127.0.0.1", "port": 1, "user": "nobody", "database": "none" });
+        for (k, v) in extra.as_object().expect("an object") {
+            opts[k] = v.clone();
+        }
+        let config = PoolConfig::from_options(&opts, &|_| None).expect("valid options");
+        Arc::new(PoolInner::new(
+            config,
+            Arc::new(super::NoEvents),
+            Arc::new(StaticPassword(None)),
+            Handle::current(),
+        ))
     }
 
     pub(super) fn lifetime_over(&self, conn: &Conn) -> bool {
@@ -167,7 +179,7 @@ impl PoolInner {
                         this.pulse_locked(&mut st);
                         this.serve_locked(&mut st, w, Err(e));
                     }
-                    this.drained.notify_waiters();
+                    this.state.drained.notify_waiters();
                 }
             }
         });
@@ -198,7 +210,7 @@ impl PoolInner {
     }
 
     /// Serves waiters from idle connections and opens connections for waiters while there is room.
-    pub fn pulse_locked(self: &Arc<Self>, st: &mut State) {
+    pub(super) fn pulse_locked(self: &Arc<Self>, st: &mut State) {
         if st.ending {
             return;
         }
@@ -226,7 +238,7 @@ impl PoolInner {
     }
 
     /// Puts a healthy, clean connection back: to the first waiter, else on the idle stack.
-    pub fn return_conn(self: &Arc<Self>, conn: Conn, uses: u64) {
+    pub(super) fn return_conn(self: &Arc<Self>, conn: Conn, uses: u64) {
         let mut st = self.state.lock();
         if st.ending || conn.shared().is_closed() {
             self.remove_locked(&mut st, &conn);
@@ -255,163 +267,45 @@ impl PoolInner {
         }
     }
 
-    /// Starts removing `conn` (lock held): it leaves `total` now; `Removed` fires when its socket ends.
-    pub fn remove_locked(self: &Arc<Self>, st: &mut State, conn: &Conn) {
+    /// Starts removing `conn` (lock held): it leaves `total` now; `Removed` follows when its
+    /// socket has ended (at once, after the lock, if it already has).
+    pub(super) fn remove_locked(self: &Arc<Self>, st: &mut State, conn: &Conn) {
         st.total -= 1;
         self.metrics.destroyed();
         if conn.shared().is_closed() {
-            self.events.emit(PoolEvent::Removed { conn_id: conn.id() });
+            st.defer_removed(conn.id());
         } else {
             st.removing.insert(conn.id());
             conn.close();
         }
         self.pulse_locked(st);
-        self.drained.notify_waiters();
+        self.state.drained.notify_waiters();
     }
 
-    /// Releases checkout `id` (its handle already marked released).
-    /// Returns true when an event about this checkout may still follow (`leakResolved`
-    /// because it had been reported, `releasedInTransaction` because it is cleaned first), so
-    /// the caller knows whether to remember what it needs to describe it.
-    pub fn release(self: &Arc<Self>, id: u64, conn: &Conn, destroy: bool) -> bool {
-        let mut st = self.state.lock();
-        let Some(rec) = st.checkouts.remove(&id) else {
-            return false;
-        };
-        self.metrics.released(rec.acquired.elapsed());
-        if rec.reported {
-            self.events.emit(PoolEvent::LeakResolved {
-                checkout_id: id,
-                held_ms: rec.acquired.elapsed().as_millis() as u64,
-                location: rec.meta.location.clone(),
-            });
-        }
-        let uses = rec.uses + 1;
-        let spent = matches!(self.config.max_uses, Some(m) if uses >= m);
-        if destroy || st.ending || conn.shared().is_closed() || spent || self.lifetime_over(conn) {
-            self.remove_locked(&mut st, conn);
-            return rec.reported;
-        }
-        let shared = conn.shared();
-        if shared.in_flight() == 0 && shared.txn_status() == b'I' {
-            drop(st);
-            self.return_conn(conn.clone(), uses);
-            return rec.reported;
-        }
-        // Released with queries in flight or inside a transaction: clean up before reuse.
-        // The slot stays counted meanwhile.
-        drop(st);
-        let this = self.clone();
-        let conn = conn.clone();
-        let location = if rec.meta.implicit {
-            Some("pool.query".to_string())
-        } else {
-            rec.meta.location.clone()
-        };
-        let held_ms = rec.acquired.elapsed().as_millis() as u64;
-        self.runtime.spawn(async move {
-            while conn.shared().in_flight() > 0 && !conn.shared().is_closed() {
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
-            let status = conn.shared().txn_status();
-            if status != b'I' {
-                this.events.emit(PoolEvent::ReleasedInTransaction {
-                    checkout_id: id,
-                    conn_id: conn.id(),
-                    status,
-                    location,
-                    held_ms,
-                });
-                let reply = conn.query(Statement::Simple("ROLLBACK".into())).await;
-                let failed = crate::pg::frames::first_error_code(&reply).is_some();
-                if failed || conn.shared().txn_status() != b'I' {
-                    let mut st = this.state.lock();
-                    this.remove_locked(&mut st, &conn);
-                    return;
-                }
-            }
-            this.return_conn(conn, uses);
-        });
-        true
-    }
-
-    /// Takes checkout `id` away from its holder: destroys the connection, frees the slot,
-    /// marks the handle, and reports it.
-    pub fn reclaim(self: &Arc<Self>, id: u64, reason: ReclaimReason) -> Option<LeakInfo> {
-        let mut st = self.state.lock();
-        let rec = st.checkouts.remove(&id)?;
-        let held_ms = rec.acquired.elapsed().as_millis() as u64;
-        *rec.status.lock() = Status::Reclaimed {
-            reason,
-            at: SystemTime::now(),
-            held_ms,
-        };
-        let info = registry::leak_info(id, &rec);
-        self.metrics.forced_release();
-        if reason == ReclaimReason::GarbageCollected {
-            self.metrics.leak_detected();
-        }
-        // Announced before the connection starts closing: its `removed` event can only follow
-        // (the socket may be read on another thread, which would otherwise see the end first
-        // and have the holder's client forgotten before it learns it was reclaimed).
-        self.events.emit(PoolEvent::ForceRelease {
-            leak: info.clone(),
-            reason,
-        });
-        self.remove_locked(&mut st, &rec.conn);
-        drop(st);
-        // Destroy it for real: a statement still running must neither keep the backend busy
-        // nor make the removal (and so `end()`) wait for it to finish.
-        if rec.conn.shared().in_flight() > 0 {
-            let conn = rec.conn.clone();
-            self.runtime.spawn(async move {
-                let _ = conn.cancel().await;
-            });
-        }
-        rec.conn.abort();
-        Some(info)
-    }
-
-    /// pg's timeout message with the current holders appended.
-    pub fn holders_message(&self) -> (String, String) {
-        let st = self.state.lock();
-        let msg = registry::exhaustion_message(&st, self.config.max);
-        let holders =
-            serde_json::to_string(&registry::holders(&st)).unwrap_or_else(|_| "[]".into());
-        (msg, holders)
-    }
-
+    /// A connection's socket ended (`error`: why, unless the pool closed it).
     fn conn_closed(self: &Arc<Self>, conn_id: u64, error: Option<Error>) {
         let mut st = self.state.lock();
-        if st.removing.contains(&conn_id) {
-            // Emitted before the removal completes (under the lock), so that `end()`, which
-            // resolves once `removing` is empty, never resolves before its `Removed` events.
-            self.events.emit(PoolEvent::Removed { conn_id });
-            st.removing.remove(&conn_id);
-            drop(st);
-            self.drained.notify_waiters();
+        if st.removing.remove(&conn_id) {
+            // The removal counts as finished for `end()` only once `Removed` is out.
+            st.defer_removed(conn_id);
             return;
         }
         if let Some(pos) = st.idle.iter().position(|i| i.conn.id() == conn_id) {
-            let idle = st.idle.remove(pos);
+            st.idle.remove(pos);
             st.total -= 1;
             self.metrics.destroyed();
             self.metrics.conn_error();
             self.pulse_locked(&mut st);
-            drop(st);
-            self.drained.notify_waiters();
             let error = error.unwrap_or(Error::ConnectionTerminated);
-            self.events.emit(PoolEvent::IdleError { conn_id, error });
-            self.events.emit(PoolEvent::Removed {
-                conn_id: idle.conn.id(),
-            });
+            st.defer_event(PoolEvent::IdleError { conn_id, error });
+            st.defer_removed(conn_id);
             return;
         }
         let checked_out = st.checkouts.values().any(|r| r.conn.id() == conn_id);
         drop(st);
         if checked_out {
             self.metrics.conn_error();
-            self.events.emit(PoolEvent::ClientError {
+            self.state.emit(PoolEvent::ClientError {
                 conn_id,
                 error: error.unwrap_or(Error::ConnectionTerminated),
             });
@@ -425,7 +319,7 @@ struct Listener(Weak<PoolInner>);
 impl ConnListener for Listener {
     fn notification(&self, conn_id: u64, pid: i32, channel: &str, payload: &str) {
         if let Some(p) = self.0.upgrade() {
-            p.events.emit(PoolEvent::Notification {
+            p.state.emit(PoolEvent::Notification {
                 conn_id,
                 pid,
                 channel: channel.into(),
@@ -435,7 +329,7 @@ impl ConnListener for Listener {
     }
     fn notice(&self, conn_id: u64, frame: &[u8]) {
         if let Some(p) = self.0.upgrade() {
-            p.events.emit(PoolEvent::Notice {
+            p.state.emit(PoolEvent::Notice {
                 conn_id,
                 frame: frame.to_vec(),
             });

@@ -1,35 +1,43 @@
-//! The pool: slots, the idle stack, FIFO waiters, lifetimes, and the checkout registry.
+//! The pool: slots, the idle stack, FIFO waiters, lifetimes, the checkout registry and leak
+//! detection.
 //!
-//! [`Pool`] is the public API (usable from Rust as from the JS binding); `acquire` decides
-//! and serves acquires, `inner` holds the other synchronous transitions, `state` the locked
-//! data, `checkout` the RAII handle, `reaper` the
-//! idle/lifetime task. Counters change synchronously with the call that changes them.
+//! [`Pool`] is the public API (usable from Rust as from the JS binding), built by
+//! [`Pool::new`] or [`Pool::builder`]. Inside, modules depend one way: the API here → the
+//! transitions on `PoolInner` (`acquire`, `release`, `end`, `inner`) and what reads
+//! the pool (`views`, `leak`) → the locked state (`state`), the RAII handle (`checkout`) and
+//! what the pool tells its owner (`events`). `reaper`, `leak::checker` and the metrics sampler
+//! (`views`) are background tasks holding a `Weak`. Counters change synchronously with the
+//! call that changes them.
 
-pub mod acquire;
-pub mod checkout;
-pub mod events;
-pub mod inner;
-pub mod reaper;
-pub mod state;
-pub mod ticker;
+mod acquire;
+mod checkout;
+mod end;
+mod events;
+mod inner;
+mod leak;
+mod reaper;
+mod release;
+mod state;
+mod ticker;
+mod views;
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use tokio::runtime::Handle;
 
 pub use checkout::{Checkout, DropPolicy, Released};
-pub use events::{LeakInfo, NoEvents, PoolEvent, PoolEvents, ReclaimReason};
+pub use events::{LeakInfo, NoEvents, PoolEvent, PoolEvents};
 pub use inner::{PasswordSource, StaticPassword};
 pub use state::CheckoutMeta;
+pub use views::{ActiveCheckout, Counts};
 
-use crate::config::PoolConfig;
+pub use crate::error::ReclaimReason;
+
+use crate::config::{PasswordSpec, PoolConfig};
 use crate::error::{Error, Result};
-use crate::leak::registry;
-use crate::pg::conn::{PartialSink, ReplyFn, ReplyTo};
-use crate::pg::external::ReadScheduler;
-use crate::pg::{frames, Statement};
+use crate::metrics::Report;
+use crate::pg::{frames, PartialSink, ReadScheduler, ReplyFn, ReplyTo, Statement};
 use inner::PoolInner;
 
 /// A connection pool. Dropping the last `Pool` handle stops its background tasks and closes
@@ -38,15 +46,79 @@ pub struct Pool {
     inner: Arc<PoolInner>,
 }
 
+/// Builds a [`Pool`]. Everything set here is fixed before the pool's background tasks start.
+///
+/// Defaults: no events ([`NoEvents`]), the configuration's fixed password (if any), a reader
+/// task per connection, no backtraces.
+pub struct PoolBuilder {
+    config: PoolConfig,
+    events: Arc<dyn PoolEvents>,
+    password: Option<Arc<dyn PasswordSource>>,
+    reads: Option<Arc<dyn ReadScheduler>>,
+    capture_backtraces: bool,
+}
+
+impl PoolBuilder {
+    /// Where the pool's events go.
+    pub fn events(mut self, events: Arc<dyn PoolEvents>) -> Self {
+        self.events = events;
+        self
+    }
+
+    /// Where each new connection's password comes from (overrides the configuration's).
+    pub fn password(mut self, password: Arc<dyn PasswordSource>) -> Self {
+        self.password = Some(password);
+        self
+    }
+
+    /// Has plain (TCP and unix) sockets read by `reads` instead of a reader task each.
+    pub fn read_scheduler(mut self, reads: Arc<dyn ReadScheduler>) -> Self {
+        self.reads = Some(reads);
+        self
+    }
+
+    /// Captures an unresolved backtrace at every explicit checkout while leak detection is on;
+    /// it is resolved only when the checkout is reported ([`LeakInfo::stack`]). Off by
+    /// default: capturing costs a stack walk per checkout.
+    pub fn capture_backtraces(mut self, on: bool) -> Self {
+        self.capture_backtraces = on;
+        self
+    }
+
+    /// Creates the pool on `runtime` and starts its background tasks; no connection is
+    /// opened until the first acquire.
+    pub fn build(self, runtime: Handle) -> Pool {
+        let password = self.password.unwrap_or_else(|| {
+            Arc::new(StaticPassword(match &self.config.connect.password {
+                PasswordSpec::Static(s) => Some(s.expose().to_string()),
+                _ => None,
+            }))
+        });
+        let mut inner = PoolInner::new(self.config, self.events, password, runtime.clone());
+        inner.reads = self.reads;
+        inner.capture_backtraces = self.capture_backtraces;
+        let inner = Arc::new(inner);
+        runtime.spawn(reaper::run(Arc::downgrade(&inner)));
+        leak::checker::spawn(&inner);
+        views::spawn_sampler(&inner);
+        Pool { inner }
+    }
+}
+
 /// Runs `stmt` on an implicit checkout; like pg-pool, a statement that fails destroys the
 /// connection it ran on. With a `partial` sink the reply streams (see [`ReplyTo::Streaming`]);
 /// the checkout is released before the final part is handed on.
-fn run_implicit(c: Checkout, stmt: Statement, partial: Option<PartialSink>, done: ReplyFn) {
+fn run_implicit(
+    c: Checkout,
+    stmt: Statement,
+    partial: Option<PartialSink>,
+    done: impl FnOnce(Result<Vec<u8>>) + Send + 'static,
+) {
     let conn = c.conn.clone();
     let done: ReplyFn = Box::new(move |reply| {
         let failed = frames::first_error_code(&reply).is_some();
         let _ = c.release(failed);
-        done(reply)
+        done(Ok(reply))
     });
     let reply = match partial {
         Some(sink) => ReplyTo::Streaming(sink, done),
@@ -55,99 +127,36 @@ fn run_implicit(c: Checkout, stmt: Statement, partial: Option<PartialSink>, done
     conn.submit_to(stmt, reply);
 }
 
-/// The reply frames of a failed acquire. A server error while connecting (e.g. 28P01) keeps
-/// its frame, so the caller gets pg's DatabaseError with every field.
-pub fn acquire_error_frames(e: Error) -> Vec<u8> {
-    match e {
-        Error::Db(db) => db.frame,
-        e => frames::client_error(e.code(), &e.to_string()),
-    }
-}
-
-/// The outcome of [`Pool::try_connect`].
-pub enum Acquire<F> {
-    Ready(Checkout),
-    Failed(Error),
-    Pending(F),
-}
-
-/// Counts at one instant (taken under the state lock, so consistent with each other).
-#[derive(Debug, Clone, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Counts {
-    pub total: usize,
-    pub idle: usize,
-    pub waiting: usize,
-    pub active: usize,
-    pub expired: usize,
-    pub ending: bool,
-    pub ended: bool,
-}
-
-/// One row of `getPoolStatus().activeConnections`.
-#[derive(Debug, Clone, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ActiveCheckout {
-    pub id: u64,
-    pub conn_id: u64,
-    pub held_ms: u64,
-    pub idle_ms: u64,
-    pub is_potential_leak: bool,
-    pub location: Option<String>,
-    pub tag: Option<String>,
-    pub implicit: bool,
-    pub query_count: u64,
-    pub in_transaction: bool,
-}
-
 impl Pool {
-    /// Creates a pool; no connection is opened until the first acquire. Background tasks run
-    /// on `runtime`.
+    /// Creates a pool on `runtime` with these events and password source (see
+    /// [`builder`](Self::builder) for the other settings); no connection is opened until the
+    /// first acquire.
     pub fn new(
         config: PoolConfig,
         events: Arc<dyn PoolEvents>,
         password: Arc<dyn PasswordSource>,
         runtime: Handle,
     ) -> Pool {
-        Self::with_reads(config, events, password, runtime, None)
+        Self::builder(config)
+            .events(events)
+            .password(password)
+            .build(runtime)
     }
 
-    /// [`new`](Self::new), with plain sockets read by `reads` instead of reader tasks.
-    pub fn with_reads(
-        config: PoolConfig,
-        events: Arc<dyn PoolEvents>,
-        password: Arc<dyn PasswordSource>,
-        runtime: Handle,
-        reads: Option<Arc<dyn ReadScheduler>>,
-    ) -> Pool {
-        let mut inner = PoolInner::new(config, events, password, runtime.clone());
-        inner.reads = reads;
-        let inner = Arc::new(inner);
-        runtime.spawn(reaper::run(Arc::downgrade(&inner)));
-        crate::leak::checker::spawn(&inner);
-        crate::metrics::spawn_sampler(&inner);
-        Pool { inner }
-    }
-
-    /// Captures an unresolved Rust backtrace at every explicit checkout (resolved only for a
-    /// report). Off by default: the JS layer captures JS stacks instead.
-    pub fn capture_backtraces(&mut self, on: bool) {
-        if let Some(inner) = Arc::get_mut(&mut self.inner) {
-            inner.capture_backtraces = on;
+    /// A builder with the defaults of [`PoolBuilder`].
+    pub fn builder(config: PoolConfig) -> PoolBuilder {
+        PoolBuilder {
+            config,
+            events: Arc::new(NoEvents),
+            password: None,
+            reads: None,
+            capture_backtraces: false,
         }
     }
 
+    /// The pool's configuration.
     pub fn config(&self) -> &PoolConfig {
         &self.inner.config
-    }
-
-    pub fn metrics(&self) -> &crate::metrics::Metrics {
-        &self.inner.metrics
-    }
-
-    /// Counters, distributions, history and memory usage in one report.
-    pub fn metrics_report(&self) -> crate::metrics::Report {
-        crate::metrics::report(&self.inner)
     }
 
     /// `pool.connect()`: the counters change before this returns; the future yields a checkout.
@@ -156,24 +165,6 @@ impl Pool {
         meta: CheckoutMeta,
     ) -> impl Future<Output = Result<Checkout>> + Send + 'static {
         self.inner.acquire(meta)
-    }
-
-    /// `pool.connect()` that hands out an idle connection at once when one is free (no task,
-    /// no wake-up); otherwise the future of the wait. Counters change before this returns.
-    pub fn try_connect(
-        &self,
-        meta: CheckoutMeta,
-    ) -> Acquire<impl Future<Output = Result<Checkout>> + Send + 'static> {
-        let started = std::time::Instant::now();
-        let (start, meta) = self.inner.start_acquire(meta);
-        match start {
-            acquire::Start::Ready(c) => {
-                self.inner.metrics.waited(started.elapsed());
-                Acquire::Ready(c)
-            }
-            acquire::Start::Failed(e) => Acquire::Failed(e),
-            wait => Acquire::Pending(self.inner.clone().finish_acquire(wait, meta, started)),
-        }
     }
 
     /// `pool.connect()` with a callback instead of a future: `done` gets the checkout or the
@@ -202,19 +193,16 @@ impl Pool {
     }
 
     /// `pool.query()`: an implicit checkout around one statement. Like pg-pool, a statement
-    /// that fails destroys the connection it ran on. Returns the reply frames.
+    /// that fails destroys the connection it ran on. Returns the reply frames (a failed
+    /// acquire as an error frame).
     pub fn query(&self, stmt: Statement) -> impl Future<Output = Vec<u8>> + Send + 'static {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.query_with(stmt, move |reply| {
             let _ = tx.send(reply);
         });
         async move {
-            rx.await.unwrap_or_else(|_| {
-                frames::client_error(
-                    "LDP_CONNECTION_TERMINATED",
-                    "Connection terminated unexpectedly",
-                )
-            })
+            rx.await
+                .unwrap_or_else(|_| frames::error_reply(&Error::ConnectionTerminated))
         }
     }
 
@@ -222,80 +210,48 @@ impl Pool {
     /// free nothing is spawned; the connection's reader releases the checkout and calls `done`
     /// with the reply frames (exactly once, possibly before this returns).
     pub fn query_with(&self, stmt: Statement, done: impl FnOnce(Vec<u8>) + Send + 'static) {
-        self.query_streaming(stmt, None, done)
+        self.query_streaming(stmt, None, move |r| {
+            done(r.unwrap_or_else(|e| frames::error_reply(&e)))
+        })
     }
 
-    /// [`query_with`](Self::query_with) whose long replies stream: with `partial`, the rows
-    /// collected so far go to it every [`STREAM_CHUNK`](crate::pg::conn::STREAM_CHUNK) bytes
-    /// and `done` gets the rest (see [`ReplyTo::Streaming`]).
+    /// [`query_with`](Self::query_with) whose long replies stream and whose failed acquire is
+    /// an `Err`: with `partial`, the rows collected so far go to it every
+    /// [`STREAM_CHUNK`](crate::pg::STREAM_CHUNK) bytes and `done` gets the rest (see
+    /// [`ReplyTo::Streaming`]).
     pub fn query_streaming(
         &self,
         stmt: Statement,
         partial: Option<PartialSink>,
-        done: impl FnOnce(Vec<u8>) + Send + 'static,
+        done: impl FnOnce(Result<Vec<u8>>) + Send + 'static,
     ) {
         let meta = CheckoutMeta {
             implicit: true,
             ..Default::default()
         };
         self.connect_with(meta, move |r| match r {
-            Ok(c) => run_implicit(c, stmt, partial, Box::new(done)),
-            Err(e) => done(acquire_error_frames(e)),
+            Ok(c) => run_implicit(c, stmt, partial, done),
+            Err(e) => done(Err(e)),
         });
     }
 
     /// The counts, consistent with each other.
     pub fn counts(&self) -> Counts {
-        let st = self.inner.state.lock();
-        let expired = match self.inner.config.max_lifetime {
-            Some(l) => st
-                .checkouts
-                .values()
-                .filter(|r| r.conn.shared().created.elapsed() >= l)
-                .count(),
-            None => 0,
-        };
-        Counts {
-            total: st.total,
-            idle: st.idle.len(),
-            waiting: st.waiters.len(),
-            active: st.checkouts.len(),
-            expired,
-            ending: st.ending,
-            ended: st.ended,
-        }
+        self.inner.counts()
     }
 
     /// Every active checkout, oldest first.
     pub fn active_checkouts(&self) -> Vec<ActiveCheckout> {
-        let now = Instant::now();
-        let st = self.inner.state.lock();
-        let mut v: Vec<ActiveCheckout> = st
-            .checkouts
-            .iter()
-            .map(|(id, r)| ActiveCheckout {
-                id: *id,
-                conn_id: r.conn.id(),
-                held_ms: now.saturating_duration_since(r.acquired).as_millis() as u64,
-                idle_ms: registry::idle_ms(r, now),
-                is_potential_leak: r.reported || r.held_back,
-                location: r.meta.location.clone(),
-                tag: r.meta.tag.clone(),
-                implicit: r.meta.implicit,
-                query_count: registry::query_count(r),
-                in_transaction: r.conn.shared().txn_status() != b'I',
-            })
-            .collect();
-        v.sort_by_key(|a| std::cmp::Reverse(a.held_ms));
-        v
+        self.inner.active_checkouts()
     }
 
-    /// Who holds the pool, grouped by acquisition site.
-    pub fn holders(&self) -> Vec<registry::Holder> {
-        registry::holders(&self.inner.state.lock())
+    /// Counters, distributions, history and memory usage in one report.
+    pub fn metrics_report(&self) -> Report {
+        self.inner.report()
     }
 
-    /// Changes a checkout's metadata after the fact (`client.tag = ...`, `setLeakThreshold`).
+    /// Changes a checkout's metadata after the fact (`client.tag = ...`, `setLeakThreshold`);
+    /// `false` if `id` is not an active checkout.
     pub fn update_checkout(&self, id: u64, f: impl FnOnce(&mut CheckoutMeta)) -> bool {
         let mut st = self.inner.state.lock();
         match st.checkouts.get_mut(&id) {
@@ -307,7 +263,8 @@ impl Pool {
         }
     }
 
-    /// Reclaims a checkout now (used for garbage-collected JS clients).
+    /// Takes checkout `checkout_id` away from its holder now (destroying its connection) and
+    /// reports it with `reason`; `None` if it is not active.
     pub fn reclaim(&self, checkout_id: u64, reason: ReclaimReason) -> Option<LeakInfo> {
         self.inner.reclaim(checkout_id, reason)
     }
@@ -316,61 +273,7 @@ impl Pool {
     /// waits up to `endTimeoutMs` for checkouts, then destroys the rest (reported with reason
     /// `end`). Resolves when every connection is closed.
     pub fn end(&self) -> Result<impl Future<Output = ()> + Send + 'static> {
-        let inner = self.inner.clone();
-        {
-            let mut st = inner.state.lock();
-            if st.ending {
-                return Err(Error::EndCalledTwice);
-            }
-            st.ending = true;
-            let idle: Vec<_> = st.idle.drain(..).collect();
-            for i in idle {
-                inner.remove_locked(&mut st, &i.conn);
-            }
-            let waiters: Vec<_> = st.waiters.drain(..).collect();
-            for w in waiters {
-                inner.serve_locked(&mut st, w, Err(Error::PoolEnded));
-            }
-        }
-        inner.reaper_wake.notify_one();
-        let grace = inner.config.end_timeout;
-        Ok(async move {
-            let deadline = tokio::time::Instant::now() + grace;
-            let mut reclaimed = false;
-            loop {
-                let notified = inner.drained.notified();
-                tokio::pin!(notified);
-                notified.as_mut().enable();
-                let (done, active) = {
-                    let st = inner.state.lock();
-                    (
-                        st.total == 0 && st.removing.is_empty(),
-                        st.checkouts.keys().copied().collect::<Vec<_>>(),
-                    )
-                };
-                if done {
-                    break;
-                }
-                if !reclaimed && tokio::time::Instant::now() >= deadline {
-                    reclaimed = true;
-                    for id in active {
-                        inner.reclaim(id, ReclaimReason::End);
-                    }
-                    continue;
-                }
-                let until = if reclaimed {
-                    tokio::time::Instant::now() + Duration::from_millis(200)
-                } else {
-                    deadline
-                };
-                tokio::select! {
-                    _ = &mut notified => {},
-                    _ = tokio::time::sleep_until(until) => {},
-                }
-            }
-            inner.state.lock().ended = true;
-            inner.reaper_wake.notify_one();
-        })
+        self.inner.clone().end()
     }
 }
 

@@ -9,18 +9,22 @@
 //! - `waiters` is FIFO; each waiter is served at most once (its sender is consumed).
 //! - `checkouts` has exactly one record per active checkout; removing it is what "release"
 //!   or "reclaim" means for the registry.
-//! - `deferred` is empty whenever the lock is free: callbacks of served waiters are queued
-//!   there under the lock and run by [`StateGuard`]'s drop once the lock is released, so no
-//!   caller's code ever runs under the state lock.
+//! - `deferred` is empty whenever the lock is free: callbacks of served waiters and events
+//!   are queued there under the lock and run by [`StateGuard`]'s drop once the lock is
+//!   released, in the order they were queued, so no caller's code (callback or event sink)
+//!   ever runs under the state lock.
+//! - `announcing` counts `Removed` events queued and not yet emitted: a removal is finished
+//!   (for `end()`) only once its event is out.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
 use parking_lot::{Mutex, MutexGuard};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, Notify};
 
 use super::checkout::{Checkout, Status};
+use super::events::{PoolEvent, PoolEvents};
 use crate::error::Result;
 use crate::pg::Conn;
 
@@ -40,24 +44,24 @@ pub struct CheckoutMeta {
 }
 
 /// A connection sitting in the idle stack.
-pub struct IdleConn {
-    pub conn: Conn,
-    pub since: Instant,
-    pub uses: u64,
+pub(super) struct IdleConn {
+    pub(super) conn: Conn,
+    pub(super) since: Instant,
+    pub(super) uses: u64,
 }
 
 /// What a waiter receives: a connection (new or reused) and its use count.
-pub struct Lease {
-    pub conn: Conn,
-    pub uses: u64,
-    pub is_new: bool,
+pub(super) struct Lease {
+    pub(super) conn: Conn,
+    pub(super) uses: u64,
+    pub(super) is_new: bool,
 }
 
 /// Receives the outcome of a callback-style acquire, exactly once, with no lock held.
-pub type CheckoutCallback = Box<dyn FnOnce(Result<Checkout>) + Send>;
+pub(super) type CheckoutCallback = Box<dyn FnOnce(Result<Checkout>) + Send>;
 
 /// How a queued `connect()` is answered.
-pub enum WaiterTx {
+pub(super) enum WaiterTx {
     /// A future awaits the lease and registers the checkout itself (a task wake-up).
     Lease(oneshot::Sender<Result<Lease>>),
     /// The pool registers the checkout at hand-off (under the lock) and runs the callback
@@ -67,91 +71,155 @@ pub enum WaiterTx {
 
 /// A queued `connect()`. `meta` and `started` are used by callback waiters only (a future
 /// keeps its own).
-pub struct Waiter {
-    pub id: u64,
-    pub tx: WaiterTx,
-    pub meta: CheckoutMeta,
-    pub started: Instant,
+pub(super) struct Waiter {
+    pub(super) id: u64,
+    pub(super) tx: WaiterTx,
+    pub(super) meta: CheckoutMeta,
+    pub(super) started: Instant,
 }
 
 /// The registry entry of an active checkout.
-pub struct CheckoutRecord {
-    pub conn: Conn,
-    pub acquired: Instant,
-    pub meta: CheckoutMeta,
-    pub uses: u64,
-    pub status: Arc<Mutex<Status>>,
+pub(super) struct CheckoutRecord {
+    pub(super) conn: Conn,
+    pub(super) acquired: Instant,
+    pub(super) meta: CheckoutMeta,
+    pub(super) uses: u64,
+    pub(super) status: Arc<Mutex<Status>>,
     /// Reported in `leaksDetected` already (each checkout is reported once).
-    pub reported: bool,
+    pub(super) reported: bool,
     /// Found over threshold but held back by `maxLeaksBeforeAlert`.
-    pub held_back: bool,
+    pub(super) held_back: bool,
     /// Rust callers' unresolved backtrace, resolved only for a report.
-    pub backtrace: Option<backtrace::Backtrace>,
+    pub(super) backtrace: Option<backtrace::Backtrace>,
     /// The connection's query count when this checkout began (queries of this checkout =
     /// current count minus this).
-    pub queries_before: u64,
+    pub(super) queries_before: u64,
+}
+
+/// Work queued under the lock for right after it is released.
+pub(super) enum Deferred {
+    /// A served callback waiter: its callback and its outcome.
+    Serve(CheckoutCallback, Result<Checkout>),
+    /// An event for the pool's sink.
+    Emit(PoolEvent),
+    /// `Removed` for a connection whose removal has finished; counted in `announcing`
+    /// until emitted.
+    Removed(u64),
 }
 
 /// See the module docs.
 #[derive(Default)]
-pub struct State {
-    pub total: usize,
-    pub idle: Vec<IdleConn>,
-    pub waiters: VecDeque<Waiter>,
-    pub checkouts: HashMap<u64, CheckoutRecord>,
+pub(super) struct State {
+    pub(super) total: usize,
+    pub(super) idle: Vec<IdleConn>,
+    pub(super) waiters: VecDeque<Waiter>,
+    pub(super) checkouts: HashMap<u64, CheckoutRecord>,
     /// Connections whose removal started (closed by us), awaiting their socket's end.
-    pub removing: HashSet<u64>,
-    pub ending: bool,
-    pub ended: bool,
-    pub end_waiters: Vec<oneshot::Sender<()>>,
-    /// Callbacks of waiters served under the lock, run when it is released.
-    pub deferred: Vec<(CheckoutCallback, Result<Checkout>)>,
+    pub(super) removing: HashSet<u64>,
+    /// `Removed` events queued in `deferred` and not emitted yet.
+    pub(super) announcing: usize,
+    pub(super) ending: bool,
+    pub(super) ended: bool,
+    /// What runs once the lock is released (see the module docs).
+    deferred: Vec<Deferred>,
 }
 
-/// The pool's state mutex. Locking it yields a [`StateGuard`].
-#[derive(Default)]
-pub struct StateLock(Mutex<State>);
+impl State {
+    /// Queues `done(result)` for when the lock is released.
+    pub(super) fn defer_serve(&mut self, done: CheckoutCallback, result: Result<Checkout>) {
+        self.deferred.push(Deferred::Serve(done, result));
+    }
 
-impl StateLock {
-    pub fn lock(&self) -> StateGuard<'_> {
-        StateGuard(Some(self.0.lock()))
+    /// Queues an event for when the lock is released.
+    pub(super) fn defer_event(&mut self, event: PoolEvent) {
+        self.deferred.push(Deferred::Emit(event));
+    }
+
+    /// Queues `Removed` for `conn_id`, whose removal has finished; until it is emitted the
+    /// pool does not count as drained.
+    pub(super) fn defer_removed(&mut self, conn_id: u64) {
+        self.announcing += 1;
+        self.deferred.push(Deferred::Removed(conn_id));
+    }
+
+    /// Every connection's removal finished and announced (what `end()` waits for).
+    pub(super) fn drained(&self) -> bool {
+        self.total == 0 && self.removing.is_empty() && self.announcing == 0
     }
 }
 
-/// A held state lock; on drop it releases the lock, then runs the deferred callbacks.
-/// Invariant: the inner guard is `Some` until drop.
-pub struct StateGuard<'a>(Option<MutexGuard<'a, State>>);
+/// The pool's state mutex, the sink its events go to once the lock is released, and the
+/// signal that a connection's removal has finished. Locking it yields a [`StateGuard`].
+pub(super) struct StateLock {
+    state: Mutex<State>,
+    events: Arc<dyn PoolEvents>,
+    /// Notified whenever `total` drops or a removal finishes (`end()` waits on it).
+    pub(super) drained: Notify,
+}
+
+impl StateLock {
+    pub(super) fn new(events: Arc<dyn PoolEvents>) -> Self {
+        StateLock {
+            state: Mutex::default(),
+            events,
+            drained: Notify::new(),
+        }
+    }
+
+    pub(super) fn lock(&self) -> StateGuard<'_> {
+        StateGuard {
+            lock: self,
+            guard: Some(self.state.lock()),
+        }
+    }
+
+    /// Emits an event now. Only ever called with the lock free; under the lock, events are
+    /// queued with [`State::defer_event`].
+    pub(super) fn emit(&self, event: PoolEvent) {
+        self.events.emit(event);
+    }
+}
+
+/// A held state lock; on drop it releases the lock, then runs what was deferred, in order.
+/// Invariant: `guard` is `Some` until drop.
+pub(super) struct StateGuard<'a> {
+    lock: &'a StateLock,
+    guard: Option<MutexGuard<'a, State>>,
+}
 
 impl std::ops::Deref for StateGuard<'_> {
     type Target = State;
     fn deref(&self) -> &State {
-        self.0.as_ref().expect("held until drop")
+        self.guard.as_ref().expect("held until drop")
     }
 }
 
 impl std::ops::DerefMut for StateGuard<'_> {
     fn deref_mut(&mut self) -> &mut State {
-        self.0.as_mut().expect("held until drop")
+        self.guard.as_mut().expect("held until drop")
     }
 }
 
 impl Drop for StateGuard<'_> {
     fn drop(&mut self) {
-        let Some(mut g) = self.0.take() else { return };
+        let Some(mut g) = self.guard.take() else {
+            return;
+        };
         if g.deferred.is_empty() {
             return;
         }
         let deferred = std::mem::take(&mut g.deferred);
         drop(g);
-        for (done, result) in deferred {
-            done(result);
+        for d in deferred {
+            match d {
+                Deferred::Serve(done, result) => done(result),
+                Deferred::Emit(event) => self.lock.events.emit(event),
+                Deferred::Removed(conn_id) => {
+                    self.lock.events.emit(PoolEvent::Removed { conn_id });
+                    self.lock.state.lock().announcing -= 1;
+                    self.lock.drained.notify_waiters();
+                }
+            }
         }
-    }
-}
-
-impl State {
-    /// Number of checked-out connections.
-    pub fn active(&self) -> usize {
-        self.checkouts.len()
     }
 }

@@ -1,25 +1,10 @@
-//! The threshold checker: a task on the pool's runtime that scans active checkouts every
-//! `checkIntervalMs`, reports each leak once (honouring `maxLeaksBeforeAlert`) and reclaims
-//! checkouts idle longer than `forceReleaseAfterMs`.
-//!
-//! It holds a `Weak` to the pool and stops when the pool is dropped or ended. A scan costs
-//! time proportional to the active checkouts; events are emitted after the lock is dropped,
-//! so a slow or throwing listener cannot stall the pool or the next scan.
-//!
-//! The decisions are pure functions ([`assess`], [`plan`]) of what is known about each
-//! checkout at scan time ([`Facts`]) and what was already decided about it ([`Marks`]), so
-//! they are unit-tested without a database (see the tests at the end, on paused time).
+//! The checker's decisions, as pure functions ([`assess`], [`plan`]) of what is known about
+//! each checkout at scan time ([`Facts`]) and what was already decided about it ([`Marks`]).
+//! They know nothing of the pool, so they are unit-tested without a database (see the tests
+//! at the end, on paused time); the checker task (`checker.rs`) only gathers facts and applies
+//! the plan.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-use tokio::task::JoinHandle;
-
-use crate::config::LeakConfig;
-use crate::leak::registry;
-use crate::pool::events::{PoolEvent, ReclaimReason};
-use crate::pool::inner::PoolInner;
-use crate::pool::state::CheckoutRecord;
+use std::time::Duration;
 
 /// What the checker knows about one checkout at scan time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,75 +96,6 @@ pub fn plan(entries: &mut [(u64, Facts, Marks)], max_leaks_before_alert: usize) 
         out.report = due.into_iter().map(|(_, id)| id).collect();
     }
     out
-}
-
-/// The facts of a registry record at `now`.
-pub fn facts_of(rec: &CheckoutRecord, now: Instant, leak: &LeakConfig) -> Facts {
-    let in_flight = rec.conn.shared().in_flight() > 0;
-    Facts {
-        age_ms: now.saturating_duration_since(rec.acquired).as_millis() as u64,
-        idle_ms: registry::idle_ms(rec, now),
-        in_flight,
-        implicit: rec.meta.implicit,
-        threshold_ms: effective_ms(rec.meta.leak_threshold_ms, leak.threshold),
-        force_after_ms: effective_ms(rec.meta.force_release_after_ms, leak.force_release_after),
-    }
-}
-
-/// Starts the checker for `pool`; the task ends when the pool is dropped or ended.
-pub fn spawn(pool: &Arc<PoolInner>) -> JoinHandle<()> {
-    crate::pool::ticker::spawn_every(pool, pool.config.leak.check_interval, scan)
-}
-
-/// One pass over the registry. Public for tests.
-pub fn scan(p: &Arc<PoolInner>) {
-    let now = Instant::now();
-    let leak = &p.config.leak;
-    let (plan, report) = {
-        let mut st = p.state.lock();
-        if st.ending || st.checkouts.is_empty() {
-            return;
-        }
-        let mut entries: Vec<(u64, Facts, Marks)> = st
-            .checkouts
-            .iter()
-            .filter(|(_, rec)| !rec.meta.implicit)
-            .map(|(id, rec)| {
-                (
-                    *id,
-                    facts_of(rec, now, leak),
-                    Marks {
-                        reported: rec.reported,
-                        held_back: rec.held_back,
-                    },
-                )
-            })
-            .collect();
-        let plan = plan(&mut entries, leak.max_leaks_before_alert);
-        for (id, _, marks) in &entries {
-            if let Some(rec) = st.checkouts.get_mut(id) {
-                rec.reported = marks.reported;
-                rec.held_back = marks.held_back;
-            }
-        }
-        let report: Vec<_> = plan
-            .report
-            .iter()
-            .filter_map(|id| {
-                st.checkouts
-                    .get(id)
-                    .map(|rec| registry::leak_info(*id, rec))
-            })
-            .collect();
-        (plan, report)
-    };
-    if !report.is_empty() {
-        p.metrics.leaks_detected(report.len() as u64);
-        p.events.emit(PoolEvent::LeaksDetected { leaks: report });
-    }
-    for id in plan.reclaim {
-        p.reclaim(id, ReclaimReason::Idle);
-    }
 }
 
 #[cfg(test)]
@@ -487,47 +403,5 @@ mod tests {
         assert!(report_now(1, 0));
         assert!(!report_now(2, 3));
         assert!(report_now(3, 3));
-    }
-
-    fn inner(extra: serde_json::Value) -> Arc<PoolInner> {
-        let mut opts = serde_json::json!({ "host": "127.0.0.1", "port": 1, "user": "nobody", "database": "none" });
-        for (k, v) in extra.as_object().unwrap() {
-            opts[k] = v.clone();
-        }
-        let config = crate::config::PoolConfig::from_options(&opts, &|_| None).unwrap();
-        Arc::new(PoolInner::new(
-            config,
-            Arc::new(crate::pool::NoEvents),
-            Arc::new(crate::pool::StaticPassword(None)),
-            tokio::runtime::Handle::current(),
-        ))
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn the_task_stops_when_the_pool_is_dropped() {
-        let p = inner(serde_json::json!({ "checkIntervalMs": 20 }));
-        let task = spawn(&p);
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        assert!(
-            !task.is_finished(),
-            "the checker must run while the pool lives"
-        );
-        drop(p);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        assert!(
-            task.is_finished(),
-            "the checker must stop once the pool is gone (it holds a Weak)"
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn the_task_stops_when_the_pool_has_ended() {
-        let p = inner(serde_json::json!({ "checkIntervalMs": 20 }));
-        let task = spawn(&p);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        p.state.lock().ended = true;
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        assert!(task.is_finished());
-        drop(p);
     }
 }

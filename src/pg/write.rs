@@ -1,0 +1,267 @@
+//! The writing side of a connection: encoding requests and putting their bytes on the socket.
+//!
+//! A request is encoded (choosing the statement cache plan) and written by the thread that
+//! submits it, under the write lock, its [`Pending`] reply slot pushed *before* its bytes go
+//! out: no task hop when the socket takes the bytes at once. When it does not, the writer task
+//! ([`Writes::run`]) finishes the write; it also sends `Terminate` and closes the socket when
+//! the connection is closed or every handle is gone. This side never reads the socket: it
+//! reaches the reading side only through the [`Driver`] both share.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::BytesMut;
+use parking_lot::Mutex;
+use tokio::io::AsyncWrite;
+use tokio::sync::{mpsc, Notify};
+
+use super::queue::{Driver, Pending, ReplyTo};
+use super::request::{encode_extended, encode_simple, Plan, Statement};
+use crate::error::Error;
+
+/// Asks the writer task to say goodbye (`Terminate`) and close the socket.
+pub(super) struct Close;
+
+/// The socket's write half and the bytes not yet written.
+///
+/// Invariants: bytes are appended to `out` in the order their pending slots were pushed;
+/// while `draining` is set the writer task owns flushing `out` (submitters only append);
+/// once `open` is false nothing but `Terminate` is appended.
+struct WriteSide {
+    half: Box<dyn AsyncWrite + Send + Unpin>,
+    out: BytesMut,
+    draining: bool,
+    open: bool,
+    /// The socket, when a [`ReadScheduler`](super::ReadScheduler) reads it: an abort shuts
+    /// its reading side down.
+    raw: Option<Arc<socket2::Socket>>,
+}
+
+impl WriteSide {
+    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        while !self.out.is_empty() {
+            match Pin::new(&mut self.half).poll_write(cx, &self.out) {
+                Poll::Ready(Ok(0)) => {
+                    return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()))
+                }
+                Poll::Ready(Ok(n)) => {
+                    let _ = self.out.split_to(n);
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Pin::new(&mut self.half).poll_flush(cx)
+    }
+
+    /// Writes what the socket takes now; what it does not take is left to the writer task.
+    fn write_now(&mut self, wake: &Notify) {
+        if self.draining {
+            return;
+        }
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        match self.poll_drain(&mut cx) {
+            Poll::Ready(Ok(())) => {}
+            // The socket is broken: the reading side sees it end and answers every pending slot.
+            Poll::Ready(Err(_)) => self.open = false,
+            Poll::Pending => {
+                self.draining = true;
+                wake.notify_one();
+            }
+        }
+    }
+}
+
+/// The write lock and the writer task's wake-up. Lock order: this lock before `driver`.
+///
+/// Invariant: the write side is installed before the connection's handle is handed out, so
+/// every submitted request either goes out or is refused (never silently dropped).
+#[derive(Default)]
+pub(super) struct Writes {
+    side: Mutex<Option<WriteSide>>,
+    wake: Notify,
+}
+
+impl Writes {
+    /// Installs the socket's write half (`raw`: the socket, when it is read elsewhere).
+    pub(super) fn install(
+        &self,
+        half: Box<dyn AsyncWrite + Send + Unpin>,
+        raw: Option<Arc<socket2::Socket>>,
+    ) {
+        *self.side.lock() = Some(WriteSide {
+            half,
+            out: BytesMut::with_capacity(4096),
+            draining: false,
+            open: true,
+            raw,
+        });
+    }
+
+    /// Encodes and writes a request (already counted in flight). Returns the refusal to
+    /// answer, after the locks are released, when it cannot be sent.
+    pub(super) fn enqueue(
+        &self,
+        driver: &Mutex<Driver>,
+        stmt: Statement,
+        reply: ReplyTo,
+    ) -> Option<(ReplyTo, Error)> {
+        let mut guard = self.side.lock();
+        let Some(ws) = guard.as_mut() else {
+            return Some((reply, Error::ConnectionTerminated));
+        };
+        let mut d = driver.lock();
+        if d.dead || !ws.open {
+            return Some((reply, Error::ConnectionTerminated));
+        }
+        match encode_job(&mut d, &mut ws.out, stmt, reply) {
+            Ok(p) => d.pending.push_back(p),
+            Err(refused) => return Some(refused),
+        }
+        drop(d);
+        ws.write_now(&self.wake);
+        None
+    }
+
+    /// Writes raw frontend messages (a `CopyFail`) after what is already queued.
+    pub(super) fn send_raw(&self, bytes: &[u8]) {
+        let mut guard = self.side.lock();
+        if let Some(ws) = guard.as_mut().filter(|ws| ws.open) {
+            ws.out.extend_from_slice(bytes);
+            ws.write_now(&self.wake);
+        }
+    }
+
+    /// Shuts the reading side of a socket read elsewhere down, so that its reader sees the end
+    /// of input at once.
+    pub(super) fn shutdown_read(&self) {
+        let raw = self.side.lock().as_ref().and_then(|ws| ws.raw.clone());
+        if let Some(sock) = raw {
+            let _ = sock.shutdown(std::net::Shutdown::Read);
+        }
+    }
+
+    /// The writer task: finishes writes the socket could not take at once, and on [`Close`]
+    /// (or when every handle is gone) sends `Terminate` and shuts the socket down.
+    pub(super) async fn run(&self, mut rx: mpsc::UnboundedReceiver<Close>) {
+        loop {
+            let mut shutdown = false;
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = rx.recv() => {
+                    let mut guard = self.side.lock();
+                    let Some(ws) = guard.as_mut() else { return };
+                    if ws.open {
+                        postgres_protocol::message::frontend::terminate(&mut ws.out);
+                        ws.open = false;
+                    }
+                    shutdown = true;
+                    ws.draining = true;
+                }
+            }
+            let res = std::future::poll_fn(|cx| {
+                let mut guard = self.side.lock();
+                let Some(ws) = guard.as_mut() else {
+                    return Poll::Ready(Ok(()));
+                };
+                let r = ws.poll_drain(cx);
+                if r.is_ready() {
+                    ws.draining = false;
+                    if matches!(r, Poll::Ready(Ok(()))) && !ws.open {
+                        return Pin::new(&mut ws.half).poll_shutdown(cx);
+                    }
+                }
+                r
+            })
+            .await;
+            if res.is_err() {
+                if let Some(ws) = self.side.lock().as_mut() {
+                    ws.open = false;
+                    ws.out.clear();
+                }
+            }
+            if shutdown {
+                return;
+            }
+        }
+    }
+}
+
+/// Encodes one request into `buf` and returns its pending slot, or the refusal to answer
+/// once the locks are released.
+fn encode_job(
+    d: &mut Driver,
+    buf: &mut BytesMut,
+    stmt: Statement,
+    reply: ReplyTo,
+) -> std::result::Result<Pending, (ReplyTo, Error)> {
+    let mut p = Pending {
+        out: Vec::new(),
+        reply,
+        cache_insert: None,
+        cache_reused: None,
+        named_parse: None,
+        row_description: None,
+        error_code: None,
+        extended: matches!(stmt, Statement::Extended { .. }),
+        retry: None,
+    };
+    for name in d.cache.to_close.drain(..) {
+        postgres_protocol::message::frontend::close(b'S', &name, buf).ok();
+    }
+    let mark = buf.len();
+    let res = match &stmt {
+        Statement::Simple(sql) => encode_simple(buf, sql),
+        Statement::Extended {
+            sql,
+            params,
+            name: Some(name),
+        } => match d.named.get(name) {
+            Some(text) if text == sql => encode_extended(buf, sql, params, Plan::Reuse(name), true),
+            Some(_) => {
+                buf.truncate(mark);
+                return Err((p.reply, Error::StatementNameReused(name.clone())));
+            }
+            None => {
+                d.named.insert(name.clone(), sql.clone());
+                p.named_parse = Some(name.clone());
+                encode_extended(buf, sql, params, Plan::ParseNamed(name), true)
+            }
+        },
+        Statement::Extended {
+            sql,
+            params,
+            name: None,
+        } => {
+            if let Some(e) = d.cache.get(sql) {
+                if let Some(rd) = &e.row_description {
+                    p.out.extend_from_slice(rd);
+                }
+                p.cache_reused = Some(sql.clone());
+                let name = e.name.clone();
+                encode_extended(buf, sql, params, Plan::Reuse(&name), false)
+            } else if let Some(name) = d.cache.begin(sql) {
+                let r = encode_extended(buf, sql, params, Plan::ParseNamed(&name), true);
+                p.cache_insert = Some((sql.clone(), name));
+                r
+            } else {
+                encode_extended(buf, sql, params, Plan::Unnamed, true)
+            }
+        }
+    };
+    if let Err(e) = res {
+        buf.truncate(mark);
+        if let Some((sql, name)) = p.cache_insert.take() {
+            d.cache.finish(&sql, name, false, None);
+        }
+        if let Some(name) = p.named_parse.take() {
+            d.named.remove(&name);
+        }
+        return Err((p.reply, e));
+    }
+    if p.cache_reused.is_some() {
+        p.retry = Some(stmt);
+    }
+    Ok(p)
+}

@@ -1,0 +1,143 @@
+//! Giving a connection back: a holder's release (clean, dirty or destroying) and the pool's
+//! reclaim of a checkout from its holder. A third `impl PoolInner` block.
+//!
+//! Invariants (with `state.rs`): a checkout's registry record is removed exactly once, by
+//! whichever of release and reclaim comes first; nobody ever receives a connection inside a
+//! transaction or with a request in flight; every event is emitted with the lock free.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use super::checkout::Status;
+use super::events::{LeakInfo, PoolEvent};
+use super::inner::PoolInner;
+use super::leak::registry;
+use crate::error::{ReclaimReason, Reclaimed};
+use crate::pg::{frames, Conn, Statement};
+
+/// What `releasedInTransaction` says of a checkout released with work unfinished.
+struct Dirty {
+    checkout_id: u64,
+    location: Option<String>,
+    implicit: bool,
+    held_ms: u64,
+}
+
+impl PoolInner {
+    /// Releases checkout `id` (its handle already marked released).
+    /// Returns true when an event about this checkout may still follow (`leakResolved`
+    /// because it had been reported, `releasedInTransaction` because it is cleaned first), so
+    /// the caller knows whether to remember what it needs to describe it.
+    pub(super) fn release(self: &Arc<Self>, id: u64, conn: &Conn, destroy: bool) -> bool {
+        let mut st = self.state.lock();
+        let Some(rec) = st.checkouts.remove(&id) else {
+            return false;
+        };
+        let held = rec.acquired.elapsed();
+        self.metrics.released(held);
+        if rec.reported {
+            st.defer_event(PoolEvent::LeakResolved {
+                checkout_id: id,
+                held_ms: held.as_millis() as u64,
+                location: rec.meta.location.clone(),
+            });
+        }
+        let uses = rec.uses + 1;
+        let spent = matches!(self.config.max_uses, Some(m) if uses >= m);
+        if destroy || st.ending || conn.shared().is_closed() || spent || self.lifetime_over(conn) {
+            self.remove_locked(&mut st, conn);
+            return rec.reported;
+        }
+        let shared = conn.shared();
+        if shared.in_flight() == 0 && shared.txn_status() == b'I' {
+            drop(st);
+            self.return_conn(conn.clone(), uses);
+            return rec.reported;
+        }
+        // Released with requests in flight or inside a transaction: cleaned before reuse, the
+        // slot counted meanwhile.
+        drop(st);
+        let dirty = Dirty {
+            checkout_id: id,
+            location: rec.meta.location,
+            implicit: rec.meta.implicit,
+            held_ms: held.as_millis() as u64,
+        };
+        self.runtime
+            .spawn(self.clone().clean(conn.clone(), uses, dirty));
+        true
+    }
+
+    /// Waits for `conn`'s requests to be answered (woken by the last answer, not polled), then
+    /// rolls back an open transaction (announcing it) and returns the connection — or removes
+    /// it if it cannot be made clean.
+    async fn clean(self: Arc<Self>, conn: Conn, uses: u64, dirty: Dirty) {
+        conn.shared().until_idle().await;
+        let status = conn.shared().txn_status();
+        if status != b'I' {
+            self.state.emit(PoolEvent::ReleasedInTransaction {
+                checkout_id: dirty.checkout_id,
+                conn_id: conn.id(),
+                status,
+                location: dirty.location,
+                implicit: dirty.implicit,
+                held_ms: dirty.held_ms,
+            });
+            let reply = conn.query(Statement::Simple("ROLLBACK".into())).await;
+            let failed = frames::first_error_code(&reply).is_some();
+            if failed || conn.shared().txn_status() != b'I' {
+                let mut st = self.state.lock();
+                self.remove_locked(&mut st, &conn);
+                return;
+            }
+        }
+        self.return_conn(conn, uses);
+    }
+
+    /// Takes checkout `id` away from its holder: marks its handle, reports it, then destroys
+    /// the connection and frees the slot.
+    pub(super) fn reclaim(self: &Arc<Self>, id: u64, reason: ReclaimReason) -> Option<LeakInfo> {
+        let (snapshot, conn) = {
+            let mut st = self.state.lock();
+            let rec = st.checkouts.remove(&id)?;
+            let held_ms = rec.acquired.elapsed().as_millis() as u64;
+            let at_ms = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0);
+            *rec.status.lock() = Status::Reclaimed(Reclaimed {
+                reason,
+                at_ms,
+                held_ms,
+            });
+            (registry::snapshot(id, &rec), rec.conn)
+        };
+        self.metrics.forced_release();
+        if reason == ReclaimReason::GarbageCollected {
+            self.metrics.leak_detected();
+        }
+        let info = snapshot.resolve();
+        // Announced before the connection's removal starts, so its `Removed` event can only
+        // follow (the socket may be read on another thread, which would otherwise see the end
+        // first and have the holder's client forgotten before it learns it was reclaimed).
+        // Until then the connection counts in `total` as one being cleaned.
+        self.state.emit(PoolEvent::ForceRelease {
+            leak: info.clone(),
+            reason,
+        });
+        {
+            let mut st = self.state.lock();
+            self.remove_locked(&mut st, &conn);
+        }
+        // Destroy it for real: a statement still running must neither keep the backend busy
+        // nor make the removal (and so `end()`) wait for it to finish.
+        if conn.shared().in_flight() > 0 {
+            let conn = conn.clone();
+            self.runtime.spawn(async move {
+                let _ = conn.cancel().await;
+            });
+        }
+        conn.abort();
+        Some(info)
+    }
+}
