@@ -1,15 +1,20 @@
 //! Plain sockets read by a `ReadScheduler` instead of reader tasks (what the JS binding does
 //! on the JS thread): queries, pipelined requests, streamed long results, a terminated
-//! backend, a reclaimed checkout whose statement is still running, and `end()` all behave as
+//! backend, a reclaimed checkout whose statement is still running, `end()`, and a raw
+//! session's flow control (the scheduler stops and resumes a paused reader) all behave as
 //! with reader tasks. The scheduler here drives each reader from a task that waits for the
 //! socket to be readable — a stand-in for libuv's poll handle.
 
 mod common;
 mod support;
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio::sync::Notify;
 
 use serde_json::{json, Value};
 use tokio::io::unix::AsyncFd;
@@ -20,31 +25,52 @@ use leak_detecting_pool::pool::{ReclaimReason, StaticPassword};
 use leak_detecting_pool::Pool;
 use support::*;
 
-/// Drives each adopted reader from its own task; counts adoptions and finished readers.
+/// Drives each adopted reader from its own task; counts adoptions, finished readers and
+/// pauses (a paused reader's task waits for `resume` instead of the socket).
 #[derive(Default)]
 struct TaskReads {
     adopted: AtomicUsize,
     finished: Arc<AtomicUsize>,
+    paused: Arc<AtomicUsize>,
+    resumes: Mutex<HashMap<u64, Arc<Notify>>>,
 }
 
 impl ReadScheduler for TaskReads {
     fn adopt(&self, mut reader: ExternalReader) {
         self.adopted.fetch_add(1, Ordering::SeqCst);
         let finished = self.finished.clone();
+        let paused = self.paused.clone();
+        let resume = Arc::new(Notify::new());
+        self.resumes.lock().insert(reader.conn_id(), resume.clone());
         tokio::spawn(async move {
             #[allow(deprecated)]
             let fd = AsyncFd::with_interest(reader.fd(), Interest::READABLE).expect("register");
             loop {
+                if reader.is_paused() {
+                    paused.fetch_add(1, Ordering::SeqCst);
+                    // `notify_one` keeps a permit for a resume that came first.
+                    resume.notified().await;
+                    continue;
+                }
                 let mut ready = fd.readable().await.expect("readable");
                 if !reader.on_readable() {
                     break;
                 }
-                ready.clear_ready();
+                // A paused reader left bytes in the socket: the readiness stays.
+                if !reader.is_paused() {
+                    ready.clear_ready();
+                }
             }
             drop(fd);
             drop(reader);
             finished.fetch_add(1, Ordering::SeqCst);
         });
+    }
+
+    fn resume(&self, conn_id: u64) {
+        if let Some(r) = self.resumes.lock().get(&conn_id) {
+            r.notify_one();
+        }
     }
 }
 
@@ -140,4 +166,41 @@ async fn reclaiming_a_busy_checkout_answers_its_statement_at_once() {
     .ok();
     assert_eq!(r.value(0, 0), Some("1"));
     within("end()", Duration::from_secs(5), pool.end().unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_reader_is_resumed_by_its_scheduler() {
+    let (pool, reads) = external_pool(json!({ "max": 1 }));
+    let c = checkout(&pool).await;
+    support::session::copy_out_pauses_at_the_window(&c).await;
+    assert!(
+        reads.paused.load(Ordering::SeqCst) >= 1,
+        "the scheduler saw the reader pause"
+    );
+    let r = run(&c, simple("SELECT 1")).await.ok();
+    assert_eq!(r.value(0, 0), Some("1"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_a_connection_resumes_its_paused_reader() {
+    let (pool, reads) = external_pool(json!({ "max": 1 }));
+    let c = checkout(&pool).await;
+    let sql = "COPY (SELECT g, repeat('z', 100) FROM generate_series(1, 300000) g) TO STDOUT";
+    let mut s = support::session::open(
+        &c,
+        &support::session::msg(|b| postgres_protocol::message::frontend::query(sql, b).unwrap()),
+    );
+    wait_until("the reader's pause", Duration::from_secs(10), || {
+        reads.paused.load(Ordering::SeqCst) >= 1
+    })
+    .await;
+    // Released mid-COPY: the connection is destroyed, and its paused reader must see the end.
+    c.release(false).unwrap();
+    let f = s.ended().await;
+    assert_eq!(f.last().unwrap().ty, b'!');
+    wait_until("the reader's end", Duration::from_secs(10), || {
+        reads.finished.load(Ordering::SeqCst) >= 1
+    })
+    .await;
+    assert_eq!(pool.counts().total, 0);
 }

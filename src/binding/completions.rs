@@ -5,7 +5,8 @@
 //! its resolver; Rust appends `[id u32 LE][len u32 LE][reply frames]` to one buffer and wakes
 //! JS only when the buffer goes from empty to non-empty. The top bit of `len` marks a leading
 //! part of a streamed reply (more follows under that id); DataRows whose values are all ASCII
-//! arrive retyped `d` ([`mark_ascii_rows`]). JS drains it with `takeCompletions()`,
+//! arrive retyped `d` ([`mark_ascii_rows`]) — except in a raw session's records, which are
+//! the backend's bytes untouched (there `d` is CopyData). JS drains it with `takeCompletions()`,
 //! so many completions cross in one call. Invariant: whenever the buffer is non-empty, a wake
 //! is pending or the JS thread is inside a [`Completions::hold`] whose caller drains before
 //! returning to the event loop — so no completion waits for a later one.
@@ -57,19 +58,25 @@ impl Completions {
     }
 
     /// Queues the reply of query `id` (or the last part of a streamed one).
-    pub fn complete(&self, id: u32, reply: Vec<u8>) {
+    pub fn complete(&self, id: u32, mut reply: Vec<u8>) {
+        mark_ascii_rows(&mut reply);
         self.push(id, 0, reply)
     }
 
     /// Queues a leading part of the reply of query `id`; more follows under the same id.
-    pub fn partial(&self, id: u32, part: Vec<u8>) {
+    pub fn partial(&self, id: u32, mut part: Vec<u8>) {
+        mark_ascii_rows(&mut part);
         self.push(id, PARTIAL, part)
     }
 
-    /// Appends one record. Rows are marked for JS's ASCII fast path here, on the thread that
-    /// read them, before the queue is locked.
-    fn push(&self, id: u32, flag: u32, mut frames: Vec<u8>) {
-        mark_ascii_rows(&mut frames);
+    /// Queues a part of raw session `id`'s reply, unchanged; `last`: it ends the session.
+    pub fn session(&self, id: u32, part: Vec<u8>, last: bool) {
+        self.push(id, if last { 0 } else { PARTIAL }, part)
+    }
+
+    /// Appends one record. Rows are marked for JS's ASCII fast path by the callers above, on
+    /// the thread that read them, before the queue is locked.
+    fn push(&self, id: u32, flag: u32, frames: Vec<u8>) {
         let len = frames.len() as u32;
         debug_assert!(len < PARTIAL, "a record is under 2 GiB");
         let was_empty = {

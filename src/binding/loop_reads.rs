@@ -10,11 +10,18 @@
 //! When the environment is torn down (process exit, a worker thread ending), a cleanup hook
 //! closes whatever handles are still open, so libuv's loop can close.
 //!
-//! Invariant: every handle is touched only on the JS thread of the environment that created
-//! it; `LIVE` lists that thread's open handles.
+//! A reader paused by a raw session's flow control (its consumer holds too much) has its
+//! handle stopped — libuv polls level-triggered, so a socket left unread would call back
+//! forever — and listed in `paused`; `resume` (from any thread) queues its connection and
+//! wakes JS, and the next drain (or the acknowledgement that resumed it, on the JS thread
+//! itself) starts the handle again.
+//!
+//! Invariants: every handle is touched only on the JS thread of the environment that created
+//! it; `LIVE` lists that thread's open handles; `paused` lists open, stopped handles only.
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ffi::{c_int, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -45,10 +52,14 @@ const UV_POLL: c_int = 8;
 /// `UV_READABLE` in libuv's `uv_poll_event`.
 const UV_READABLE: c_int = 1;
 
+/// Stopped handles of paused readers, by connection id (addresses; JS thread only).
+type Paused = Arc<Mutex<HashMap<u64, usize>>>;
+
 /// What a poll handle's `data` (the first field of every libuv handle) points to.
 struct Slot {
     reader: ExternalReader,
     runtime: Handle,
+    paused: Paused,
 }
 
 thread_local! {
@@ -56,9 +67,12 @@ thread_local! {
     static LIVE: RefCell<(Vec<usize>, bool)> = const { RefCell::new((Vec::new(), false)) };
 }
 
-/// The pool's [`ReadScheduler`]: readers wait here for the JS thread.
+/// The pool's [`ReadScheduler`]: readers and resumptions wait here for the JS thread.
 pub struct LoopReads {
     waiting: Mutex<Vec<ExternalReader>>,
+    /// Connections whose paused reader may read again.
+    resumes: Mutex<Vec<u64>>,
+    paused: Paused,
     completions: Arc<Completions>,
     runtime: Handle,
 }
@@ -67,13 +81,20 @@ impl LoopReads {
     pub fn new(completions: Arc<Completions>, runtime: Handle) -> Arc<Self> {
         Arc::new(LoopReads {
             waiting: Mutex::new(Vec::new()),
+            resumes: Mutex::new(Vec::new()),
+            paused: Paused::default(),
             completions,
             runtime,
         })
     }
 
-    /// Starts polling the sockets of the connections opened since the last call. JS thread only.
+    /// Starts polling the sockets of the connections opened since the last call, and again
+    /// those of paused readers that may read now. JS thread only.
     pub fn start_waiting(&self, env: &Env) {
+        let resumes = std::mem::take(&mut *self.resumes.lock());
+        for id in resumes {
+            self.restart(id);
+        }
         let readers = std::mem::take(&mut *self.waiting.lock());
         if readers.is_empty() {
             return;
@@ -85,7 +106,25 @@ impl LoopReads {
         };
         install_cleanup(env);
         for reader in readers {
-            start(lp, reader, self.runtime.clone());
+            start(lp, reader, self.runtime.clone(), self.paused.clone());
+        }
+    }
+
+    /// Starts connection `id`'s stopped handle again if its reader is no longer paused.
+    fn restart(&self, id: u64) {
+        let Some(h) = self.paused.lock().get(&id).copied() else {
+            return;
+        };
+        let h = h as *mut c_void;
+        // SAFETY: listed handles are open handles of this thread, their `Slot` alive.
+        unsafe {
+            if (**h.cast::<*mut Slot>()).reader.is_paused() {
+                return;
+            }
+            self.paused.lock().remove(&id);
+            if uv_poll_start(h, UV_READABLE, on_poll) != 0 {
+                close(h);
+            }
         }
     }
 }
@@ -93,6 +132,11 @@ impl LoopReads {
 impl ReadScheduler for LoopReads {
     fn adopt(&self, reader: ExternalReader) {
         self.waiting.lock().push(reader);
+        self.completions.wake();
+    }
+
+    fn resume(&self, conn_id: u64) {
+        self.resumes.lock().push(conn_id);
         self.completions.wake();
     }
 }
@@ -103,7 +147,7 @@ fn layout() -> Layout {
     Layout::from_size_align(size.max(1), 16).expect("poll handle layout")
 }
 
-fn start(lp: *mut c_void, reader: ExternalReader, runtime: Handle) {
+fn start(lp: *mut c_void, reader: ExternalReader, runtime: Handle, paused: Paused) {
     let layout = layout();
     // SAFETY: `h` is a zeroed allocation of libuv's size for a poll handle, initialized by
     // `uv_poll_init_socket` before any other use; `data` (offset 0) is set before polling starts.
@@ -118,7 +162,11 @@ fn start(lp: *mut c_void, reader: ExternalReader, runtime: Handle) {
             drop(reader);
             return;
         }
-        let slot = Box::into_raw(Box::new(Slot { reader, runtime }));
+        let slot = Box::into_raw(Box::new(Slot {
+            reader,
+            runtime,
+            paused,
+        }));
         *h.cast::<*mut Slot>() = slot;
         if uv_poll_start(h, UV_READABLE, on_poll) != 0 {
             close(h);
@@ -145,14 +193,29 @@ extern "C" fn on_poll(h: *mut c_void, status: c_int, _events: c_int) {
     if !open {
         // SAFETY: `h` is an open poll handle of this thread.
         unsafe { close(h) };
+    } else if slot.reader.is_paused() {
+        // SAFETY: as above; it stays open, stopped, until `restart` (or a close).
+        unsafe { uv_poll_stop(h) };
+        slot.paused.lock().insert(slot.reader.conn_id(), h as usize);
     }
 }
 
 /// Stops and closes handle `h`; `on_close` frees it. Only once per handle.
 unsafe fn close(h: *mut c_void) {
     LIVE.with(|l| l.borrow_mut().0.retain(|&x| x != h as usize));
+    forget_paused(h);
     uv_poll_stop(h);
     uv_close(h, on_close);
+}
+
+/// Takes closing handle `h` off its pool's paused list, so that nothing starts it again.
+unsafe fn forget_paused(h: *mut c_void) {
+    let slot = &**h.cast::<*mut Slot>();
+    let mut paused = slot.paused.lock();
+    let id = slot.reader.conn_id();
+    if paused.get(&id) == Some(&(h as usize)) {
+        paused.remove(&id);
+    }
 }
 
 extern "C" fn on_close(h: *mut c_void) {
@@ -182,6 +245,7 @@ fn install_cleanup(env: &Env) {
         for h in open {
             // SAFETY: listed handles are open handles of this thread.
             unsafe {
+                forget_paused(h as *mut c_void);
                 uv_poll_stop(h as *mut c_void);
                 uv_close(h as *mut c_void, on_close);
             }

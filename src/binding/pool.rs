@@ -230,6 +230,52 @@ impl NativePool {
         }
     }
 
+    /// Opens a raw session (pg's Submittable contract: the caller speaks the protocol) on held
+    /// checkout `checkoutId` and writes `first`, its first frontend messages. Every backend
+    /// message up to its `ReadyForQuery` arrives, unchanged, through the completions buffer
+    /// under `id`: leading parts as they are read, the last part ending the session (an error
+    /// reply if the checkout is no longer usable).
+    #[napi]
+    pub fn session_open(&self, checkout_id: f64, id: u32, first: BufferSlice<'_>) {
+        let parts = self.completions.clone();
+        let last = self.completions.clone();
+        let reply = ReplyTo::Session(
+            Arc::new(move |part| parts.session(id, part, false)),
+            Box::new(move |part| last.session(id, part, true)),
+        );
+        match self.held.get(checkout_id as u64) {
+            Some(c) => c.open_session(&first, reply),
+            None => reply.fail(&CoreError::QueryAfterRelease),
+        }
+    }
+
+    /// Writes frontend messages of the session open on held checkout `checkoutId`. `true`
+    /// when the socket took everything queued at once; otherwise an empty completion under
+    /// `id` says when it has (the writer's back-pressure).
+    #[napi]
+    pub fn session_write(&self, checkout_id: f64, bytes: BufferSlice<'_>, id: u32) -> bool {
+        let Some(c) = self.held.get(checkout_id as u64) else {
+            return true;
+        };
+        let completions = self.completions.clone();
+        c.session_write(
+            &bytes,
+            Box::new(move || completions.complete(id, Vec::new())),
+        )
+    }
+
+    /// The consumer of the session open on held checkout `checkoutId` consumed `n` more bytes
+    /// of its reply; a socket paused for it is read again at once when that was enough.
+    #[napi]
+    pub fn session_ack(&self, env: Env, checkout_id: f64, n: f64) {
+        if let Some(c) = self.held.get(checkout_id as u64) {
+            c.session_ack(n as usize);
+        }
+        if let Some(reads) = &self.reads {
+            reads.start_waiting(&env);
+        }
+    }
+
     /// Releases held checkout `checkoutId`: bit 0 set if released now (clear if the pool had
     /// already reclaimed it), bit 1 set if the release served queued callers whose
     /// completions the caller must drain at once (no wake-up was sent for them), bit 2 set if

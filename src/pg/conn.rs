@@ -23,7 +23,7 @@ use super::read::{reader, ReadLoop};
 use super::request::Statement;
 use super::shared::{ConnListener, ConnShared};
 use super::stream::{self, PgStream};
-use super::write::Close;
+use super::write::{Close, WrittenFn};
 use crate::config::ConnectConfig;
 use crate::error::{Error, Result};
 
@@ -90,6 +90,15 @@ impl Conn {
         let (reader, writer) = external::split(fd)?;
         let raw = writer.socket();
         shared.writes.install(Box::new(writer), Some(raw));
+        // A paused reader is resumed by its scheduler (weakly held: the scheduler holds
+        // readers, and so connections, while it has not started them).
+        let scheduler = Arc::downgrade(reads);
+        let id = shared.id;
+        shared.flow.on_resume(Box::new(move || {
+            if let Some(s) = scheduler.upgrade() {
+                s.resume(id);
+            }
+        }));
         // Frames that arrived with the end of the startup go first.
         lp.process();
         reads.adopt(ExternalReader::new(reader, lp));
@@ -121,6 +130,29 @@ impl Conn {
         self.shared.enqueue(stmt, reply);
     }
 
+    /// Opens a raw session (see [`ReplyTo::Session`]) and writes `first`, the caller's first
+    /// frontend messages. Until the session's `ReadyForQuery` the caller writes the rest with
+    /// [`session_write`](Self::session_write), acknowledges what it consumed with
+    /// [`session_ack`](Self::session_ack), and submits nothing else on this connection (a
+    /// request written meanwhile would be answered out of order).
+    pub fn open_session(&self, first: &[u8], reply: ReplyTo) {
+        self.shared.start_one();
+        self.shared.open_session(first, reply);
+    }
+
+    /// Writes more of the open session's frontend messages. `true` when the socket took
+    /// everything queued at once; otherwise `written` runs once it has (or once the bytes can
+    /// never be sent), which is when a producer should write more.
+    pub fn session_write(&self, bytes: &[u8], written: WrittenFn) -> bool {
+        self.shared.session_write(bytes, written)
+    }
+
+    /// The session's consumer has consumed `n` more bytes of what it was handed (reading
+    /// pauses while [`WINDOW`](super::flow::WINDOW) bytes are handed on and not acknowledged).
+    pub fn session_ack(&self, n: usize) {
+        self.shared.flow.ack(n);
+    }
+
     /// Runs a statement and waits for its reply.
     pub async fn query(&self, stmt: Statement) -> Vec<u8> {
         self.submit(stmt)
@@ -141,6 +173,8 @@ impl Conn {
     /// Closes the connection gracefully (Terminate); queued requests are still answered first.
     pub fn close(&self) {
         self.shared.closing.store(true, Ordering::Release);
+        // A reader paused for a session's consumer must go on to see the socket end.
+        self.shared.flow.close();
         let _ = self.tx.send(Close);
     }
 

@@ -23,11 +23,17 @@ use super::read::ReadLoop;
 
 /// The seam that keeps the embedder's event loop out of the core: it takes the readers of new
 /// connections and calls [`ExternalReader::on_readable`] whenever their socket is readable, on
-/// a thread of its choosing, until it returns `false`; then it drops the reader. `adopt` is
-/// called on a runtime thread and must not block.
+/// a thread of its choosing, until it returns `false`; then it drops the reader. While a
+/// reader [`is_paused`](ExternalReader::is_paused) (a raw session's consumer holds too much)
+/// the scheduler stops watching its socket, until [`resume`](Self::resume) names its
+/// connection. `adopt` and `resume` are called on any thread and must not block.
 pub trait ReadScheduler: Send + Sync + 'static {
     /// Takes over reading a new connection's socket ([`ExternalReader::fd`]).
     fn adopt(&self, reader: ExternalReader);
+
+    /// Connection `conn_id`'s reader may read again: watch its socket again if it was paused
+    /// (and if it is still paused, keep waiting for the next call).
+    fn resume(&self, conn_id: u64);
 }
 
 /// The reading side of a connection driven from outside the runtime.
@@ -81,14 +87,29 @@ impl ExternalReader {
         self.sock.as_raw_fd()
     }
 
-    /// Reads what the socket holds, until it would block, and routes the frames (replies go to
-    /// their callbacks from this thread). `false` when the connection has ended. Must run
-    /// inside the runtime's context (`Handle::enter`): the pool may spawn work from here.
+    /// The connection's id within its pool (what [`ReadScheduler::resume`] names).
+    pub fn conn_id(&self) -> u64 {
+        self.lp.conn_id()
+    }
+
+    /// Whether reading waits for a raw session's consumer: stop watching the socket until
+    /// [`ReadScheduler::resume`] names this connection.
+    pub fn is_paused(&self) -> bool {
+        !self.lp.is_finished() && self.lp.paused()
+    }
+
+    /// Reads what the socket holds, until it would block or reading must pause, and routes the
+    /// frames (replies go to their callbacks from this thread). `false` when the connection has
+    /// ended. Must run inside the runtime's context (`Handle::enter`): the pool may spawn work
+    /// from here.
     pub fn on_readable(&mut self) -> bool {
         if self.lp.is_finished() {
             return false;
         }
         loop {
+            if self.lp.paused() {
+                return true;
+            }
             match self.read_some() {
                 Ok(0) => {
                     self.lp.finish(None);

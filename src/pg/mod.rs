@@ -8,15 +8,18 @@
 //!
 //! Inside a connection, modules depend one way: `conn` (the handle, opening) → `external`
 //! (sockets read by a [`ReadScheduler`]) → `read` (routing replies) → `shared` (the one seam
-//! both sides meet in) → `write` (encoding, writing) → `queue` (pending reply slots).
+//! both sides meet in) → `write` (encoding, writing) → `queue` (pending reply slots);
+//! `shared` → `flow` (a raw session's flow control).
 //!
 //! What a Rust caller needs from here: [`Statement`] and [`Param`] to ask, [`ReplyTo`] and its
-//! sinks to be answered, [`frames`] to read the reply, and [`ReadScheduler`] to read sockets on
-//! a thread of its own.
+//! sinks to be answered, [`frames`] to read the reply, [`ReadScheduler`] to read sockets on
+//! a thread of its own, and for a raw session (the caller speaks the protocol itself, as pg's
+//! Submittables do) [`WrittenFn`] and the [`flow`] window.
 
 mod cache;
 pub(crate) mod conn;
 mod external;
+pub mod flow;
 pub mod frames;
 mod queue;
 mod read;
@@ -32,3 +35,4 @@ pub use external::{ExternalReader, ReadScheduler};
 pub use queue::{PartialSink, ReplyFn, ReplyTo, STREAM_CHUNK};
 pub use request::{Param, Statement};
 pub(crate) use shared::ConnListener;
+pub use write::WrittenFn;

@@ -40,6 +40,15 @@ pub enum ReplyTo {
     /// alone, as for every reply. Nothing is streamed once the request has an error, and a
     /// request that streamed is never retried.
     Streaming(PartialSink, ReplyFn),
+    /// A raw session (pg's Submittable contract): the caller writes the frontend messages
+    /// itself ([`Conn::session_write`](super::Conn::session_write)) and receives *every*
+    /// backend message of the request — parse/bind/close confirmations, `PortalSuspended`,
+    /// COPY responses and data, notices — except notifications and parameter statuses, which
+    /// belong to the connection. Frames go to the sink as they are read, each part whole
+    /// frames, under flow control ([`flow`](super::flow)); the callback gets the last part,
+    /// ending with the first `ReadyForQuery` (or, if the connection is lost, with the error
+    /// frame). Nothing is ever rewritten: the parts concatenated are the backend's bytes.
+    Session(PartialSink, ReplyFn),
 }
 
 impl ReplyTo {
@@ -49,7 +58,7 @@ impl ReplyTo {
             ReplyTo::Channel(tx) => {
                 let _ = tx.send(reply);
             }
-            ReplyTo::Callback(f) | ReplyTo::Streaming(_, f) => f(reply),
+            ReplyTo::Callback(f) | ReplyTo::Streaming(_, f) | ReplyTo::Session(_, f) => f(reply),
         }
     }
 
@@ -61,6 +70,14 @@ impl ReplyTo {
     pub(super) fn partial_sink(&self) -> Option<&PartialSink> {
         match self {
             ReplyTo::Streaming(sink, _) => Some(sink),
+            _ => None,
+        }
+    }
+
+    /// The sink of a raw session's parts, if this is one.
+    pub(super) fn session_sink(&self) -> Option<&PartialSink> {
+        match self {
+            ReplyTo::Session(sink, _) => Some(sink),
             _ => None,
         }
     }
@@ -95,6 +112,23 @@ pub(super) struct Driver {
     /// Caller-named statements parsed on this connection: name → SQL text.
     pub(super) named: HashMap<String, String>,
     pub(super) dead: bool,
+}
+
+impl Pending {
+    /// An empty slot for a request answered to `reply`.
+    pub(super) fn new(reply: ReplyTo, extended: bool) -> Self {
+        Pending {
+            out: Vec::new(),
+            reply,
+            cache_insert: None,
+            cache_reused: None,
+            named_parse: None,
+            row_description: None,
+            error_code: None,
+            extended,
+            retry: None,
+        }
+    }
 }
 
 impl Driver {

@@ -2,9 +2,9 @@
 //!
 //! Whoever reads the socket — a reader task ([`reader`]) or an embedder's thread through an
 //! `ExternalReader` — feeds a [`ReadLoop`]: result frames go to the front pending request
-//! until its `ReadyForQuery` (a long reply in [`STREAM_CHUNK`] parts), notifications and
-//! notices outside a request to the
-//! [`ConnListener`], and when the socket ends every pending request is answered
+//! until its `ReadyForQuery` (a long reply in [`STREAM_CHUNK`] parts; a raw session's every
+//! frame, in a part per read, under flow control), notifications and notices outside a
+//! request to the [`ConnListener`], and when the socket ends every pending request is answered
 //! "Connection terminated unexpectedly". This side never writes to the socket itself: what
 //! it must send goes through [`ConnShared`].
 
@@ -50,7 +50,7 @@ impl ReadLoop {
         }
     }
 
-    /// Routes every complete frame in `buf`.
+    /// Routes every complete frame in `buf`; what a raw session collected is handed on.
     pub(crate) fn process(&mut self) {
         while let Some(len) = complete_frame_len(&self.buf) {
             let frame = self.buf.split_to(len);
@@ -58,6 +58,14 @@ impl ReadLoop {
                 self.unsolicited.get_or_insert(e);
             }
         }
+        if self.shared.session.load(Ordering::Acquire) {
+            flush_session(&self.shared);
+        }
+    }
+
+    /// Whether reading must wait: a raw session's consumer holds too much (see `flow`).
+    pub(crate) fn paused(&self) -> bool {
+        self.shared.flow.paused()
     }
 
     /// Makes room for the next read.
@@ -65,6 +73,10 @@ impl ReadLoop {
         if self.buf.capacity() - self.buf.len() < 4096 {
             self.buf.reserve(64 * 1024);
         }
+    }
+
+    pub(crate) fn conn_id(&self) -> u64 {
+        self.shared.id
     }
 
     pub(crate) fn is_finished(&self) -> bool {
@@ -79,6 +91,8 @@ impl ReadLoop {
         }
         let shared = &self.shared;
         shared.closed.store(true, Ordering::Release);
+        shared.session.store(false, Ordering::Release);
+        shared.flow.reset();
         let pending: Vec<Pending> = {
             let mut d = shared.driver.lock();
             d.dead = true;
@@ -87,8 +101,9 @@ impl ReadLoop {
         for p in pending {
             shared.finish_one();
             // A server error already received for this request (e.g. the FATAL that announced
-            // the termination) stays first in the reply, so the caller sees it as with pg.
-            let mut out = if p.error_code.is_some() {
+            // the termination) stays first in the reply, so the caller sees it as with pg; a
+            // raw session gets the frames it has not been handed yet.
+            let mut out = if p.error_code.is_some() || p.reply.session_sink().is_some() {
                 p.out
             } else {
                 Vec::new()
@@ -113,6 +128,12 @@ impl ReadLoop {
 pub(super) async fn reader(mut lp: ReadLoop, mut rd: ReadHalf<PgStream>) {
     let error = loop {
         lp.process();
+        if lp.paused() {
+            tokio::select! {
+                _ = lp.shared.flow.until_resumed() => {}
+                _ = lp.shared.abort.notified() => break None,
+            }
+        }
         lp.reserve();
         let read = tokio::select! {
             r = rd.read_buf(&mut lp.buf) => r,
@@ -125,6 +146,26 @@ pub(super) async fn reader(mut lp: ReadLoop, mut rd: ReadHalf<PgStream>) {
         }
     };
     lp.finish(error);
+}
+
+/// Hands what the front raw session collected to its sink (lock released first), counting it
+/// against the session's flow window.
+fn flush_session(shared: &ConnShared) {
+    let (part, sink) = {
+        let mut d = shared.driver.lock();
+        let Some(p) = d.pending.front_mut() else {
+            return;
+        };
+        if p.out.is_empty() {
+            return;
+        }
+        let Some(sink) = p.reply.session_sink().cloned() else {
+            return;
+        };
+        (std::mem::take(&mut p.out), sink)
+    };
+    shared.flow.delivered(part.len());
+    sink(part);
 }
 
 /// Routes one backend frame; returns an `ErrorResponse` that arrived with no request pending.
@@ -169,6 +210,20 @@ fn handle_frame(shared: &ConnShared, frame: &[u8], listener: &dyn ConnListener) 
     let Some(p) = pending.front_mut() else {
         return (frame[0] == b'E').then(|| frame.to_vec());
     };
+    if p.reply.session_sink().is_some() {
+        p.out.extend_from_slice(frame);
+        if frame[0] == b'Z' {
+            let status = body.first().copied().unwrap_or(b'I');
+            shared.txn_status.store(status, Ordering::Release);
+            let p = pending.pop_front().expect("front exists");
+            drop(d);
+            shared.session.store(false, Ordering::Release);
+            shared.flow.reset();
+            shared.finish_one();
+            p.reply.send(p.out);
+        }
+        return None;
+    }
     match frame[0] {
         b'T' => {
             if p.cache_insert.is_some() {
@@ -205,15 +260,14 @@ fn handle_frame(shared: &ConnShared, frame: &[u8], listener: &dyn ConnListener) 
             p.out.extend_from_slice(frame);
         }
         b'G' => {
-            // COPY FROM STDIN: we have no data to send; fail it cleanly instead of hanging.
-            // The backend ignores the Sync we already sent while in copy-in mode; after an
-            // extended-protocol CopyFail it waits for another one (a single ReadyForQuery follows).
+            // COPY FROM STDIN outside a raw session: there is no data to send, so it fails as
+            // it does with pg's plain query, in pg's words (a Submittable such as
+            // pg-copy-streams sends the data through a session instead). The backend ignores
+            // the Sync we already sent while in copy-in mode; after an extended-protocol
+            // CopyFail it waits for another one (a single ReadyForQuery follows).
             let mut msg = BytesMut::new();
-            postgres_protocol::message::frontend::copy_fail(
-                "COPY FROM STDIN is not supported by this pool",
-                &mut msg,
-            )
-            .ok();
+            postgres_protocol::message::frontend::copy_fail("No source stream defined", &mut msg)
+                .ok();
             if p.extended {
                 postgres_protocol::message::frontend::sync(&mut msg);
             }

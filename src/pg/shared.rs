@@ -12,10 +12,11 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
+use super::flow::Flow;
 use super::queue::{Driver, ReplyTo};
 use super::request::Statement;
 use super::stream::CancelTarget;
-use super::write::Writes;
+use super::write::{Writes, WrittenFn};
 
 /// Receives a connection's asynchronous events. Called from the reading side; must not block.
 pub trait ConnListener: Send + Sync + 'static {
@@ -29,7 +30,9 @@ pub trait ConnListener: Send + Sync + 'static {
 ///
 /// Invariants: `txn_status` is the status byte of the last `ReadyForQuery` (`I`, `T` or `E`)
 /// and is settled whenever `in_flight` is 0; `closed` never goes back to false; every request
-/// counted in `in_flight` is answered exactly once, and the answer is what uncounts it.
+/// counted in `in_flight` is answered exactly once, and the answer is what uncounts it;
+/// `session` is set from the opening of a raw session until its slot is answered (the
+/// reading side looks at it once per read, so connections without sessions pay no lock).
 pub struct ConnShared {
     pub id: u64,
     pub pid: i32,
@@ -53,6 +56,10 @@ pub struct ConnShared {
     pub(super) params: Mutex<HashMap<String, String>>,
     pub(super) driver: Mutex<Driver>,
     pub(super) writes: Writes,
+    /// A raw session's slot is pending (see [`ReplyTo::Session`]).
+    pub(super) session: AtomicBool,
+    /// Flow control of a raw session's reply.
+    pub(super) flow: Flow,
 }
 
 impl ConnShared {
@@ -82,6 +89,8 @@ impl ConnShared {
             params: Mutex::new(params),
             driver: Mutex::new(Driver::new(cache_size)),
             writes: Writes::default(),
+            session: AtomicBool::new(false),
+            flow: Flow::default(),
         }
     }
 
@@ -156,6 +165,27 @@ impl ConnShared {
     /// Writes raw frontend messages after what is already queued.
     pub(super) fn send_raw(&self, bytes: &[u8]) {
         self.writes.send_raw(bytes);
+    }
+
+    /// Whether a raw session is open (its `ReadyForQuery` not yet read).
+    pub fn in_session(&self) -> bool {
+        self.session.load(Ordering::Acquire)
+    }
+
+    /// Opens a raw session (already counted with `start_one`) and writes its first bytes; a
+    /// session that cannot be opened is answered with the reason at once.
+    pub(super) fn open_session(&self, first: &[u8], reply: ReplyTo) {
+        self.session.store(true, Ordering::Release);
+        if let Some((reply, e)) = self.writes.open_session(&self.driver, first, reply) {
+            self.session.store(false, Ordering::Release);
+            self.finish_one();
+            reply.fail(&e);
+        }
+    }
+
+    /// Writes more of a raw session's messages (see [`Writes::session_write`]).
+    pub(super) fn session_write(&self, bytes: &[u8], written: WrittenFn) -> bool {
+        self.writes.session_write(bytes, written)
     }
 }
 

@@ -23,16 +23,23 @@ use crate::error::Error;
 /// Asks the writer task to say goodbye (`Terminate`) and close the socket.
 pub(super) struct Close;
 
+/// Runs once the socket has taken the bytes of a session write (see
+/// [`Writes::session_write`]), or once they can never be sent. Runs on the writer task with
+/// no lock held; must not block.
+pub type WrittenFn = Box<dyn FnOnce() + Send>;
+
 /// The socket's write half and the bytes not yet written.
 ///
 /// Invariants: bytes are appended to `out` in the order their pending slots were pushed;
 /// while `draining` is set the writer task owns flushing `out` (submitters only append);
-/// once `open` is false nothing but `Terminate` is appended.
+/// once `open` is false nothing but `Terminate` is appended; `written` is empty whenever
+/// `out` is (each waits for the bytes queued before it, and runs when they are gone).
 struct WriteSide {
     half: Box<dyn AsyncWrite + Send + Unpin>,
     out: BytesMut,
     draining: bool,
     open: bool,
+    written: Vec<WrittenFn>,
     /// The socket, when a [`ReadScheduler`](super::ReadScheduler) reads it: an abort shuts
     /// its reading side down.
     raw: Option<Arc<socket2::Socket>>,
@@ -95,6 +102,7 @@ impl Writes {
             out: BytesMut::with_capacity(4096),
             draining: false,
             open: true,
+            written: Vec::new(),
             raw,
         });
     }
@@ -122,6 +130,52 @@ impl Writes {
         drop(d);
         ws.write_now(&self.wake);
         None
+    }
+
+    /// Opens a raw session (already counted in flight): its reply slot is pushed and its
+    /// first bytes written, under the write lock. Returns the refusal to answer, after the
+    /// locks are released, when the connection is gone.
+    pub(super) fn open_session(
+        &self,
+        driver: &Mutex<Driver>,
+        first: &[u8],
+        reply: ReplyTo,
+    ) -> Option<(ReplyTo, Error)> {
+        let mut guard = self.side.lock();
+        let Some(ws) = guard.as_mut() else {
+            return Some((reply, Error::ConnectionTerminated));
+        };
+        let mut d = driver.lock();
+        if d.dead || !ws.open {
+            return Some((reply, Error::ConnectionTerminated));
+        }
+        for name in d.cache.to_close.drain(..) {
+            postgres_protocol::message::frontend::close(b'S', &name, &mut ws.out).ok();
+        }
+        d.pending.push_back(Pending::new(reply, true));
+        drop(d);
+        ws.out.extend_from_slice(first);
+        ws.write_now(&self.wake);
+        None
+    }
+
+    /// Writes a raw session's frontend messages after what is already queued. `true` when the
+    /// socket took everything queued at once (`written` is dropped unrun); otherwise
+    /// `written` runs once it has, or once the bytes can never be sent — the caller's
+    /// back-pressure.
+    pub(super) fn session_write(&self, bytes: &[u8], written: WrittenFn) -> bool {
+        let mut guard = self.side.lock();
+        let Some(ws) = guard.as_mut().filter(|ws| ws.open) else {
+            // Nothing to wait for: the session is answered "connection terminated".
+            return true;
+        };
+        ws.out.extend_from_slice(bytes);
+        ws.write_now(&self.wake);
+        if ws.out.is_empty() || !ws.open {
+            return true;
+        }
+        ws.written.push(written);
+        false
     }
 
     /// Writes raw frontend messages (a `CopyFail`) after what is already queued.
@@ -160,6 +214,7 @@ impl Writes {
                     ws.draining = true;
                 }
             }
+            let mut written = Vec::new();
             let res = std::future::poll_fn(|cx| {
                 let mut guard = self.side.lock();
                 let Some(ws) = guard.as_mut() else {
@@ -168,6 +223,7 @@ impl Writes {
                 let r = ws.poll_drain(cx);
                 if r.is_ready() {
                     ws.draining = false;
+                    written.append(&mut ws.written);
                     if matches!(r, Poll::Ready(Ok(()))) && !ws.open {
                         return Pin::new(&mut ws.half).poll_shutdown(cx);
                     }
@@ -179,7 +235,12 @@ impl Writes {
                 if let Some(ws) = self.side.lock().as_mut() {
                     ws.open = false;
                     ws.out.clear();
+                    written.append(&mut ws.written);
                 }
+            }
+            // With the lock released: a session's writer learns its bytes are gone.
+            for f in written {
+                f();
             }
             if shutdown {
                 return;
@@ -196,17 +257,7 @@ fn encode_job(
     stmt: Statement,
     reply: ReplyTo,
 ) -> std::result::Result<Pending, (ReplyTo, Error)> {
-    let mut p = Pending {
-        out: Vec::new(),
-        reply,
-        cache_insert: None,
-        cache_reused: None,
-        named_parse: None,
-        row_description: None,
-        error_code: None,
-        extended: matches!(stmt, Statement::Extended { .. }),
-        retry: None,
-    };
+    let mut p = Pending::new(reply, matches!(stmt, Statement::Extended { .. }));
     for name in d.cache.to_close.drain(..) {
         postgres_protocol::message::frontend::close(b'S', &name, buf).ok();
     }

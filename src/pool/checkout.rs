@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 
 use super::inner::PoolInner;
 use crate::error::{Error, ReclaimReason, Reclaimed, Result};
-use crate::pg::{frames, Conn, ReplyTo, Statement};
+use crate::pg::{frames, Conn, ReplyTo, Statement, WrittenFn};
 
 /// Where a checkout stands; shared between the handle and the pool's registry.
 #[derive(Debug, Clone, Copy)]
@@ -113,7 +113,33 @@ impl Checkout {
         }
     }
 
-    /// Gives the connection back (`destroy`: close it instead of reusing it).
+    /// Opens a raw session on this checkout's connection (see [`Conn::open_session`]); an
+    /// unusable checkout answers `reply` with its error at once.
+    pub fn open_session(&self, first: &[u8], reply: ReplyTo) {
+        match self.unusable() {
+            Some(e) => reply.fail(&e),
+            None => self.conn.open_session(first, reply),
+        }
+    }
+
+    /// Writes more of the open session's messages (see [`Conn::session_write`]). A checkout
+    /// no longer held writes nothing (its session was answered with the reason) and returns
+    /// `true`.
+    pub fn session_write(&self, bytes: &[u8], written: WrittenFn) -> bool {
+        if self.unusable().is_some() {
+            return true;
+        }
+        self.conn.session_write(bytes, written)
+    }
+
+    /// The session's consumer has consumed `n` more bytes (see [`Conn::session_ack`]).
+    pub fn session_ack(&self, n: usize) {
+        self.conn.session_ack(n);
+    }
+
+    /// Gives the connection back (`destroy`: close it instead of reusing it; a connection
+    /// whose raw session has not ended is always closed — it is in the middle of a protocol
+    /// exchange only its caller knew how to finish).
     ///
     /// Returns `Ok(false)` if the pool had already reclaimed this checkout (a silent no-op),
     /// and an error if it was already released.

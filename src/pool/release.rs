@@ -44,11 +44,25 @@ impl PoolInner {
         }
         let uses = rec.uses + 1;
         let spent = matches!(self.config.max_uses, Some(m) if uses >= m);
-        if destroy || st.ending || conn.shared().is_closed() || spent || self.lifetime_over(conn) {
+        let shared = conn.shared();
+        // A raw session left open is in mid-exchange (a portal, a COPY) that only its caller
+        // knew how to finish: the connection is closed without waiting for the server, which
+        // may be blocked sending what nobody will read.
+        let mid_session = shared.in_session();
+        if destroy
+            || mid_session
+            || st.ending
+            || shared.is_closed()
+            || spent
+            || self.lifetime_over(conn)
+        {
             self.remove_locked(&mut st, conn);
+            drop(st);
+            if mid_session {
+                conn.abort();
+            }
             return rec.reported;
         }
-        let shared = conn.shared();
         if shared.in_flight() == 0 && shared.txn_status() == b'I' {
             drop(st);
             self.return_conn(conn.clone(), uses);

@@ -7,6 +7,8 @@
 //! through `crate::common`).
 #![allow(dead_code)]
 
+pub mod session;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
