@@ -270,3 +270,33 @@ async fn a_session_on_a_released_checkout_is_answered_at_once() {
     write(&c, &msg(frontend::sync), &waits).await;
     assert_eq!(waits.load(Ordering::SeqCst), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_and_statements_share_one_record_of_named_statements() {
+    let (pool, _) = pool(json!({ "max": 1 }));
+    let c = checkout(&pool).await;
+    // A plain named statement is visible to a session's caller...
+    run(&c, named("ldp_plain", "SELECT $1::int + 1", vec![text(1)]))
+        .await
+        .ok();
+    assert_eq!(
+        c.named_statement("ldp_plain").as_deref(),
+        Some("SELECT $1::int + 1")
+    );
+    assert_eq!(c.named_statement("ldp_other"), None);
+    // ...and one a session parsed, once noted, is reused by a plain statement (a second Parse
+    // of the name would fail with 42P05).
+    let sql = "SELECT $1::int * 10";
+    let mut s = open(
+        &c,
+        &msg(|b| {
+            frontend::parse("ldp_sess", sql, std::iter::empty(), b).unwrap();
+            frontend::sync(b);
+        }),
+    );
+    let f = s.ended().await;
+    assert_eq!(types(&f), "1Z");
+    c.note_named_statement("ldp_sess", sql);
+    let r = run(&c, named("ldp_sess", sql, vec![text(4)])).await.ok();
+    assert_eq!(r.value(0, 0), Some("40"));
+}

@@ -167,6 +167,22 @@ impl ConnShared {
         self.writes.send_raw(bytes);
     }
 
+    /// The SQL text of caller-named statement `name` parsed (or being parsed) on this
+    /// connection, by a statement or by a raw session.
+    pub fn named_statement(&self, name: &str) -> Option<String> {
+        self.driver.lock().named.get(name).cloned()
+    }
+
+    /// Records that a raw session parsed caller-named statement `name` as `sql`, so that a
+    /// [`Statement::Extended`] of that name reuses it instead of parsing it again (the
+    /// connection has one record of its named statements, as pg's has).
+    pub fn note_named_statement(&self, name: &str, sql: &str) {
+        self.driver
+            .lock()
+            .named
+            .insert(name.to_string(), sql.to_string());
+    }
+
     /// Whether a raw session is open (its `ReadyForQuery` not yet read).
     pub fn in_session(&self) -> bool {
         self.session.load(Ordering::Acquire)

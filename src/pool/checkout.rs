@@ -132,6 +132,18 @@ impl Checkout {
         self.conn.session_write(bytes, written)
     }
 
+    /// The SQL text of caller-named statement `name` parsed on this checkout's connection (by
+    /// a statement or a raw session), if any.
+    pub fn named_statement(&self, name: &str) -> Option<String> {
+        self.conn.shared().named_statement(name)
+    }
+
+    /// Records statement `name` as parsed with `sql` by a raw session on this checkout's
+    /// connection.
+    pub fn note_named_statement(&self, name: &str, sql: &str) {
+        self.conn.shared().note_named_statement(name, sql);
+    }
+
     /// The session's consumer has consumed `n` more bytes (see [`Conn::session_ack`]).
     pub fn session_ack(&self, n: usize) {
         self.conn.session_ack(n);
