@@ -192,10 +192,10 @@ export interface LeakDetectingPoolClient extends PoolClient {
   cancel(): Promise<void>
 
   /**
-   * @deprecated Not supported: a Submittable query (pg-cursor, pg-query-stream) throws a
-   * `TypeError` with `code: 'LDP_UNSUPPORTED'`.
+   * Runs a Submittable (pg-cursor, pg-query-stream, pg-copy-streams, `new pg.Query(...)`) on
+   * this client, as pg's client does, and returns it.
    */
-  query<T extends Submittable>(queryStream: T): never
+  query<T extends Submittable>(queryStream: T): T
   query<R extends any[] = any[], I = any[]>(
     queryConfig: QueryArrayConfig<I>,
     values?: QueryConfigValues<I>,
@@ -497,7 +497,6 @@ export type LeakDetectingPoolErrorCode =
   | 'LDP_QUERY_TIMEOUT'
   | 'LDP_INVALID_QUERY'
   | 'LDP_STATEMENT_NAME_REUSED'
-  | 'LDP_UNSUPPORTED'
 
 /** One of LeakDetectingPool's own errors. */
 export interface LeakDetectingPoolError extends Error {
@@ -600,11 +599,14 @@ export declare class LeakDetectingPool extends EventEmitter {
   ): void
 
   /**
-   * @deprecated Not supported: Submittable queries (pg-cursor, pg-query-stream) reject with
-   * `code: 'LDP_UNSUPPORTED'`. Check out a client and page with `LIMIT`/`OFFSET` or a server-side
-   * `DECLARE ... CURSOR` instead.
+   * Runs a Submittable on a pooled client, as pg-pool does: the client is released when the
+   * Submittable calls its callback (`new pg.Query(...)`, pg-query-stream at its end), and the
+   * promise settles with what it passed. A Submittable that never calls back (pg-cursor,
+   * pg-copy-streams) keeps its client: check one out with `connect()` for those. Typed loosely
+   * (`any`) so that the pool stays assignable to `@types/pg`'s `Pool`, which declares the
+   * Submittable itself as the return value.
    */
-  query<T extends Submittable>(queryStream: T): never
+  query<T extends Submittable>(queryStream: T): any
   /** Runs one statement on an idle client. Multi-statement text without values resolves to an array of results, as in pg. */
   query<R extends any[] = any[], I = any[]>(
     queryConfig: QueryArrayConfig<I>,

@@ -15,6 +15,7 @@ const { escapeLiteral, escapeIdentifier } = require('./types/prepare-value')
 const TypeOverrides = require('./types/overrides')
 const { safeEmit } = require('./emit')
 const { releasedError } = require('./report')
+const { Submitter } = require('./submit/session')
 
 /** Called by the pool when a checkout is handed to this client: `(info, tag)`. */
 const ATTACH = Symbol('PoolClient.attach')
@@ -37,6 +38,8 @@ class PoolClient extends EventEmitter {
     this._releasedAt = 0
     this._types = pool.settings.types
     this._tag = undefined
+    // Runs Submittables (lib/submit/session.js); made at the first one.
+    this._subs = null
     const s = pool.settings
     // pg's client.host/port/database/user: what the connection actually uses (options,
     // connection string, PG* environment and defaults, as the core resolved them).
@@ -58,6 +61,7 @@ class PoolClient extends EventEmitter {
     this._checkout = null
     this._releasedReason = reason
     this._releasedAt = reason ? 0 : Date.now()
+    if (this._subs !== null) this._subs.detached(reason)
   }
 
   get tag() {
@@ -76,6 +80,11 @@ class PoolClient extends EventEmitter {
   }
 
   query(config, values, callback) {
+    // A Submittable (pg's Query, pg-cursor, pg-query-stream, pg-copy-streams): pg returns it.
+    if (config != null && typeof config.submit === 'function') {
+      if (this._subs === null) this._subs = new Submitter(this, this._pool)
+      return this._subs.submit(config, values, callback)
+    }
     const q = normalize(config, values, callback)
     const cb = q.callback
     const promise = this[RUN](q)
@@ -100,7 +109,11 @@ class PoolClient extends EventEmitter {
     const [text, params, name, extended] = encode(q, settings.utc)
     const timeout = q.query_timeout || settings.queryTimeoutMs
     const types = q.types || this._types
-    const pending = this._pool.run(checkout.checkoutId, text, params, name, extended)
+    // While a Submittable runs, its session owns the connection: the query waits its turn.
+    const pending =
+      this._subs !== null && this._subs.busy
+        ? this._subs.later(() => this._pool.run(checkout.checkoutId, text, params, name, extended))
+        : this._pool.run(checkout.checkoutId, text, params, name, extended)
     let parsed
     if (timeout) {
       // The timeout covers the whole reply: a long one is still arriving while it is parsed.

@@ -2,7 +2,8 @@
 // Query replies from the core arrive in batches: the core appends `[id][len][frames]` to one
 // buffer per pool and wakes us once; we drain it and settle each query's promise. A long
 // reply comes in parts (top bit of len set on all but the last): the promise then resolves
-// with a ReplyStream at the first part, so parsing overlaps the rest arriving. While any
+// with a ReplyStream at the first part, so parsing overlaps the rest arriving. A raw session
+// (a Submittable's, lib/submit/) registers a feed that takes its parts as they come. While any
 // query is in flight a ref'd handle keeps the process alive (the core's wake-up function is
 // weak and never does).
 
@@ -67,6 +68,25 @@ class Completions {
   }
 
   /**
+   * Opens a raw session on held checkout `checkoutId`, writing `first`: `feed.push(part)`
+   * gets each leading part of its reply, `feed.end(part)` the last.
+   */
+  session(checkoutId, feed, first) {
+    const id = this.takeId()
+    if (this.waiting.size === 0) this.busy.ref()
+    this.waiting.set(id, feed)
+    this.native.sessionOpen(checkoutId, id, first)
+  }
+
+  /** Writes more of a session's frontend bytes; `cb()` once the socket took them. */
+  sessionWrite(checkoutId, bytes, cb) {
+    const id = this.takeId()
+    if (this.native.sessionWrite(checkoutId, bytes, id)) return cb()
+    if (this.waiting.size === 0) this.busy.ref()
+    this.waiting.set(id, () => cb())
+  }
+
+  /**
    * Checks out a connection: a CheckoutInfo at once when an idle connection was free, else a
    * promise of one (rejected with the acquire error).
    */
@@ -106,8 +126,9 @@ class Completions {
       const waiter = this.waiting.get(id)
       this.waiting.delete(id)
       const reply = buf.subarray(pos + 8, pos + 8 + word)
-      if (waiter instanceof ReplyStream) waiter.end(reply)
-      else if (waiter) waiter(reply)
+      // A resolver, or a reply arriving in parts (a ReplyStream, a session's feed).
+      if (typeof waiter === 'function') waiter(reply)
+      else if (waiter) waiter.end(reply)
       pos += 8 + word
     }
     if (this.waiting.size === 0) this.busy.unref()
@@ -119,9 +140,10 @@ class Completions {
    */
   partial(id, part) {
     const waiter = this.waiting.get(id)
-    if (waiter instanceof ReplyStream) {
+    if (waiter === undefined) return
+    if (typeof waiter !== 'function') {
       waiter.push(part)
-    } else if (waiter) {
+    } else {
       const stream = new ReplyStream()
       stream.push(part)
       this.waiting.set(id, stream)

@@ -1,8 +1,9 @@
 'use strict'
 // The pool's internal interface: the one object PoolClient (lib/client.js) and the event
 // dispatcher (lib/events.js) talk to. They hold it, never the pool; they read `settings` and
-// `observer` and call the methods below, nothing else. It owns what JS keeps per connection
-// and per checkout, so that each of those facts has one owner:
+// `observer` and call the methods below, nothing else (the client's Submittables, lib/submit/,
+// through it too). It owns what JS keeps per connection and per checkout, so that each of
+// those facts has one owner:
 //
 //   conns    connId -> Slot: the connection's one PoolClient (created once per connection;
 //            pg hands out the same object again) — held strongly while not checked out,
@@ -168,6 +169,34 @@ class PoolInternals {
   /** Runs a statement on held checkout `checkoutId`; resolves with the reply frames. */
   run(checkoutId, text, params, name, extended) {
     return this._completions.runOn(checkoutId, text, params, name, extended)
+  }
+
+  /**
+   * Opens a raw session (a Submittable's) on held checkout `checkoutId` and writes `first`;
+   * `feed.push(part)` gets the backend's bytes as they arrive, `feed.end(part)` the last.
+   */
+  sessionOpen(checkoutId, feed, first) {
+    this._completions.session(checkoutId, feed, first)
+  }
+
+  /** More frontend bytes of the session on `checkoutId`; `cb()` once the socket took them. */
+  sessionWrite(checkoutId, bytes, cb) {
+    this._completions.sessionWrite(checkoutId, bytes, cb)
+  }
+
+  /** The session on `checkoutId`'s consumer consumed `n` more bytes (flow control). */
+  sessionAck(checkoutId, n) {
+    this._native.sessionAck(checkoutId, n)
+  }
+
+  /** The text of statement `name` prepared on held checkout `checkoutId`'s connection, or null. */
+  statementText(checkoutId, name) {
+    return this._native.statementText(checkoutId, name)
+  }
+
+  /** Statement `name` was prepared with `text` by a Submittable on `checkoutId`'s connection. */
+  noteStatement(checkoutId, name, text) {
+    this._native.noteStatement(checkoutId, name, text)
   }
 
   /** `client.release(err)` of the checkout `slot`'s client holds; throws the core's error if any. */

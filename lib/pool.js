@@ -186,6 +186,7 @@ class LeakDetectingPool extends EventEmitter {
       cb = values
       values = undefined
     }
+    if (text != null && typeof text.submit === 'function') return this._submitQuery(text, values, cb)
     let q
     try {
       q = normalize(text, values, cb)
@@ -255,6 +256,58 @@ class LeakDetectingPool extends EventEmitter {
     // pg-pool releases with the query callback's error argument: null on success.
     client.release(error === undefined ? null : error)
     if (error) throw error
+    return result
+  }
+
+  /**
+   * `pool.query(submittable)`, as pg-pool runs it: a client, the Submittable on it, and the
+   * client released when the Submittable calls its callback (one that never does keeps it).
+   */
+  _submitQuery(query, values, cb) {
+    let result
+    if (!cb) {
+      let res
+      let rej
+      result = new this.Promise((resolve, reject) => {
+        res = resolve
+        rej = reject
+      }).catch((err) => {
+        Error.captureStackTrace(err)
+        throw err
+      })
+      cb = (err, r) => (err ? rej(err) : res(r))
+    }
+    const acquired = this.ending
+      ? this.Promise.reject(new Error('Cannot use a pool after calling end on the pool'))
+      : this._acquire(undefined, null, true)
+    acquired.then(
+      (client) => {
+        let released = false
+        const onError = (err) => {
+          if (released) return
+          released = true
+          client.release(err)
+          cb(err)
+        }
+        client.once('error', onError)
+        this.log('dispatching query')
+        try {
+          client.query(query, values, (err, res) => {
+            this.log('query dispatched')
+            client.removeListener('error', onError)
+            if (released) return
+            released = true
+            client.release(err)
+            if (err) return cb(err)
+            return cb(undefined, res)
+          })
+        } catch (err) {
+          client.release(err)
+          return cb(err)
+        }
+      },
+      (err) => cb(err)
+    )
     return result
   }
 

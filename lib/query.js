@@ -2,17 +2,13 @@
 // Normalizes the argument forms of pg's query(): (text), (text, values), (text, cb),
 // (text, values, cb), ({ text, values, name, rowMode, types, callback }), and decides the
 // protocol the way pg does (extended with values, a name, or queryMode 'extended').
+// Submittables (objects with `submit`) never come here: lib/submit/ runs them.
 
 const { prepareValues } = require('./types/prepare-value')
 
 function normalize(config, values, callback) {
   if (config == null) {
     throw new TypeError('Client was passed a null or undefined query')
-  }
-  if (typeof config.submit === 'function') {
-    const e = new TypeError('Submittable queries (pg-cursor, pg-query-stream) are not supported by LeakDetectingPool')
-    e.code = 'LDP_UNSUPPORTED'
-    throw e
   }
   let q
   if (typeof config === 'string') {

@@ -276,6 +276,24 @@ impl NativePool {
         }
     }
 
+    /// The SQL text of statement `name` prepared on held checkout `checkoutId`'s connection
+    /// (by a query or a Submittable), if any.
+    #[napi]
+    pub fn statement_text(&self, checkout_id: f64, name: String) -> Option<String> {
+        self.held
+            .get(checkout_id as u64)
+            .and_then(|c| c.named_statement(&name))
+    }
+
+    /// Records statement `name` as prepared with `text` by a Submittable on held checkout
+    /// `checkoutId`'s connection.
+    #[napi]
+    pub fn note_statement(&self, checkout_id: f64, name: String, text: String) {
+        if let Some(c) = self.held.get(checkout_id as u64) {
+            c.note_named_statement(&name, &text);
+        }
+    }
+
     /// Releases held checkout `checkoutId`: bit 0 set if released now (clear if the pool had
     /// already reclaimed it), bit 1 set if the release served queued callers whose
     /// completions the caller must drain at once (no wake-up was sent for them), bit 2 set if
