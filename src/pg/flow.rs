@@ -44,12 +44,12 @@ impl Flow {
 
     /// `n` more bytes were handed to the session's consumer.
     pub(crate) fn delivered(&self, n: usize) {
-        self.unacked.fetch_add(n, Ordering::AcqRel);
+        self.unacked.fetch_add(n, Ordering::SeqCst);
     }
 
     /// Whether the reading side must stop reading now.
     pub(crate) fn paused(&self) -> bool {
-        !self.closed.load(Ordering::Acquire) && self.unacked.load(Ordering::Acquire) >= WINDOW
+        !self.closed.load(Ordering::SeqCst) && self.unacked.load(Ordering::SeqCst) >= WINDOW
     }
 
     /// The consumer consumed `n` bytes; resumes reading when that brings it under the window.
@@ -72,10 +72,15 @@ impl Flow {
         }
     }
 
-    /// The connection is closing: reading must go on until the socket ends.
+    /// The connection is closing: reading must go on until the socket ends. Wakes the reader
+    /// only if it may be paused (every connection closes; few were ever paused).
     pub(crate) fn close(&self) {
-        self.closed.store(true, Ordering::Release);
-        self.wake();
+        // Set before looking (both SeqCst, as `delivered` then `paused` on the reading side):
+        // either that side sees `closed`, or this sees the bytes that made it pause.
+        self.closed.store(true, Ordering::SeqCst);
+        if self.unacked.load(Ordering::SeqCst) >= WINDOW {
+            self.wake();
+        }
     }
 
     /// Resolves once reading may go on (at once when it may).
@@ -127,6 +132,26 @@ mod tests {
         f.ack(WINDOW * 4);
         assert_eq!(wakes.load(Ordering::SeqCst), 1);
         assert_eq!(f.unacked.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn close_wakes_only_a_reader_that_may_be_paused() {
+        let f = Flow::default();
+        let wakes = Arc::new(AtomicUsize::new(0));
+        let w = wakes.clone();
+        f.on_resume(Box::new(move || {
+            w.fetch_add(1, Ordering::SeqCst);
+        }));
+        f.close();
+        assert_eq!(wakes.load(Ordering::SeqCst), 0, "nothing was paused");
+        let g = Flow::default();
+        let w = wakes.clone();
+        g.on_resume(Box::new(move || {
+            w.fetch_add(1, Ordering::SeqCst);
+        }));
+        g.delivered(WINDOW);
+        g.close();
+        assert_eq!(wakes.load(Ordering::SeqCst), 1);
     }
 
     #[test]
