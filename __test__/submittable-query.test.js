@@ -175,3 +175,28 @@ test('a hand-written Submittable gets pg handle* calls in pg order', async () =>
     }
   })
 })
+
+test("a query issued from a Submittable's callback queues behind the waiting ones, as in pg", async () => {
+  await assertParity({ max: 1 }, async (pool) => {
+    const client = await pool.connect()
+    try {
+      const order = []
+      let c
+      const a = new Promise((resolve) =>
+        client.query(
+          new pg.Query('SELECT 1 AS a', (e, r) => {
+            order.push('a')
+            c = client.query('SELECT 3 AS c').then((res) => order.push('c') && res)
+            resolve(e || r)
+          })
+        )
+      )
+      const b = client.query('SELECT 2 AS b').then((res) => order.push('b') && res)
+      const results = [await a, await b]
+      results.push(await c)
+      return { order, results }
+    } finally {
+      client.release()
+    }
+  })
+})

@@ -21,7 +21,8 @@
 // loss, or the client's release); `_active` is the Submittable messages go to, null from its
 // error on (as in pg); the core's session is opened by the first write after a start (a
 // Submittable that fails before writing never opens one) and is over once its last part
-// arrived; `_queue` is non-empty only while `_busy`.
+// arrived; `_queue` is non-empty only while `_busy`, or while a Submittable's ReadyForQuery is
+// being handled (drained right after, in order).
 
 const { SubmitConnection } = require('./connection')
 const { clientError } = require('../errors')
@@ -76,9 +77,12 @@ class Submitter {
     this._attach(this.connection)
   }
 
-  /** Whether a Submittable is running: queries must wait (`later`). */
+  /**
+   * Whether a query must wait its turn (`later`): a Submittable is running, or others wait
+   * (a callback run at a Submittable's end queues behind them, as in pg).
+   */
   get busy() {
-    return this._busy
+    return this._busy || this._queue.length !== 0
   }
 
   /** `client.query(submittable, values?, callback?)`, as pg's Client does it. */
