@@ -1,7 +1,8 @@
 'use strict'
 // Freezes the package under test for the length of a run: index.js, binding.js, lib/ and the
 // native addon are copied into a temporary directory that every worker loads LeakDetectingPool
-// from (BENCH_LDP_DIR). Others may rebuild the addon or edit lib/ while a 10-minute run is in
+// from (BENCH_LDP_DIR); its node_modules links to the checkout's (dependencies are not the code
+// under test). Others may rebuild the addon or edit lib/ while a 10-minute run is in
 // progress; without the copy, rounds would silently mix builds. `--addon FILE` puts a specific
 // build (e.g. a release .node from a private target dir) into the snapshot instead of the
 // checkout's *.node.
@@ -68,6 +69,8 @@ function snapshotPackage(root, addonPath) {
     if (fs.existsSync(path.join(root, f))) fs.copyFileSync(path.join(root, f), path.join(dir, f))
   }
   fs.cpSync(path.join(root, 'lib'), path.join(dir, 'lib'), { recursive: true })
+  const deps = path.join(root, 'node_modules')
+  if (fs.existsSync(deps)) fs.symlinkSync(deps, path.join(dir, 'node_modules'), 'dir')
   const target = nodeName || `leak-detecting-pool.${process.platform}-${process.arch}-gnu.node`
   fs.copyFileSync(src, path.join(dir, target))
   const addon = describeAddon(src, root)
