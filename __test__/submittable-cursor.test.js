@@ -252,3 +252,28 @@ test('a client released with its cursor still open has its connection destroyed 
     await pool.end()
   }
 })
+
+test("pg-cursor's deprecated end() ends the client's connection and calls back", async () => {
+  const pool = new LeakDetectingPool({ ...(await findDatabase()), max: 1 })
+  try {
+    const client = await pool.connect()
+    const cursor = client.query(new Cursor('SELECT g FROM generate_series(1, 100) g'))
+    assert.equal((await cursor.read(2)).length, 2)
+    const removed = new Promise((resolve) => pool.once('remove', resolve))
+    // Cursor.end is deprecated (pg-cursor warns once): keep the warning out of the test output.
+    const warn = process.emitWarning
+    process.emitWarning = () => {}
+    try {
+      await new Promise((resolve) => cursor.end(resolve))
+    } finally {
+      process.emitWarning = warn
+    }
+    assert.equal(await removed, client)
+    assert.equal(pool.totalCount, 0)
+    const next = await pool.connect()
+    assert.deepEqual((await next.query('SELECT 1 AS one')).rows, [{ one: 1 }])
+    next.release()
+  } finally {
+    await pool.end()
+  }
+})
