@@ -81,10 +81,7 @@ class PoolClient extends EventEmitter {
 
   query(config, values, callback) {
     // A Submittable (pg's Query, pg-cursor, pg-query-stream, pg-copy-streams): pg returns it.
-    if (config != null && typeof config.submit === 'function') {
-      if (this._subs === null) this._subs = new Submitter(this, this._pool)
-      return this._subs.submit(config, values, callback)
-    }
+    if (config != null && typeof config.submit === 'function') return this._submitter().submit(config, values, callback)
     const q = normalize(config, values, callback)
     const cb = q.callback
     const promise = this[RUN](q)
@@ -93,6 +90,23 @@ class PoolClient extends EventEmitter {
       return undefined
     }
     return promise
+  }
+
+  /** The runner of this client's Submittables, made at the first one, and what it may ask of us. */
+  _submitter() {
+    if (this._subs === null) {
+      this._subs = new Submitter(
+        {
+          checkoutId: () => (this._checkout ? this._checkoutId : 0),
+          types: () => this._types,
+          unusable: () => this._unusableError(),
+          destroy: () => this._checkout && this.release(true),
+          emit: (name, ...args) => safeEmit(this, name, ...args),
+        },
+        this._pool
+      )
+    }
+    return this._subs
   }
 
   /** Why this client cannot run queries now (built lazily: releasing stays cheap). */

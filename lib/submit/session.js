@@ -26,7 +26,6 @@
 
 const { SubmitConnection } = require('./connection')
 const { clientError } = require('../errors')
-const { safeEmit } = require('../emit')
 
 /** Where the core's session stands (`_core`). */
 const NONE = 0
@@ -62,8 +61,13 @@ class SessionFeed {
   }
 }
 
+/**
+ * What a Submitter needs of its PoolClient, given by the client: `checkoutId()` (0 while it
+ * holds none), `types()` (its type parsers), `unusable()` (the error for a client without a
+ * checkout), `destroy()` (release it, destroying its connection) and `emit(name, ...args)`.
+ */
 class Submitter {
-  /** `client`: the PoolClient; `pool`: its pool's internal interface (lib/internals.js). */
+  /** `client`: see above; `pool`: the pool's internal interface (lib/internals.js). */
   constructor(client, pool) {
     this._client = client
     this._pool = pool
@@ -93,9 +97,9 @@ class Submitter {
     }
     const readTimeout = query.query_timeout || this._pool.settings.queryTimeoutMs
     if (readTimeout) this._timeout(query, readTimeout)
-    if (query._result && !query._result._types) query._result._types = this._client._types
-    if (!this._client._checkout) {
-      const err = this._client._unusableError()
+    if (query._result && !query._result._types) query._result._types = this._client.types()
+    if (this._client.checkoutId() === 0) {
+      const err = this._client.unusable()
       process.nextTick(() => query.handleError(err, this.connection))
       return query
     }
@@ -120,7 +124,7 @@ class Submitter {
     // Released by its holder: the core closes the connection in mid-exchange and nobody is
     // told; taken away by the pool: the Submittable learns why.
     if (reason && active) process.nextTick(() => active.handleError(reason, this.connection))
-    this._failQueued(reason || this._client._unusableError())
+    this._failQueued(reason || this._client.unusable())
   }
 
   // -- what the connection's stream carries ------------------------------------------------
@@ -146,20 +150,20 @@ class Submitter {
 
   /** The text of statement `name` prepared on this connection (by a query or a Submittable). */
   statementText(name) {
-    const checkout = this._client._checkout
-    const text = checkout ? this._pool.statementText(checkout.checkoutId, name) : null
+    const checkoutId = this._client.checkoutId()
+    const text = checkoutId !== 0 ? this._pool.statementText(checkoutId, name) : null
     return text == null ? undefined : text
   }
 
   /** Statement `name` was prepared with `text` by a Submittable. */
   noteStatement(name, text) {
-    const checkout = this._client._checkout
-    if (checkout) this._pool.noteStatement(checkout.checkoutId, name, text)
+    const checkoutId = this._client.checkoutId()
+    if (checkoutId !== 0) this._pool.noteStatement(checkoutId, name, text)
   }
 
   /** pg-cursor's deprecated `end()`: a pooled connection ends by being destroyed. */
   end() {
-    if (this._client._checkout) this._client.release(true)
+    this._client.destroy()
     process.nextTick(() => this.connection.emit('end'))
   }
 
@@ -174,16 +178,16 @@ class Submitter {
   }
 
   _start(query) {
-    const checkout = this._client._checkout
-    if (!checkout) {
-      const err = this._client._unusableError()
+    const checkoutId = this._client.checkoutId()
+    if (checkoutId === 0) {
+      const err = this._client.unusable()
       process.nextTick(() => query.handleError(err, this.connection))
       return
     }
     this._busy = true
     this._active = query
     this._core = NONE
-    this._checkoutId = checkout.checkoutId
+    this._checkoutId = checkoutId
     const err = query.submit(this.connection)
     if (err) {
       process.nextTick(() => {
@@ -266,7 +270,7 @@ class Submitter {
       if (q) q.handleReadyForQuery(con)
       this._pulse()
     })
-    con.on('notice', (msg) => safeEmit(this._client, 'notice', msg))
+    con.on('notice', (msg) => this._client.emit('notice', msg))
   }
 
   /** A message no Submittable expects: pg reports it on the client. */
@@ -275,7 +279,7 @@ class Submitter {
   }
 
   _unexpectedError(err) {
-    safeEmit(this._client, 'error', err)
+    this._client.emit('error', err)
   }
 }
 
