@@ -175,4 +175,4 @@ function withTimeout(p, ms) {
   return Promise.race([p, t]).finally(() => clearTimeout(timer))
 }
 
-module.exports = { PoolClient, ATTACH, DETACH, RUN }
+module.exports = { PoolClient, ATTACH, DETACH, RUN, FAILED, CLOSED }

@@ -1,14 +1,10 @@
 'use strict'
-// Error shaping: server errors look exactly like pg's DatabaseError (same fields, in the same
-// order); the pool's own errors carry stable `code`s (LDP_*), documented in the README.
+// Error shaping: server errors are pg's own DatabaseError class (pg-protocol's, which pg
+// re-exports, so `err instanceof pg.DatabaseError` holds), with its fields in the order pg's
+// parser assigns them; the pool's own errors carry stable `code`s (LDP_*), documented in the
+// README.
 
-class DatabaseError extends Error {
-  constructor(message, length, name) {
-    super(message)
-    this.length = length
-    this.name = name
-  }
-}
+const { DatabaseError } = require('pg-protocol')
 
 // ErrorResponse/NoticeResponse field codes → pg's property names, in pg's assignment order.
 const FIELDS = [

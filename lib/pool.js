@@ -18,7 +18,8 @@ const { Dispatcher } = require('./events')
 const { PoolInternals } = require('./internals')
 const { RUN } = require('./client')
 const { Completions, CheckoutInfo } = require('./completions')
-const defaultTypes = require('./types/parsers')
+const pgTypes = require('pg-types')
+const { ConnectionParameters, sslOf, passwordFromFile } = require('./connection-parameters')
 
 const { NativePool } = binding
 
