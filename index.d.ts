@@ -182,6 +182,10 @@ type QueryCallback<R> = (err: Error, result: R) => void
 export interface LeakDetectingPoolClient extends PoolClient {
   /** The backend process id (PostgreSQL's `pg_backend_pid()`). */
   readonly processID: number
+  /** pg's `client.connectionParameters`: what this connection uses, as the pool resolved it. */
+  readonly connectionParameters: LeakDetectingConnectionParameters
+  /** Whether no query of this client is running and its connection can take one. */
+  readonly readyForQuery: boolean
   /** This checkout's tag (from `connect({ tag })`); setting it updates the live checkout. */
   tag: string | undefined
   /**
@@ -226,6 +230,39 @@ export interface LeakDetectingPoolClient extends PoolClient {
   copyFrom(queryText: string): never
   /** @deprecated Not supported: COPY is not available through LeakDetectingPool; this method does not exist. */
   copyTo(queryText: string): never
+}
+
+/**
+ * pg's `ConnectionParameters` of a pool's connections (also what a `password` function
+ * receives): options, connection string, `PG*` environment and defaults merged. It never holds
+ * the password.
+ */
+export interface LeakDetectingConnectionParameters {
+  user: string
+  database: string
+  port: number
+  /** Host name, or the directory of a unix socket. */
+  host: string
+  /** Always false: results are fetched as text. */
+  binary: boolean
+  options: string | undefined
+  ssl: boolean | ConnectionOptions
+  sslnegotiation: undefined
+  client_encoding: string
+  replication: string | undefined
+  isDomainSocket: boolean
+  application_name: string | undefined
+  fallback_application_name: undefined
+  /** Milliseconds, or false when not set. */
+  statement_timeout: number | false
+  lock_timeout: number | false
+  idle_in_transaction_session_timeout: number | false
+  query_timeout: number | false
+  /** Seconds (0: none). */
+  connect_timeout: number
+  /** Present with `keepAlive: true`. */
+  keepalives?: number
+  keepalives_idle?: number
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -79,6 +79,15 @@ function clientError(code, message, extra) {
 }
 
 /**
+ * Whether `err`, a query's error, means the connection itself failed (pg then marks the client
+ * not queryable): the socket ended or broke, or the server ended the session (FATAL, PANIC).
+ */
+function isConnectionFailure(err) {
+  if (err instanceof DatabaseError) return err.severity === 'FATAL' || err.severity === 'PANIC'
+  return err.code === 'LDP_CONNECTION_TERMINATED' || err.code === 'LDP_IO' || typeof err.syscall === 'string'
+}
+
+/**
  * Renders a received option value the way the core does in its messages: strings quoted,
  * numbers as JavaScript prints them, containers and functions by kind.
  */
@@ -121,4 +130,4 @@ function fromInfo(info) {
   return clientError(info.code, info.message, extra)
 }
 
-module.exports = { DatabaseError, databaseError, noticeMessage, clientError, fromInfo, invalidOption }
+module.exports = { DatabaseError, databaseError, noticeMessage, clientError, fromInfo, invalidOption, isConnectionFailure }
