@@ -65,19 +65,32 @@ test('getTransactionStatus() follows the last ReadyForQuery: I, T, E, I', async 
   assert.deepEqual(r.ours.value, ['I', 'T', 'E', 'I', 'I', 'T'])
 })
 
-test('processID is the backend pid; readyForQuery is false while a query runs', async () => {
+test('processID, readyForQuery, hasExecuted, drain, pipeline, sslNegotiation as in pg', async () => {
   const r = await both({}, (pool) =>
     withClient(pool, async (c) => {
+      const fresh = { hasExecuted: c.hasExecuted, pipeline: c.pipeline, sslNegotiation: c.sslNegotiation, replication: c.replication }
+      const drains = []
+      c.on('drain', () => drains.push('drain'))
       const { rows } = await c.query('SELECT pg_backend_pid() AS pid')
       const before = c.readyForQuery
-      const p = c.query('SELECT pg_sleep(0.05)')
+      const p = Promise.all([c.query('SELECT pg_sleep(0.05)'), c.query('SELECT 1')])
       const during = c.readyForQuery
       await p
-      return { samePid: rows[0].pid === c.processID, pidType: typeof c.processID, before, during, after: c.readyForQuery }
+      drains.push('both answered')
+      return { fresh, samePid: rows[0].pid === c.processID, pidType: typeof c.processID, before, during, after: c.readyForQuery, hasExecuted: c.hasExecuted, drains }
     }),
   )
   assert.deepStrictEqual(r.ours, r.pg)
-  assert.deepEqual(r.ours.value, { samePid: true, pidType: 'number', before: true, during: false, after: true })
+  assert.deepEqual(r.ours.value, {
+    fresh: { hasExecuted: undefined, pipeline: false, sslNegotiation: 'postgres', replication: undefined },
+    samePid: true,
+    pidType: 'number',
+    before: true,
+    during: false,
+    after: true,
+    hasExecuted: true,
+    drains: ['drain', 'drain', 'both answered'],
+  })
 })
 
 /** What a client reports about its connection. */

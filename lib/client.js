@@ -5,8 +5,9 @@
 // release it refuses queries with an error that says why.
 //
 // It has pg's Client members that libraries read (connectionParameters, host/port/database/
-// user/ssl/binary, processID, readyForQuery, getTransactionStatus(), connect(), end()) and pg's
-// errors for a client that was closed or whose connection failed.
+// user/ssl/binary, processID, readyForQuery, hasExecuted, getTransactionStatus(), connect(),
+// end(), the `drain` event) and pg's errors for a client that was closed or whose connection
+// failed.
 //
 // It reaches its pool only through the pool's internal interface (lib/internals.js), and is
 // driven by it through symbol-keyed methods (ATTACH, DETACH, RUN, FAILED, CLOSED), invisible
@@ -73,9 +74,13 @@ class PoolClient extends EventEmitter {
     this.database = params.database
     this.port = params.port
     this.host = params.host
+    this.replication = params.replication
+    this.pipeline = false
     this.binary = false
     this.processID = processID
     this.ssl = params.ssl
+    this.sslNegotiation = 'postgres'
+    // pg sets `hasExecuted` at a client's first query (undefined until then).
   }
 
   [ATTACH](checkout, tag) {
@@ -211,6 +216,7 @@ class PoolClient extends EventEmitter {
     const timeout = q.query_timeout || settings.queryTimeoutMs
     const types = q.types || this._types
     this._running++
+    this.hasExecuted = true
     let parsed
     try {
       const pending = this._pool.run(checkout.checkoutId, text, params, name, extended)
@@ -222,7 +228,8 @@ class PoolClient extends EventEmitter {
         if (parsed instanceof Promise) parsed = await parsed
       }
     } finally {
-      this._running--
+      // pg emits `drain` whenever the client's last queued query has been answered.
+      if (--this._running === 0) safeEmit(this, 'drain')
     }
     const { result, error, notices, status } = parsed
     if (status !== null) this._txStatus = status
