@@ -86,3 +86,27 @@ test('release() before the connection has closed: release, then remove (parity)'
   assert.deepStrictEqual(r.ours, r.pg)
   assert.deepEqual(r.ours.value, ['release', 'released total=0', 'remove'])
 })
+
+test('end() on a client already released does nothing: its connection stays in the pool (documented difference)', async () => {
+  const { LeakDetectingPool } = require('..')
+  const { dbConfig } = require('./helpers/parity')
+  const pool = new LeakDetectingPool(await dbConfig({ max: 1 }))
+  try {
+    const c = await pool.connect()
+    const pid = c.processID
+    c.release()
+    let removed = 0
+    pool.on('remove', () => removed++)
+    await c.end()
+    assert.deepEqual({ total: pool.totalCount, idle: pool.idleCount, removed }, { total: 1, idle: 1, removed: 0 })
+    const again = await pool.connect()
+    try {
+      assert.equal(again, c)
+      assert.equal((await again.query('SELECT pg_backend_pid() AS pid')).rows[0].pid, pid)
+    } finally {
+      again.release()
+    }
+  } finally {
+    await pool.end()
+  }
+})
