@@ -172,12 +172,25 @@ class PoolInternals {
 
   /** `client.release(err)` of the checkout `slot`'s client holds; throws the core's error if any. */
   release(slot, err) {
+    this._giveBack(slot, !!err, true, err)
+  }
+
+  /**
+   * `client.end()` of the checkout `slot`'s client holds: its connection is closed and its slot
+   * freed now, without `release` (pg-pool emits that at the release that follows).
+   */
+  end(slot) {
+    this._giveBack(slot, true, false)
+  }
+
+  /** Hands the checkout `slot`'s client holds back to the core (`destroy`: close it). */
+  _giveBack(slot, destroy, announce, err) {
     const checkoutId = slot.checkoutId
     const entry = this._entries.get(checkoutId)
     const client = this._forget(slot)
     slot.idle = client
-    safeEmit(this._pool, 'release', err, client)
-    const r = this._completions.released(this._native.release(checkoutId, !!err))
+    if (announce) safeEmit(this._pool, 'release', err, client)
+    const r = this._completions.released(this._native.release(checkoutId, destroy))
     if (typeof r !== 'number') throw fromInfo(r)
     // Only a checkout an event may still name is remembered: one the core says an event may
     // follow for (a reported leak, a release inside a transaction) or one it had already
