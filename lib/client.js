@@ -236,6 +236,8 @@ class PoolClient extends EventEmitter {
     if (notices) for (const n of notices) safeEmit(this, 'notice', noticeMessage(n))
     if (error) {
       if ((error.code === 'LDP_CLIENT_RELEASED' || error.code === 'LDP_CLIENT_RECLAIMED') && !this._checkout) throw this._unusableError()
+      // Reclaimed by the core before its event reached JS: the same words as after the event.
+      if (error.code === 'LDP_CLIENT_RECLAIMED' && error.reason) throw this._pool.reclaimError(checkout.checkoutId, error)
       // As in pg, the query the failure reached gets that error; later ones get pg's message.
       if (isConnectionFailure(error)) this._queryable = false
       Error.captureStackTrace(error)

@@ -22,7 +22,7 @@
 const { PoolClient, ATTACH, DETACH } = require('./client')
 const { CheckoutInfo } = require('./completions')
 const { Observer } = require('./observe')
-const { siteOf } = require('./report')
+const { siteOf, reclaimedError } = require('./report')
 const { fromInfo } = require('./errors')
 const { safeEmit } = require('./emit')
 
@@ -252,6 +252,17 @@ class PoolInternals {
   /** `fn` runs whenever a connect() in flight settles (taken or failed). */
   onSettled(fn) {
     this._settled = fn
+  }
+
+  /**
+   * The error for a query the core refused because it had reclaimed checkout `checkoutId`
+   * before JS heard of it: the core's facts (`reason`, `at`, `heldMs`), worded as the reclaim
+   * event's error is.
+   */
+  reclaimError(checkoutId, facts) {
+    const entry = this.entryOf(checkoutId)
+    const location = (entry && entry.location) || siteOf(false, entry)
+    return reclaimedError(facts.reason, { ageMs: facts.heldMs, location }, facts.at)
   }
 
   /** Checkout `checkoutId` was reported as a leak at `location`. */

@@ -185,7 +185,9 @@ class ReplyState {
         case 0x21: { // !
           if (!this.error) {
             const [code, next] = cstring(buf, body)
-            this.error = clientError(code, cstring(buf, next)[0])
+            const [message, rest] = cstring(buf, next)
+            // A third string, when present, holds the error's facts as JSON.
+            this.error = clientError(code, message, rest < frameEnd ? JSON.parse(cstring(buf, rest)[0]) : undefined)
           }
           break
         }
