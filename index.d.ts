@@ -51,8 +51,10 @@ export type {
 export interface LeakDetectionOptions {
   /**
    * A checkout held longer than this (milliseconds) is reported once in `leaksDetected`.
-   * `0` turns leak reports and checkout stack capture off (`Infinity` never reports); checkouts
-   * are still tracked cheaply for `getPoolStatus()`, exhaustion errors and `forceReleaseAfterMs`.
+   * `0` or `Infinity` turns leak reports and checkout stack capture off; checkouts are still
+   * tracked cheaply for `getPoolStatus()`, exhaustion errors and `forceReleaseAfterMs`. A
+   * checkout whose own `leakThresholdMs` (`connect({ leakThresholdMs })`) is finite and above 0
+   * is still captured and reported.
    * @default 30000
    */
   leakThresholdMs?: number | undefined
@@ -75,8 +77,10 @@ export interface LeakDetectionOptions {
    */
   forceReleaseAfterMs?: number | undefined
   /**
-   * Capture the caller's stack at every explicit `connect()` (formatted only when a report
-   * needs it). The implicit checkout of `pool.query()` never captures one.
+   * Capture the caller's stack at every explicit `connect()` that can be reported as a leak
+   * (its threshold finite and above 0), formatted only when a report needs it. The implicit
+   * checkout of `pool.query()` never captures one. Forced-release, garbage-collection and
+   * `end()` reports carry the stack when one was captured.
    * @default true
    */
   captureStacks?: boolean | undefined

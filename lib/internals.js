@@ -194,8 +194,8 @@ class PoolInternals {
     if (typeof r !== 'number') throw fromInfo(r)
     // Only a checkout an event may still name is remembered: one the core says an event may
     // follow for (a reported leak, a release inside a transaction) or one it had already
-    // reclaimed (its forceRelease is on its way). Keeping every released entry alive for a
-    // while made V8 promote them all.
+    // reclaimed (its forceRelease is on its way). Entries kept alive for a while would be
+    // promoted by V8 with their stacks, one per checkout.
     if (entry && (r & 4 || !(r & 1))) this.observer.released(checkoutId, entry)
     this._touchKeepAlive()
   }
