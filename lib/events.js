@@ -16,7 +16,7 @@ const { siteOf, leakOf, reclaimedError } = require('./report')
 
 /** A connection's failure: pg's DatabaseError when the server said why, else our error. */
 function connError(e) {
-  return e.fields ? databaseError(e.fields) : clientError(e.code, e.message)
+  return e.fields ? databaseError(e.fields) : clientError(e.code, e.message, e.extra)
 }
 
 function onLeaks(pool, ev) {
@@ -70,13 +70,14 @@ function onReleasedInTransaction(pool, ev) {
 function handle(pool, ev) {
   switch (ev.type) {
     case 'removed': {
-      const client = pool.removed(ev.connId)
+      const client = pool.removed(ev.connId, ev.processId)
       if (client) pool.emit('remove', client)
       break
     }
     case 'idleError': {
       const err = connError(ev.error)
-      const client = pool.clientFor(ev.connId)
+      // A connection that served only pool.query has no client object yet: pg's error names one.
+      const client = pool.listens('error') ? pool.clientOf(ev.connId, ev.processId) : pool.clientFor(ev.connId)
       err.client = client
       if (client) safeEmit(client, 'end')
       if (pool.listens('error')) pool.emit('error', err, client)

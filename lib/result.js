@@ -181,10 +181,11 @@ class ReplyState {
         case 0x45: // E
           if (!this.error) this.error = databaseError(errorFields(buf, body, frameEnd))
           break
-        case 0x21: { // !
+        case 0x21: { // ! code, message, and optionally the error's other members as JSON
           if (!this.error) {
             const [code, next] = cstring(buf, body)
-            this.error = clientError(code, cstring(buf, next)[0])
+            const [message, rest] = cstring(buf, next)
+            this.error = clientError(code, message, rest < frameEnd ? JSON.parse(cstring(buf, rest)[0]) : undefined)
           }
           break
         }
