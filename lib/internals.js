@@ -71,6 +71,9 @@ class PoolInternals {
     this._completions = completions
     this._conns = new Map()
     this._entries = new Map()
+    // Connections abandoned with their client forgotten (a failed onConnect), until their
+    // removal is reported: pg-pool emits no `remove` for them.
+    this._abandoned = new Set()
     this._outstanding = 0
     this._settled = NOOP
     this._clientParsers = false
@@ -120,6 +123,7 @@ class PoolInternals {
   abandon(info) {
     this._forget(this._conns.get(info.connId))
     this._conns.delete(info.connId)
+    this._abandoned.add(info.connId)
     this._completions.released(this._native.release(info.checkoutId, true))
     this._touchKeepAlive()
   }
@@ -299,6 +303,7 @@ class PoolInternals {
    * someone listens for `remove`) is forgotten.
    */
   removed(connId, processId) {
+    if (this._abandoned.delete(connId)) return undefined
     const client = this.clientFor(connId) || (this.listens('remove') ? this.clientOf(connId, processId) : undefined)
     this._conns.delete(connId)
     this._touchKeepAlive()
