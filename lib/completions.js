@@ -10,6 +10,8 @@ const { parseReply, ReplyStream } = require('./result')
 
 /** Set in a record's length word when more of the same reply follows. */
 const PARTIAL = 0x80000000
+/** The id of records saying which connection served a pool.query (never a query's id). */
+const SERVED = 0
 
 const NOOP = () => {}
 
@@ -27,6 +29,15 @@ class CheckoutInfo {
   }
 }
 
+/** The connection a pool.query ran on (see Completions#takeServed). */
+class ServedBy {
+  constructor(connId, processId, isNew) {
+    this.connId = connId
+    this.processId = processId
+    this.isNew = isNew
+  }
+}
+
 class Completions {
   constructor() {
     this.native = null
@@ -37,6 +48,10 @@ class Completions {
     this.busy = setInterval(NOOP, 0x7fffffff)
     this.busy.unref()
     this.drain = this.drain.bind(this)
+    // The id of the last `run()`, and, once the pool watches pool.query's connections (see
+    // NativePool.watchImplicit), query id -> ServedBy of replies drained and not yet claimed.
+    this.lastRunId = 0
+    this.served = new Map()
   }
 
   /** A fresh id for one reply (ids wrap, skipping 0). */
@@ -49,6 +64,7 @@ class Completions {
   /** `pool.query` on an implicit checkout; resolves with the reply frames. */
   run(sql, params, name, extended) {
     const id = this.takeId()
+    this.lastRunId = id
     if (this.waiting.size === 0) this.busy.ref()
     return new Promise((resolve) => {
       this.waiting.set(id, resolve)
@@ -97,6 +113,13 @@ class Completions {
     while (pos < buf.length) {
       const id = buf.readUInt32LE(pos)
       const word = buf.readUInt32LE(pos + 4)
+      if (id === SERVED) {
+        // Which connection the next reply of query `qid` ran on: `[qid][connId][pid][isNew]`.
+        const at = pos + 8
+        this.served.set(buf.readUInt32LE(at), new ServedBy(buf.readUInt32LE(at + 4), buf.readInt32LE(at + 8), buf[at + 12] === 1))
+        pos += 8 + word
+        continue
+      }
       if (word >= PARTIAL) {
         const len = word - PARTIAL
         this.partial(id, buf.subarray(pos + 8, pos + 8 + len))
@@ -111,6 +134,13 @@ class Completions {
       pos += 8 + word
     }
     if (this.waiting.size === 0) this.busy.unref()
+  }
+
+  /** The connection query `id` (a `run()`) was served by, if the core said so; forgotten here. */
+  takeServed(id) {
+    const s = this.served.get(id)
+    if (s !== undefined) this.served.delete(id)
+    return s
   }
 
   /**

@@ -17,7 +17,7 @@ const { FAILED, CLOSED } = require('./client')
 
 /** A connection's failure: pg's DatabaseError when the server said why, else our error. */
 function connError(e) {
-  return e.fields ? databaseError(e.fields) : clientError(e.code, e.message)
+  return e.fields ? databaseError(e.fields) : clientError(e.code, e.message, e.extra)
 }
 
 function onLeaks(pool, ev) {
@@ -71,14 +71,15 @@ function onReleasedInTransaction(pool, ev) {
 function handle(pool, ev) {
   switch (ev.type) {
     case 'removed': {
-      const client = pool.removed(ev.connId)
+      const client = pool.removed(ev.connId, ev.processId)
       // As pg's client does when its connection ends: end() settles, then `end`.
       if (client && client[CLOSED]()) pool.emit('remove', client)
       break
     }
     case 'idleError': {
       const err = connError(ev.error)
-      const client = pool.clientFor(ev.connId)
+      // A connection that served only pool.query has no client object yet: pg's error names one.
+      const client = pool.listens('error') ? pool.clientOf(ev.connId, ev.processId) : pool.clientFor(ev.connId)
       err.client = client
       if (client) client[CLOSED]()
       if (pool.listens('error')) pool.emit('error', err, client)

@@ -219,6 +219,33 @@ class LeakDetectingPool extends EventEmitter {
     return p
   }
 
+  // pg emits `connect`, `acquire` and `release` for pool.query's client too. A listener added
+  // while a pool.query runs on the fast path (which makes no client) must still hear of it:
+  // from the first such listener on, the core says which connection served each pool.query
+  // (NativePool.watchImplicit). Overriding the adding methods (once and prependOnceListener
+  // go through them) keeps this invisible, unlike a 'newListener' listener.
+  on(name, listener) {
+    this._watch(name)
+    return super.on(name, listener)
+  }
+
+  addListener(name, listener) {
+    this._watch(name)
+    return super.addListener(name, listener)
+  }
+
+  prependListener(name, listener) {
+    this._watch(name)
+    return super.prependListener(name, listener)
+  }
+
+  _watch(name) {
+    if ((name === 'connect' || name === 'acquire' || name === 'release') && !this._watching) {
+      hidden(this, '_watching', true)
+      this._native.watchImplicit()
+    }
+  }
+
   /** Whether nothing could observe a client: pool.query may then skip making one. */
   _fastPath() {
     const s = this._settings
@@ -236,13 +263,21 @@ class LeakDetectingPool extends EventEmitter {
   /** `pool.query` on the core's implicit checkout (never with a query timeout, see query()). */
   async _directQuery(q) {
     const [text, params, name, extended] = encode(q, this._settings.utc)
-    const reply = await this._completions.run(text, params, name, extended)
+    const completions = this._completions
+    const pending = completions.run(text, params, name, extended)
+    const id = completions.lastRunId
+    const reply = await pending
     let parsed = parse(reply, q.rowMode, q.types || this._settings.types)
     if (parsed instanceof Promise) parsed = await parsed
     const { result, error } = parsed
     // The implicit checkout is already back (idle or handed on): the keep-alive handle can only
     // need turning on, which is all this hot path checks for.
     this._internals.afterQuery()
+    // Someone started listening for pg's checkout events while this ran: they fire for it too.
+    if (completions.served.size !== 0) {
+      const served = completions.takeServed(id)
+      if (served !== undefined) this._internals.servedImplicitly(served, error)
+    }
     if (error) {
       Error.captureStackTrace(this._acquireError(error))
       throw error

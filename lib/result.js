@@ -182,7 +182,7 @@ class ReplyState {
         case 0x45: // E
           if (!this.error) this.error = databaseError(errorFields(buf, body, frameEnd))
           break
-        case 0x21: { // !
+        case 0x21: { // ! code, message, and optionally the error's other members as JSON
           if (!this.error) {
             const [code, next] = cstring(buf, body)
             const [message, rest] = cstring(buf, next)

@@ -94,6 +94,7 @@ fn js_message(e: &Error) -> String {
 pub fn acquire_error_frames(e: &Error) -> Vec<u8> {
     match e {
         Error::Db(db) => db.frame.clone(),
+        Error::Socket(_) => frames::error_reply(e),
         e => frames::client_error(e.code(), &js_message(e)),
     }
 }
@@ -124,6 +125,7 @@ impl From<Error> for JsErrorInfo {
                 })
                 .to_string(),
             ),
+            Error::Socket(s) => Some(s.node_fields().to_string()),
             _ => None,
         };
         JsErrorInfo {

@@ -135,7 +135,11 @@ extern "C" fn on_poll(h: *mut c_void, status: c_int, _events: c_int) {
     let open = catch_unwind(AssertUnwindSafe(|| {
         let _g = slot.runtime.enter();
         if status < 0 {
-            slot.reader.fail("polling the socket failed");
+            // libuv reports a socket error (e.g. a reset) as a failed poll: reading names it
+            // (`read ECONNRESET`, as pg reports it); only if reading does not is it generic.
+            if slot.reader.on_readable() {
+                slot.reader.fail("polling the socket failed");
+            }
             false
         } else {
             slot.reader.on_readable()

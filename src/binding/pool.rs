@@ -16,9 +16,10 @@ use super::loop_reads::LoopReads;
 use crate::config::{PasswordSpec, PoolConfig};
 use crate::error::Error as CoreError;
 use crate::pg::{PartialSink, ReadScheduler, ReplyFn, ReplyTo};
-use crate::pool::{Checkout, PasswordSource, Pool, StaticPassword};
+use crate::pool::{Checkout, PasswordSource, Pool, Served, StaticPassword};
 use parking_lot::Mutex;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// `() => Promise<string | null>`: the JS side wraps pg's password function.
 type PasswordFn = ThreadsafeFunction<(), Promise<Option<String>>, (), Status, false, true>;
@@ -54,6 +55,22 @@ pub struct NativePool {
     held: Checkouts,
     /// Who reads the pool's plain sockets on the JS thread (`None`: reader tasks do).
     reads: Option<Arc<LoopReads>>,
+    /// Set once JS listens for `connect`/`acquire`/`release`: each `pool.query` reply is then
+    /// preceded by a record of the connection it ran on (see [`NativePool::submit`]).
+    watch: Arc<AtomicBool>,
+}
+
+/// The completions id of the records saying which connection served a `pool.query`.
+const SERVED: u32 = 0;
+
+/// `[query id u32][conn id u32][pid i32][is new u8]`, little-endian.
+fn served_record(id: u32, s: &Served) -> Vec<u8> {
+    let mut v = Vec::with_capacity(13);
+    v.extend_from_slice(&id.to_le_bytes());
+    v.extend_from_slice(&(s.conn_id as u32).to_le_bytes());
+    v.extend_from_slice(&s.pid.to_le_bytes());
+    v.push(u8::from(s.is_new));
+    v
 }
 
 impl NativePool {
@@ -131,6 +148,7 @@ impl NativePool {
             reads,
             ready: Arc::default(),
             held: Checkouts::default(),
+            watch: Arc::default(),
         }))
     }
 
@@ -283,7 +301,9 @@ impl NativePool {
     }
 
     /// `pool.query` with an implicit checkout; the reply arrives through the completions
-    /// buffer under `id`. Counters change before this returns.
+    /// buffer under `id`. Counters change before this returns. Once `watchImplicit()` was
+    /// called, the reply is preceded by a record under id 0 naming the connection it ran on
+    /// (`[id u32][connId u32][processId i32][isNew u8]`).
     #[napi]
     pub fn submit(
         &self,
@@ -294,11 +314,26 @@ impl NativePool {
         extended: bool,
     ) {
         let (partial, done) = self.reply_sinks(id);
+        let watch = self.watch.clone();
+        let completions = self.completions.clone();
         self.pool.query_streaming(
             statement(sql, params, name, extended),
             Some(partial),
-            move |r| done(r.unwrap_or_else(|e| acquire_error_frames(&e))),
+            move |r, served| {
+                if let Some(s) = served.filter(|_| watch.load(Ordering::Relaxed)) {
+                    completions.complete(SERVED, served_record(id, &s));
+                }
+                done(r.unwrap_or_else(|e| acquire_error_frames(&e)))
+            },
         );
+    }
+
+    /// From now on, say which connection served each `pool.query` (JS listens for pg's
+    /// `connect`/`acquire`/`release`, which pg emits for those too). Replies still on their
+    /// way are covered: the flag is read when each reply is handed on.
+    #[napi]
+    pub fn watch_implicit(&self) {
+        self.watch.store(true, Ordering::Relaxed);
     }
 
     /// Where the reply of query `id` goes: the completions buffer, the leading parts of a long

@@ -19,7 +19,8 @@ use socket2::Socket;
 use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncWrite, Interest};
 
-use super::read::ReadLoop;
+use super::read::{Ended, ReadLoop};
+use crate::error::Error;
 
 /// The seam that keeps the embedder's event loop out of the core: it takes the readers of new
 /// connections and calls [`ExternalReader::on_readable`] whenever their socket is readable, on
@@ -91,14 +92,19 @@ impl ExternalReader {
         loop {
             match self.read_some() {
                 Ok(0) => {
-                    self.lp.finish(None);
+                    self.lp.finish(Ended::Eof);
                     return false;
                 }
-                Ok(_) => self.lp.process(),
+                Ok(_) => {
+                    self.lp.process();
+                    if self.lp.is_finished() {
+                        return false;
+                    }
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    self.lp.finish(Some(e));
+                    self.lp.finish(Ended::read_failed(e));
                     return false;
                 }
             }
@@ -107,7 +113,10 @@ impl ExternalReader {
 
     /// Ends the connection because its driver failed (`what` says how).
     pub fn fail(&mut self, what: &str) {
-        self.lp.finish(Some(io::Error::other(what.to_string())));
+        self.lp.finish(Ended::Failed(Error::Io(format!(
+            "{}: {what}",
+            Error::ConnectionTerminated
+        ))));
     }
 }
 
@@ -115,8 +124,7 @@ impl Drop for ExternalReader {
     fn drop(&mut self) {
         if !self.lp.is_finished() {
             let _ = self.sock.shutdown(std::net::Shutdown::Both);
-            self.lp
-                .finish(Some(io::Error::other("the connection's reader stopped")));
+            // Dropping `lp` next answers every request (see `ReadLoop`'s drop).
         }
     }
 }

@@ -17,7 +17,11 @@
 mod cache;
 pub(crate) mod conn;
 mod external;
+#[cfg(test)]
+pub(crate) mod fake;
 pub mod frames;
+#[cfg(test)]
+mod protocol_tests;
 mod queue;
 mod read;
 mod request;

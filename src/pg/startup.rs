@@ -8,10 +8,10 @@ use postgres_protocol::authentication::{md5_hash, sasl};
 use postgres_protocol::message::frontend;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::frames::{self, complete_frame_len, HEADER};
+use super::frames::{self, Framing, HEADER};
 use super::stream::PgStream;
 use crate::config::ConnectConfig;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SocketError};
 
 /// What the server told us during startup. Invariant: `leftover` holds bytes read past the
 /// first `ReadyForQuery` (normally none).
@@ -22,12 +22,31 @@ pub struct Startup {
     pub leftover: BytesMut,
 }
 
+/// The next frame, checked: a malformed one (a length below 4, an `R` too short for its
+/// code) fails the connection attempt instead of panicking or waiting forever.
 async fn read_frame(stream: &mut PgStream, buf: &mut BytesMut) -> Result<BytesMut> {
     loop {
-        if let Some(len) = complete_frame_len(buf) {
-            return Ok(buf.split_to(len));
+        match frames::framing(buf) {
+            Framing::Complete(len) => {
+                let frame = buf.split_to(len);
+                frames::check_frame(&frame).map_err(Error::Protocol)?;
+                return Ok(frame);
+            }
+            Framing::Malformed(len) => {
+                return Err(Error::Protocol(format!(
+                    "Received malformed {} message from backend (length {len}).",
+                    frames::message_name(buf[0])
+                )))
+            }
+            Framing::Incomplete => {}
         }
-        let n = stream.read_buf(buf).await?;
+        let n = stream
+            .read_buf(buf)
+            .await
+            .map_err(|e| match SocketError::from_io("read", &e) {
+                Some(s) => Error::Socket(s),
+                None => Error::from(e),
+            })?;
         if n == 0 {
             return Err(Error::ConnectionTerminated);
         }
@@ -80,7 +99,12 @@ pub async fn handshake(
                     }
                     5 => {
                         let pw = need_password(password)?;
-                        let salt = [rest[0], rest[1], rest[2], rest[3]];
+                        let Some(&[a, b, c, d]) = rest.get(..4) else {
+                            return Err(Error::Protocol(
+                                "Received malformed authenticationMD5Password message from backend.".into(),
+                            ));
+                        };
+                        let salt = [a, b, c, d];
                         let hashed = md5_hash(cfg.user.as_bytes(), pw.as_bytes(), salt);
                         frontend::password_message(hashed.as_bytes(), &mut out)?;
                     }
@@ -115,15 +139,18 @@ pub async fn handshake(
                     11 => {
                         let s = scram
                             .as_mut()
-                            .ok_or_else(|| Error::Protocol("unexpected SASLContinue".into()))?;
+                            .ok_or_else(|| Error::Protocol("Received unexpected authenticationSASLContinue message from backend.".into()))?;
                         s.update(rest)
                             .map_err(|e| Error::Auth(format!("SASL: {}", e)))?;
                         frontend::sasl_response(s.message(), &mut out)?;
                     }
                     12 => {
-                        let mut s = scram
-                            .take()
-                            .ok_or_else(|| Error::Protocol("unexpected SASLFinal".into()))?;
+                        let mut s = scram.take().ok_or_else(|| {
+                            Error::Protocol(
+                                "Received unexpected authenticationSASLFinal message from backend."
+                                    .into(),
+                            )
+                        })?;
                         s.finish(rest)
                             .map_err(|e| Error::Auth(format!("SASL: {}", e)))?;
                     }
@@ -158,8 +185,8 @@ pub async fn handshake(
             }
             other => {
                 return Err(Error::Protocol(format!(
-                    "unexpected message {:?} during startup",
-                    other as char
+                    "Received unexpected {} message from backend during startup.",
+                    frames::message_name(other)
                 )));
             }
         }

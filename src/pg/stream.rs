@@ -11,7 +11,7 @@ use tokio::net::{TcpStream, UnixStream};
 
 use super::tls;
 use crate::config::{ConnectConfig, Host, SslConfig};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SocketError};
 
 /// A connected byte stream to the server. Invariant: the startup packet has not been sent yet
 /// when it is returned by [`open`].
@@ -32,6 +32,18 @@ fn socket_path(dir: &std::path::Path, port: u16) -> std::path::PathBuf {
     dir.join(format!(".s.PGSQL.{}", port))
 }
 
+/// A failed connect: Node's socket error when the OS named it (`connect ECONNREFUSED
+/// 127.0.0.1:5432`), else the failure with the server it was for (a name lookup).
+fn connect_error(e: &std::io::Error, address: &str, port: Option<u16>) -> Error {
+    match SocketError::from_io("connect", e) {
+        Some(s) => Error::Socket(s.at(address, port)),
+        None => match port {
+            Some(p) => Error::Io(format!("connect {address}:{p}: {e}")),
+            None => Error::Io(format!("connect {address}: {e}")),
+        },
+    }
+}
+
 /// Opens a plain socket to the configured server.
 pub async fn open_raw(cfg: &ConnectConfig) -> Result<(PgStream, CancelTarget)> {
     match &cfg.host {
@@ -39,13 +51,13 @@ pub async fn open_raw(cfg: &ConnectConfig) -> Result<(PgStream, CancelTarget)> {
             let path = socket_path(dir, cfg.port);
             let s = UnixStream::connect(&path)
                 .await
-                .map_err(|e| Error::Io(format!("connect {}: {}", path.display(), e)))?;
+                .map_err(|e| connect_error(&e, &path.display().to_string(), None))?;
             Ok((PgStream::Unix(s), CancelTarget::Unix(path)))
         }
         Host::Tcp(host) => {
             let s = TcpStream::connect((host.as_str(), cfg.port))
                 .await
-                .map_err(|e| Error::Io(format!("connect {}:{}: {}", host, cfg.port, e)))?;
+                .map_err(|e| connect_error(&e, host, Some(cfg.port)))?;
             let _ = s.set_nodelay(true);
             if cfg.keep_alive {
                 let ka = socket2::TcpKeepalive::new();

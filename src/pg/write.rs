@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, Notify};
 
 use super::queue::{Driver, Pending, ReplyTo};
 use super::request::{encode_extended, encode_simple, Plan, Statement};
-use crate::error::Error;
+use crate::error::{Error, SocketError};
 
 /// Asks the writer task to say goodbye (`Terminate`) and close the socket.
 pub(super) struct Close;
@@ -36,6 +36,9 @@ struct WriteSide {
     /// The socket, when a [`ReadScheduler`](super::ReadScheduler) reads it: an abort shuts
     /// its reading side down.
     raw: Option<Arc<socket2::Socket>>,
+    /// The first write failure: what the connection's requests are failed with (pg rejects
+    /// them with the socket's error, e.g. `write EPIPE`).
+    failure: Option<Error>,
 }
 
 impl WriteSide {
@@ -55,6 +58,22 @@ impl WriteSide {
         Pin::new(&mut self.half).poll_flush(cx)
     }
 
+    /// Records a write failure and stops the reading side of a socket read elsewhere, so that
+    /// its reader ends now and answers every request with it.
+    fn failed(&mut self, e: &std::io::Error) {
+        self.open = false;
+        self.out.clear();
+        if self.failure.is_none() {
+            self.failure = Some(match SocketError::from_io("write", e) {
+                Some(s) => Error::Socket(s),
+                None => Error::Io(e.to_string()),
+            });
+        }
+        if let Some(sock) = &self.raw {
+            let _ = sock.shutdown(std::net::Shutdown::Read);
+        }
+    }
+
     /// Writes what the socket takes now; what it does not take is left to the writer task.
     fn write_now(&mut self, wake: &Notify) {
         if self.draining {
@@ -64,7 +83,7 @@ impl WriteSide {
         match self.poll_drain(&mut cx) {
             Poll::Ready(Ok(())) => {}
             // The socket is broken: the reading side sees it end and answers every pending slot.
-            Poll::Ready(Err(_)) => self.open = false,
+            Poll::Ready(Err(e)) => self.failed(&e),
             Poll::Pending => {
                 self.draining = true;
                 wake.notify_one();
@@ -96,6 +115,7 @@ impl Writes {
             draining: false,
             open: true,
             raw,
+            failure: None,
         });
     }
 
@@ -131,6 +151,11 @@ impl Writes {
             ws.out.extend_from_slice(bytes);
             ws.write_now(&self.wake);
         }
+    }
+
+    /// The first write failure, if a write failed.
+    pub(super) fn failure(&self) -> Option<Error> {
+        self.side.lock().as_ref().and_then(|ws| ws.failure.clone())
     }
 
     /// Shuts the reading side of a socket read elsewhere down, so that its reader sees the end
@@ -175,10 +200,9 @@ impl Writes {
                 r
             })
             .await;
-            if res.is_err() {
+            if let Err(e) = res {
                 if let Some(ws) = self.side.lock().as_mut() {
-                    ws.open = false;
-                    ws.out.clear();
+                    ws.failed(&e);
                 }
             }
             if shutdown {
