@@ -174,7 +174,7 @@ after(async () => {
 })
 
 test('in the install environment, the Rust tools are only the recording shims', { skip }, async () => {
-  const r = await run('/bin/sh', ['-c', `command -v ${RUST_TOOLS.join(' ')}`], { env: state.env })
+  const r = await run('/bin/sh', ['-c', `for t in ${RUST_TOOLS.join(' ')}; do command -v "$t"; done`], { env: state.env })
   const shims = path.join(state.tmp, 'shims')
   assert.deepEqual(
     r.stdout.trim().split('\n'),
