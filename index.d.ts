@@ -542,6 +542,8 @@ export type LeakDetectingPoolErrorCode =
   | 'LDP_INVALID_QUERY'
   | 'LDP_STATEMENT_NAME_REUSED'
   | 'LDP_UNSUPPORTED'
+  /** Thrown by `require`/`import` of the package when no native addon loads (see the README). */
+  | 'LDP_NATIVE_ADDON'
 
 /** One of LeakDetectingPool's own errors. */
 export interface LeakDetectingPoolError extends Error {

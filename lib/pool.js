@@ -6,7 +6,7 @@
 // lib/events.js, leak/metrics views kept in lib/observe.js.
 
 const EventEmitter = require('events')
-const binding = require('../binding')
+const binding = require('./native').load()
 const { normalize, encode } = require('./query')
 const { parse } = require('./result')
 const { fromInfo } = require('./errors')

@@ -64,12 +64,13 @@ pub struct LoopReads {
 }
 
 impl LoopReads {
-    pub fn new(completions: Arc<Completions>, runtime: Handle) -> Arc<Self> {
-        Arc::new(LoopReads {
+    /// Always `Some` here (see `no_loop_reads.rs` for where it is not).
+    pub fn new(completions: Arc<Completions>, runtime: Handle) -> Option<Arc<Self>> {
+        Some(Arc::new(LoopReads {
             waiting: Mutex::new(Vec::new()),
             completions,
             runtime,
-        })
+        }))
     }
 
     /// Starts polling the sockets of the connections opened since the last call. JS thread only.

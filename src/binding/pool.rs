@@ -134,7 +134,8 @@ impl NativePool {
         let completions = Completions::new(wake);
         // Sockets are read on the JS thread unless LDP_LOOP_READS=0 (then by reader tasks).
         let reads = (std::env::var("LDP_LOOP_READS").as_deref() != Ok("0"))
-            .then(|| LoopReads::new(completions.clone(), runtime.clone()));
+            .then(|| LoopReads::new(completions.clone(), runtime.clone()))
+            .flatten();
         let mut builder = Pool::builder(config)
             .events(Arc::new(JsEvents(events)))
             .password(password);

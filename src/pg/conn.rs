@@ -10,19 +10,24 @@
 //! every pending and later request is answered with "Connection terminated unexpectedly" — a
 //! reply is never lost.
 
+#[cfg(unix)]
 use std::os::fd::OwnedFd;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::external::{self, ExternalReader, ReadScheduler};
+use super::external::ReadScheduler;
+#[cfg(unix)]
+use super::external::{self, ExternalReader};
 use super::frames;
 use super::queue::ReplyTo;
 use super::read::{reader, ReadLoop};
 use super::request::Statement;
 use super::shared::{ConnListener, ConnShared};
-use super::stream::{self, PgStream};
+use super::stream;
+#[cfg(unix)]
+use super::stream::PgStream;
 use super::write::Close;
 use crate::config::ConnectConfig;
 use crate::error::{Error, Result};
@@ -61,10 +66,12 @@ impl Conn {
         let lp = ReadLoop::new(shared.clone(), startup.leftover, listener);
         match (reads, stream) {
             // A plain socket read by the scheduler's thread: it leaves tokio's reactor.
+            #[cfg(unix)]
             (Some(reads), PgStream::Tcp(s)) => {
                 let fd = OwnedFd::from(s.into_std()?);
                 Self::hand_over(&shared, fd, lp, reads)?;
             }
+            #[cfg(unix)]
             (Some(reads), PgStream::Unix(s)) => {
                 let fd = OwnedFd::from(s.into_std()?);
                 Self::hand_over(&shared, fd, lp, reads)?;
@@ -81,6 +88,7 @@ impl Conn {
     }
 
     /// Sets up a connection whose socket `fd` is read by `reads` (see [`ReadScheduler`]).
+    #[cfg(unix)]
     fn hand_over(
         shared: &Arc<ConnShared>,
         fd: OwnedFd,

@@ -10,13 +10,19 @@
 //! socket registered for writability only, which arriving data never signals.
 
 use std::io::{self, Read};
+#[cfg(unix)]
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+#[cfg(unix)]
 use std::pin::Pin;
+#[cfg(unix)]
 use std::sync::Arc;
+#[cfg(unix)]
 use std::task::{ready, Context, Poll};
 
 use socket2::Socket;
+#[cfg(unix)]
 use tokio::io::unix::AsyncFd;
+#[cfg(unix)]
 use tokio::io::{AsyncWrite, Interest};
 
 use super::read::{Ended, ReadLoop};
@@ -25,7 +31,8 @@ use crate::error::Error;
 /// The seam that keeps the embedder's event loop out of the core: it takes the readers of new
 /// connections and calls [`ExternalReader::on_readable`] whenever their socket is readable, on
 /// a thread of its choosing, until it returns `false`; then it drops the reader. `adopt` is
-/// called on a runtime thread and must not block.
+/// called on a runtime thread and must not block. Only where sockets are file descriptors
+/// (unix): elsewhere every connection has a reader task and a scheduler is never called.
 pub trait ReadScheduler: Send + Sync + 'static {
     /// Takes over reading a new connection's socket ([`ExternalReader::fd`]).
     fn adopt(&self, reader: ExternalReader);
@@ -54,6 +61,7 @@ thread_local! {
 }
 
 impl ExternalReader {
+    #[cfg(unix)]
     pub(crate) fn new(sock: Socket, lp: ReadLoop) -> Self {
         ExternalReader { sock, lp }
     }
@@ -78,6 +86,7 @@ impl ExternalReader {
     }
 
     /// The socket to watch for readability.
+    #[cfg(unix)]
     pub fn fd(&self) -> RawFd {
         self.sock.as_raw_fd()
     }
@@ -130,8 +139,10 @@ impl Drop for ExternalReader {
 }
 
 /// Writes to a socket that tokio's reactor watches for writability only.
+#[cfg(unix)]
 pub(crate) struct RawWriter(AsyncFd<Arc<Socket>>);
 
+#[cfg(unix)]
 impl AsyncWrite for RawWriter {
     fn poll_write(
         self: Pin<&mut Self>,
@@ -163,6 +174,7 @@ impl AsyncWrite for RawWriter {
 }
 
 /// `send` that reports a closed peer as an error instead of raising SIGPIPE.
+#[cfg(unix)]
 fn send(sock: &Socket, buf: &[u8]) -> io::Result<usize> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     const FLAGS: std::os::raw::c_int = 0x4000; // MSG_NOSIGNAL
@@ -173,6 +185,7 @@ fn send(sock: &Socket, buf: &[u8]) -> io::Result<usize> {
 
 /// Splits a connected socket into the reading socket and a writer on a duplicate of it
 /// (registered with the current runtime for writability only), both non-blocking.
+#[cfg(unix)]
 pub(crate) fn split(fd: OwnedFd) -> io::Result<(Socket, RawWriter)> {
     let sock = Socket::from(fd);
     sock.set_nonblocking(true)?;
@@ -184,6 +197,7 @@ pub(crate) fn split(fd: OwnedFd) -> io::Result<(Socket, RawWriter)> {
     Ok((sock, writer))
 }
 
+#[cfg(unix)]
 impl RawWriter {
     /// The socket, shared (to shut its reading side down on an abort).
     pub(crate) fn socket(&self) -> Arc<Socket> {

@@ -7,7 +7,9 @@ use std::task::{Context, Poll};
 
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::net::{TcpStream, UnixStream};
+use tokio::net::TcpStream;
+#[cfg(unix)]
+use tokio::net::UnixStream;
 
 use super::tls;
 use crate::config::{ConnectConfig, Host, SslConfig};
@@ -17,6 +19,7 @@ use crate::error::{Error, Result, SocketError};
 /// when it is returned by [`open`].
 pub enum PgStream {
     Tcp(TcpStream),
+    #[cfg(unix)]
     Unix(UnixStream),
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
 }
@@ -25,6 +28,7 @@ pub enum PgStream {
 #[derive(Debug, Clone)]
 pub enum CancelTarget {
     Tcp(String, u16),
+    #[cfg(unix)]
     Unix(std::path::PathBuf),
 }
 
@@ -47,6 +51,7 @@ fn connect_error(e: &std::io::Error, address: &str, port: Option<u16>) -> Error 
 /// Opens a plain socket to the configured server.
 pub async fn open_raw(cfg: &ConnectConfig) -> Result<(PgStream, CancelTarget)> {
     match &cfg.host {
+        #[cfg(unix)]
         Host::Unix(dir) => {
             let path = socket_path(dir, cfg.port);
             let s = UnixStream::connect(&path)
@@ -54,6 +59,12 @@ pub async fn open_raw(cfg: &ConnectConfig) -> Result<(PgStream, CancelTarget)> {
                 .map_err(|e| connect_error(&e, &path.display().to_string(), None))?;
             Ok((PgStream::Unix(s), CancelTarget::Unix(path)))
         }
+        // tokio has no unix-domain sockets on Windows.
+        #[cfg(not(unix))]
+        Host::Unix(dir) => Err(Error::Io(format!(
+            "connect {}: unix-domain sockets are not supported on this platform",
+            socket_path(dir, cfg.port).display()
+        ))),
         Host::Tcp(host) => {
             let s = TcpStream::connect((host.as_str(), cfg.port))
                 .await
@@ -115,6 +126,7 @@ impl AsyncRead for PgStream {
     ) -> Poll<std::io::Result<()>> {
         match self.get_mut() {
             PgStream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(unix)]
             PgStream::Unix(s) => Pin::new(s).poll_read(cx, buf),
             PgStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
@@ -129,6 +141,7 @@ impl AsyncWrite for PgStream {
     ) -> Poll<std::io::Result<usize>> {
         match self.get_mut() {
             PgStream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(unix)]
             PgStream::Unix(s) => Pin::new(s).poll_write(cx, buf),
             PgStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
@@ -136,6 +149,7 @@ impl AsyncWrite for PgStream {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         match self.get_mut() {
             PgStream::Tcp(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(unix)]
             PgStream::Unix(s) => Pin::new(s).poll_flush(cx),
             PgStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
@@ -143,6 +157,7 @@ impl AsyncWrite for PgStream {
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         match self.get_mut() {
             PgStream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            #[cfg(unix)]
             PgStream::Unix(s) => Pin::new(s).poll_shutdown(cx),
             PgStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
@@ -160,6 +175,7 @@ pub async fn cancel(target: &CancelTarget, pid: i32, secret: i32) -> Result<()> 
             let mut sink = [0u8; 1];
             let _ = s.read(&mut sink).await;
         }
+        #[cfg(unix)]
         CancelTarget::Unix(path) => {
             let mut s = UnixStream::connect(path).await?;
             s.write_all(&buf).await?;
