@@ -97,22 +97,14 @@ class PoolInternals {
    * connect(), or null.
    */
   acquire(meta, holder, tag) {
-    const r = this._completions.connect(meta)
+    const r = this._completions.connect(meta, (info) => {
+      this._outstanding--
+      if (info !== null) this._hold(info, holder, tag)
+      this._settled()
+    })
     if (r instanceof CheckoutInfo) return this._hold(r, holder, tag)
     this._outstanding++
-    return r.then(
-      (info) => {
-        this._outstanding--
-        this._hold(info, holder, tag)
-        this._settled()
-        return info
-      },
-      (err) => {
-        this._outstanding--
-        this._settled()
-        throw err
-      }
-    )
+    return r
   }
 
   /**
