@@ -8,8 +8,11 @@ const path = require('path')
 const { spawn } = require('child_process')
 
 const HERE = __dirname
-/** How many processes a file may take when tests crash it: the first, then reruns of the rest. */
-const MAX_ATTEMPTS = 12
+/**
+ * How many processes a file may take when failing tests end it: the first, then reruns of the
+ * tests that had not run (pg's runner exits at each failure).
+ */
+const MAX_ATTEMPTS = 40
 /** The name of the one test a file without a test runner counts as. */
 const WHOLE_FILE = '(the whole file)'
 
@@ -24,8 +27,8 @@ async function runFile(opts) {
   for (let attempt = 1; attempt < MAX_ATTEMPTS; attempt++) {
     const left = final.tests.filter((t) => t.status === 'notrun')
     if (!left.length || final.tests.length === left.length) break
-    // A test crashed the process (or hung it) and took the rest of the file with it: run the
-    // tests that never ran again, in a fresh process, so each gets an outcome of its own.
+    // A test failed and ended the process (pg's runner, a crash, a hang) before the rest of the
+    // file ran: run those in a fresh process, so each gets an outcome of its own.
     const done = final.tests.filter((t) => t.status !== 'notrun').map((t) => t.name)
     const again = await runOnce(opts, done)
     ms += again.ms
@@ -149,9 +152,11 @@ function summarize(facts, proc) {
     if (!ok) test.error = `${why}: ${tail}`
     return { tests: [test], problems, ended: true, ms: proc.ms, output: proc.output }
   }
-  if (proc.stopped) problems.push(`process ${proc.stopped}`)
-  else if (!ended) problems.push(`process exited (${proc.signal || 'code ' + proc.code}) before its tests finished`)
-  else if (proc.code !== 0 && ![...tests.values()].some((t) => t.status === 'fail')) problems.push(`process exited with code ${proc.code}`)
+  const failed = [...tests.values()].some((t) => t.status === 'fail')
+  // A pool a failed test never ended keeps its process alive: only a clean run must exit.
+  if (proc.stopped && !(failed && ended)) problems.push(`process ${proc.stopped}`)
+  else if (!ended && !failed) problems.push(`process exited (${proc.signal || 'code ' + proc.code}) before its tests finished`)
+  else if (proc.code !== 0 && !failed) problems.push(`process exited with code ${proc.code}`)
   for (const u of uncaught) problems.push(`uncaught outside a test: ${u.split('\n')[0]}`)
   return { tests: [...tests.values()], problems, ended, ms: proc.ms, output: proc.output }
 }

@@ -1,9 +1,11 @@
 'use strict'
 // Stands in for pg's `test/suite.js` (preload.js redirects it here): the same API
 // (`new Suite()`, `suite.test(name, fn)`, `test.timeout`), the same order (one test at a time,
-// starting after the file's own code has run) and the same 5 s limit per test, but a failing
-// test is recorded and the next one runs, where pg's runner exits the process. An exception
-// thrown while a test runs (an assertion in a callback) fails that test.
+// starting after the file's own code has run), the same 5 s limit per test, and like pg's
+// runner it exits at the first failure — but it records every outcome first (record.js), so
+// the harness can run the tests that never ran in a fresh process (LDP_PG_SUITE_SKIP names
+// those with an outcome). An exception thrown while a test runs (an assertion in a callback)
+// fails that test.
 
 const { record, describeError } = require('./record')
 
@@ -75,6 +77,9 @@ function next() {
     if (err) {
       process.stdout.write(`FAILED!\n\n${err && err.stack}\n`)
       record({ t: 'fail', name: test.name, ms, error: describeError(err) })
+      // As pg's runner does: what a failed test left behind (a listening socket, an open pool)
+      // must not fail the next ones. The harness runs the rest in a fresh process.
+      process.exit(1)
     } else {
       process.stdout.write('✔\n')
       record({ t: 'pass', name: test.name, ms })
