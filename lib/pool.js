@@ -18,6 +18,7 @@ const { Dispatcher } = require('./events')
 const { PoolInternals } = require('./internals')
 const { RUN } = require('./client')
 const { Completions, CheckoutInfo } = require('./completions')
+const { connectionParameters, passwordSource } = require('./params')
 const defaultTypes = require('./types/parsers')
 
 const { NativePool } = binding
@@ -40,7 +41,8 @@ class LeakDetectingPool extends EventEmitter {
     }
     const js = jsOptions(options)
     const pw = options && typeof options.password === 'function' ? options.password : null
-    const passwordFn = pw ? () => Promise.resolve().then(() => pw()).then((p) => (p == null ? null : String(p))) : undefined
+    // Called on later turns only (when a server asks for a password), once `resolved` is set.
+    const passwordFn = pw ? passwordSource(pw, () => connectionParameters(options, resolved)) : undefined
     const completions = new Completions()
     let dispatcher = null
     // Events only arrive on later turns, once `dispatcher` is set.
