@@ -44,6 +44,10 @@ class PoolClient extends EventEmitter {
     this.user = s.user
     this.host = s.host
     this.port = s.port
+    // pg's `pipeline` option. The connection sends every query at once, each with its own Sync,
+    // whatever its value: that is pg's pipeline mode, and gives the same results as pg's
+    // one-at-a-time mode. With it on, pg refuses queries that keep a portal open (query()).
+    this.pipeline = s.pipeline
   }
 
   [ATTACH](checkout, tag) {
@@ -76,6 +80,9 @@ class PoolClient extends EventEmitter {
   }
 
   query(config, values, callback) {
+    if (this.pipeline && config != null && (typeof config.submit === 'function' || config.rows)) {
+      return refuseInPipeline(config, values, callback)
+    }
     const q = normalize(config, values, callback)
     const cb = q.callback
     const promise = this[RUN](q)
@@ -164,6 +171,26 @@ class PoolClient extends EventEmitter {
   toJSON() {
     return { processID: this.processID, database: this.database, user: this.user, host: this.host, port: this.port }
   }
+}
+
+/**
+ * pg's answer to a query that keeps a portal open across round trips in pipeline mode (the
+ * queries behind it would be answered from its portal): a Submittable gets the error through
+ * its handleError and is returned, as pg returns it; a query with `rows` rejects.
+ */
+function refuseInPipeline(config, values, callback) {
+  if (typeof config.submit === 'function') {
+    const err = new Error('Custom query classes such as pg-cursor and pg-query-stream are not supported in pipeline mode')
+    process.nextTick(() => config.handleError(err))
+    return config
+  }
+  const err = new Error('The `rows` option is not supported in pipeline mode')
+  const cb = typeof values === 'function' ? values : typeof callback === 'function' ? callback : config.callback
+  if (typeof cb === 'function') {
+    process.nextTick(() => cb(err))
+    return undefined
+  }
+  return Promise.reject(err)
 }
 
 /** `p`, or pg's "Query read timeout" error if it has not settled within `ms`. */

@@ -12,6 +12,7 @@ const { invalidOption } = require('./errors')
 const JS_ONLY = new Set([
   'log', 'verify', 'onConnect', 'types', 'Promise', 'Client', 'stream',
   'captureStacks', 'stackTraceLimit', 'alertBufferSize', 'allowExitOnIdle', 'parseInputDatesAsUTC',
+  'pipeline',
 ])
 
 function hide(obj, key, value) {
@@ -123,6 +124,7 @@ function jsOptions(options) {
     stackTraceLimit: integer(o, 'stackTraceLimit', 10, 0),
     alertBufferSize: integer(o, 'alertBufferSize', 100, 1),
     allowExitOnIdle: bool(o, 'allowExitOnIdle', false),
+    pipeline: bool(o, 'pipeline', false),
     // pg's `defaults.parseInputDatesAsUTC`, as a pool option: Date parameters sent as UTC text.
     utc: o.parseInputDatesAsUTC === true,
   }
@@ -163,6 +165,7 @@ function settingsOf(resolved, js, defaultTypes) {
     stackTraceLimit: js.stackTraceLimit,
     alertBufferSize: js.alertBufferSize,
     allowExitOnIdle: js.allowExitOnIdle,
+    pipeline: js.pipeline,
     utc: js.utc,
     types: js.types || defaultTypes,
     log: js.log,
