@@ -134,6 +134,12 @@ export interface LeakDetectingPoolConfig extends PoolConfig, LeakDetectionOption
    * @default 10
    */
   poolSize?: number | undefined
+  /**
+   * pg's `scramMaxIterations`: the highest SCRAM-SHA-256 iteration count a server may ask for
+   * (`0`: no limit); a number or a numeric string.
+   * @default 100000
+   */
+  scramMaxIterations?: number | string | undefined
 }
 
 /** `pool.options`: a copy of the options with pg-pool's defaults filled in (password hidden). */
@@ -179,6 +185,8 @@ type QueryCallback<R> = (err: Error, result: R) => void
 export interface LeakDetectingPoolClient extends PoolClient {
   /** The backend process id (PostgreSQL's `pg_backend_pid()`). */
   readonly processID: number
+  /** Whether the pool was created with `pipeline: true` (pg's `client.pipeline`). */
+  readonly pipeline: boolean
   /** This checkout's tag (from `connect({ tag })`); setting it updates the live checkout. */
   tag: string | undefined
   /**
