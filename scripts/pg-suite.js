@@ -30,7 +30,7 @@ const path = require('path')
 const { Source } = require('./pg-suite/source')
 const { installRunner, linkModules, projectPackage } = require('./pg-suite/deps')
 const { selectFiles } = require('./pg-suite/plan')
-const { runFile } = require('./pg-suite/run')
+const { runFile, alignPlans } = require('./pg-suite/run')
 const { buildReport, LABEL } = require('./pg-suite/report')
 
 const root = path.join(__dirname, '..')
@@ -140,6 +140,7 @@ async function main() {
           process.stderr.write(`----- ${entry.file} with ${LABEL[pool]}\n${o.output}\n-----\n`)
         }
       }
+      alignPlans(runs)
       log(`[${i + 1}/${files.length}] ${entry.file}: ${notes.join(', ')}`)
       results.push({ file: entry.file, runs })
     }

@@ -78,7 +78,7 @@ function buildReport(results, pools, header) {
     for (const f of s.failing) {
       if (f.file !== last) lines.push(`  ${f.file}`)
       last = f.file
-      lines.push(`    ✗ ${f.name}${f.status === 'notrun' ? ' (never ran: the process ended first)' : ''}`)
+      lines.push(`    ✗ ${f.name}${f.status === 'notrun' ? ' (never ran)' : ''}`)
       if (f.error) lines.push(`        ${firstLine(f.error)}`)
     }
     if (s.problems.length) {

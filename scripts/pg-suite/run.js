@@ -175,4 +175,25 @@ function outputTail(output) {
     .join(' | ')
 }
 
-module.exports = { runFile }
+/**
+ * Makes the pools' outcomes of one file comparable: a test another pool's run defined but this
+ * one never did (the file failed before defining it, e.g. in a callback that defines tests)
+ * counts as not run here, with the reason. Mutates `runs` ({ pool: outcome }).
+ */
+function alignPlans(runs) {
+  const outcomes = Object.values(runs)
+  const names = new Set()
+  for (const o of outcomes) for (const t of o.tests) if (t.name !== WHOLE_FILE) names.add(t.name)
+  if (!names.size) return
+  for (const o of outcomes) {
+    const whole = o.tests.find((t) => t.name === WHOLE_FILE)
+    const have = new Set(o.tests.map((t) => t.name))
+    const why = whole ? whole.error : 'the file ended before defining this test'
+    if (whole) o.tests = o.tests.filter((t) => t !== whole)
+    for (const name of names) {
+      if (!have.has(name)) o.tests.push({ name, status: whole && whole.status === 'pass' ? 'pass' : 'notrun', error: why })
+    }
+  }
+}
+
+module.exports = { runFile, alignPlans }
