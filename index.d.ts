@@ -9,6 +9,9 @@
 /// <reference types="node" />
 
 import { EventEmitter } from 'events'
+import type { ConnectionOptions } from 'tls'
+import type { DatabaseError as PgDatabaseError } from 'pg-protocol'
+import type * as pgTypes from 'pg-types'
 import type {
   CustomTypesConfig,
   PoolClient,
@@ -48,8 +51,10 @@ export type {
 export interface LeakDetectionOptions {
   /**
    * A checkout held longer than this (milliseconds) is reported once in `leaksDetected`.
-   * `0` turns leak reports and checkout stack capture off (`Infinity` never reports); checkouts
-   * are still tracked cheaply for `getPoolStatus()`, exhaustion errors and `forceReleaseAfterMs`.
+   * `0` or `Infinity` turns leak reports and checkout stack capture off; checkouts are still
+   * tracked cheaply for `getPoolStatus()`, exhaustion errors and `forceReleaseAfterMs`. A
+   * checkout whose own `leakThresholdMs` (`connect({ leakThresholdMs })`) is finite and above 0
+   * is still captured and reported.
    * @default 30000
    */
   leakThresholdMs?: number | undefined
@@ -72,8 +77,10 @@ export interface LeakDetectionOptions {
    */
   forceReleaseAfterMs?: number | undefined
   /**
-   * Capture the caller's stack at every explicit `connect()` (formatted only when a report
-   * needs it). The implicit checkout of `pool.query()` never captures one.
+   * Capture the caller's stack at every explicit `connect()` that can be reported as a leak
+   * (its threshold finite and above 0), formatted only when a report needs it. The implicit
+   * checkout of `pool.query()` never captures one. Forced-release, garbage-collection and
+   * `end()` reports carry the stack when one was captured.
    * @default true
    */
   captureStacks?: boolean | undefined
@@ -140,6 +147,12 @@ export interface LeakDetectingPoolConfig extends PoolConfig, LeakDetectionOption
    * @default 100000
    */
   scramMaxIterations?: number | string | undefined
+  /**
+   * pg's `sslnegotiation` (also `PGSSLNEGOTIATION`, or in a connection string): `'direct'`
+   * starts the TLS handshake at once (PostgreSQL 17 and later) and needs TLS on.
+   * @default 'postgres'
+   */
+  sslnegotiation?: 'postgres' | 'direct' | undefined
 }
 
 /** `pool.options`: a copy of the options with pg-pool's defaults filled in (password hidden). */
@@ -187,6 +200,12 @@ export interface LeakDetectingPoolClient extends PoolClient {
   readonly processID: number
   /** Whether the pool was created with `pipeline: true` (pg's `client.pipeline`). */
   readonly pipeline: boolean
+  /** How this connection started TLS (pg's `client.sslNegotiation`; `'postgres'` without TLS). */
+  readonly sslNegotiation: 'postgres' | 'direct'
+  /** pg's `client.connectionParameters`: what this connection uses, as the pool resolved it. */
+  readonly connectionParameters: LeakDetectingConnectionParameters
+  /** Whether no query of this client is running and its connection can take one. */
+  readonly readyForQuery: boolean
   /** This checkout's tag (from `connect({ tag })`); setting it updates the live checkout. */
   tag: string | undefined
   /**
@@ -231,6 +250,43 @@ export interface LeakDetectingPoolClient extends PoolClient {
   copyFrom(queryText: string): never
   /** @deprecated Not supported: COPY is not available through LeakDetectingPool; this method does not exist. */
   copyTo(queryText: string): never
+}
+
+/**
+ * pg's `ConnectionParameters` of a pool's connections (also what a `password` function
+ * receives): options, connection string, `PG*` environment and defaults merged. It never holds
+ * the password.
+ */
+export interface LeakDetectingConnectionParameters {
+  user: string
+  database: string
+  port: number
+  /** Host name, or the directory of a unix socket. */
+  host: string
+  /** Always false: results are fetched as text. */
+  binary: boolean
+  options: string | undefined
+  ssl: boolean | ConnectionOptions
+  /** `'direct'` when TLS starts directly; otherwise the option as given (undefined when not). */
+  sslnegotiation: 'postgres' | 'direct' | undefined
+  /** The `client_encoding` option as given, else `''`. */
+  client_encoding: string
+  replication: string | undefined
+  isDomainSocket: boolean
+  application_name: string | undefined
+  /** The option as given. */
+  fallback_application_name: string | undefined
+  /** Milliseconds, or false when not set. */
+  statement_timeout: number | false
+  lock_timeout: number | false
+  idle_in_transaction_session_timeout: number | false
+  query_timeout: number | false
+  /** Seconds (0: none). */
+  connect_timeout: number
+  /** `1` with `keepAlive: true`, `0` with `keepAlive: false`, absent otherwise. */
+  keepalives?: number
+  /** Seconds; present when `keepAliveInitialDelayMillis` is a number. */
+  keepalives_idle?: number
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -539,31 +595,12 @@ export interface InvalidOptionError extends TypeError {
 }
 
 /**
- * A server error (PostgreSQL `ErrorResponse`), with the same fields as pg's `DatabaseError`
- * (`code` is the SQLSTATE). It is this package's class: `err instanceof DatabaseError` works
- * with this package's export, not with pg's.
+ * A server error (PostgreSQL `ErrorResponse`): pg's own class (pg-protocol's `DatabaseError`,
+ * which pg re-exports), so `err instanceof DatabaseError` and `err instanceof pg.DatabaseError`
+ * both hold. `code` is the SQLSTATE; all of pg's fields are set.
  */
-export declare class DatabaseError extends Error {
-  readonly length: number | undefined
-  readonly name: string
-  severity: string | undefined
-  code: string | undefined
-  detail: string | undefined
-  hint: string | undefined
-  position: string | undefined
-  internalPosition: string | undefined
-  internalQuery: string | undefined
-  where: string | undefined
-  schema: string | undefined
-  table: string | undefined
-  column: string | undefined
-  dataType: string | undefined
-  constraint: string | undefined
-  file: string | undefined
-  line: string | undefined
-  routine: string | undefined
-  constructor(message: string, length?: number, name?: string)
-}
+export declare const DatabaseError: typeof PgDatabaseError
+export type DatabaseError = PgDatabaseError
 
 // ---------------------------------------------------------------------------------------------
 // The pool
@@ -711,24 +748,13 @@ export default LeakDetectingPool
 // Values
 // ---------------------------------------------------------------------------------------------
 
-/** A text-format result parser: receives the column's PostgreSQL text, never `null`. */
-export type TypeParser = (value: string) => any
-
 /**
- * The result parsers: the same defaults as pg (pg-types 2), with pg-types' contract. Pass it (or
- * pg's `types`) as the `types` option; `setTypeParser` here changes every pool's default.
+ * The result parsers: pg-types itself (the same module as `require('pg').types` when npm gave
+ * both one copy). `types.setTypeParser(...)` here, on pg's `types` or on `require('pg-types')`
+ * changes every pool's (and pg's) default; pass an object with `getTypeParser` as the `types`
+ * option for one pool only.
  */
-export interface LeakDetectingPoolTypes extends CustomTypesConfig {
-  getTypeParser(oid: number | string, format?: 'text' | 'binary'): TypeParser
-  setTypeParser(oid: number | string, parseFn: TypeParser): void
-  setTypeParser(oid: number | string, format: 'text' | 'binary', parseFn: TypeParser): void
-  /** OIDs of the built-in types by upper-case name (`types.builtins.INT8 === 20`). */
-  builtins: { readonly [typeName: string]: number }
-  /** pg-types' array parser: `arrayParser.create(text, transform).parse()`. */
-  arrayParser: { create(source: string, transform?: (entry: string) => any): { parse(): any[] } }
-}
-
-export declare const types: LeakDetectingPoolTypes
+export declare const types: typeof pgTypes
 
 /** pg's `escapeIdentifier`: `"name"` with embedded double quotes doubled. */
 export declare function escapeIdentifier(str: string): string

@@ -70,12 +70,13 @@ test('sslnegotiation=direct: TLS from the first byte, ALPN "postgresql", queries
     const r = await assertParity({ ...base(front), ssl: { rejectUnauthorized: false }, sslnegotiation: 'direct' }, async (pool) => {
       const c = await pool.connect()
       try {
-        return (await c.query("SELECT 'direct'::text AS via, 1 + 1 AS two")).rows
+        const rows = (await c.query("SELECT 'direct'::text AS via, 1 + 1 AS two")).rows
+        return { rows, sslNegotiation: c.sslNegotiation, param: c.connectionParameters.sslnegotiation }
       } finally {
         c.release()
       }
     })
-    assert.deepEqual(r.ours.value, [{ via: 'direct', two: 2 }])
+    assert.deepEqual(r.ours.value, { rows: [{ via: 'direct', two: 2 }], sslNegotiation: 'direct', param: 'direct' })
     assert.equal(front.seen.length, 2, 'one connection per pool')
     for (const s of front.seen) assert.deepEqual(s, { first: TLS_HANDSHAKE, sslRequest: false, alpn: 'postgresql' })
   } finally {
@@ -90,9 +91,15 @@ test('sslnegotiation=direct in a connection string turns TLS on by itself (parit
     // certificate is self-signed, so verification is turned off through the ssl option.
     const url = `postgres://${encodeURIComponent((await dbConfig()).user)}@127.0.0.1:${front.port}/postgres?sslnegotiation=direct&sslmode=no-verify`
     const r = await assertParity({ connectionString: url, host: undefined, port: undefined, database: undefined }, async (pool) => {
-      return (await pool.query('SELECT 42 AS answer')).rows
+      const c = await pool.connect()
+      try {
+        const rows = (await c.query('SELECT 42 AS answer')).rows
+        return { rows, sslNegotiation: c.sslNegotiation, param: c.connectionParameters.sslnegotiation }
+      } finally {
+        c.release()
+      }
     })
-    assert.deepEqual(r.ours.value, [{ answer: 42 }])
+    assert.deepEqual(r.ours.value, { rows: [{ answer: 42 }], sslNegotiation: 'direct', param: 'direct' })
     assert.equal(front.seen.length, 2)
     for (const s of front.seen) assert.equal(s.alpn, 'postgresql')
   } finally {

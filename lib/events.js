@@ -13,6 +13,7 @@
 const { clientError, databaseError, noticeMessage } = require('./errors')
 const { safeEmit } = require('./emit')
 const { siteOf, leakOf, reclaimedError } = require('./report')
+const { FAILED, CLOSED } = require('./client')
 
 /** A connection's failure: pg's DatabaseError when the server said why, else our error. */
 function connError(e) {
@@ -71,19 +72,21 @@ function handle(pool, ev) {
   switch (ev.type) {
     case 'removed': {
       const client = pool.removed(ev.connId)
-      if (client) pool.emit('remove', client)
+      // As pg's client does when its connection ends: end() settles, then `end`.
+      if (client && client[CLOSED]()) pool.emit('remove', client)
       break
     }
     case 'idleError': {
       const err = connError(ev.error)
       const client = pool.clientFor(ev.connId)
       err.client = client
-      if (client) safeEmit(client, 'end')
+      if (client) client[CLOSED]()
       if (pool.listens('error')) pool.emit('error', err, client)
       break
     }
     case 'clientError': {
       const client = pool.clientFor(ev.connId)
+      if (client) client[FAILED]()
       if (client && client.listenerCount('error') > 0) {
         safeEmit(client, 'error', connError(ev.error))
         // pg emits the server's error (e.g. FATAL 57P01), then "Connection terminated unexpectedly".

@@ -22,7 +22,7 @@
 const { PoolClient, ATTACH, DETACH } = require('./client')
 const { CheckoutInfo } = require('./completions')
 const { Observer } = require('./observe')
-const { siteOf } = require('./report')
+const { siteOf, reclaimedError } = require('./report')
 const { fromInfo } = require('./errors')
 const { safeEmit } = require('./emit')
 
@@ -172,17 +172,30 @@ class PoolInternals {
 
   /** `client.release(err)` of the checkout `slot`'s client holds; throws the core's error if any. */
   release(slot, err) {
+    this._giveBack(slot, !!err, true, err)
+  }
+
+  /**
+   * `client.end()` of the checkout `slot`'s client holds: its connection is closed and its slot
+   * freed now, without `release` (pg-pool emits that at the release that follows).
+   */
+  end(slot) {
+    this._giveBack(slot, true, false)
+  }
+
+  /** Hands the checkout `slot`'s client holds back to the core (`destroy`: close it). */
+  _giveBack(slot, destroy, announce, err) {
     const checkoutId = slot.checkoutId
     const entry = this._entries.get(checkoutId)
     const client = this._forget(slot)
     slot.idle = client
-    safeEmit(this._pool, 'release', err, client)
-    const r = this._completions.released(this._native.release(checkoutId, !!err))
+    if (announce) safeEmit(this._pool, 'release', err, client)
+    const r = this._completions.released(this._native.release(checkoutId, destroy))
     if (typeof r !== 'number') throw fromInfo(r)
     // Only a checkout an event may still name is remembered: one the core says an event may
     // follow for (a reported leak, a release inside a transaction) or one it had already
-    // reclaimed (its forceRelease is on its way). Keeping every released entry alive for a
-    // while made V8 promote them all.
+    // reclaimed (its forceRelease is on its way). Entries kept alive for a while would be
+    // promoted by V8 with their stacks, one per checkout.
     if (entry && (r & 4 || !(r & 1))) this.observer.released(checkoutId, entry)
     this._touchKeepAlive()
   }
@@ -239,6 +252,17 @@ class PoolInternals {
   /** `fn` runs whenever a connect() in flight settles (taken or failed). */
   onSettled(fn) {
     this._settled = fn
+  }
+
+  /**
+   * The error for a query the core refused because it had reclaimed checkout `checkoutId`
+   * before JS heard of it: the core's facts (`reason`, `at`, `heldMs`), worded as the reclaim
+   * event's error is.
+   */
+  reclaimError(checkoutId, facts) {
+    const entry = this.entryOf(checkoutId)
+    const location = (entry && entry.location) || siteOf(false, entry)
+    return reclaimedError(facts.reason, { ageMs: facts.heldMs, location }, facts.at)
   }
 
   /** Checkout `checkoutId` was reported as a leak at `location`. */

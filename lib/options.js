@@ -141,7 +141,9 @@ function parseResolved(json) {
 /**
  * What the pool, its clients and its event dispatcher read (frozen): the core's resolved view
  * `resolved` for everything the core decides, `js` (from jsOptions) for the rest, and
- * `defaultTypes` when the user gave no `types`.
+ * `defaultTypes` (pg-types, the registry pg reads) when the user gave no `types`, and
+ * `connection`, the pool's ConnectionParameters (lib/connection-parameters.js): where clients
+ * read host, port, user, database, replication and ssl from.
  *
  * Stack capture: a stack is captured at connect() exactly when a leak report by age is
  * possible for that checkout — captureStacks is on and its threshold (per-checkout override,
@@ -150,12 +152,9 @@ function parseResolved(json) {
  * a garbage-collected client, end()) then carry no stack and name the site by tag or
  * 'unknown'.
  */
-function settingsOf(resolved, js, defaultTypes) {
+function settingsOf(resolved, js, defaultTypes, connection) {
   return Object.freeze({
-    host: resolved.host,
-    port: resolved.port,
-    user: resolved.user,
-    database: resolved.database,
+    connection,
     applicationName: resolved.applicationName,
     max: resolved.max,
     min: resolved.min,
@@ -166,6 +165,8 @@ function settingsOf(resolved, js, defaultTypes) {
     alertBufferSize: js.alertBufferSize,
     allowExitOnIdle: js.allowExitOnIdle,
     pipeline: js.pipeline,
+    // How TLS starts ('postgres' or 'direct', also 'postgres' without TLS): pg's client.sslNegotiation.
+    sslNegotiation: resolved.sslnegotiation,
     utc: js.utc,
     types: js.types || defaultTypes,
     log: js.log,

@@ -18,8 +18,8 @@ const { Dispatcher } = require('./events')
 const { PoolInternals } = require('./internals')
 const { RUN } = require('./client')
 const { Completions, CheckoutInfo } = require('./completions')
-const { connectionParameters, passwordSource } = require('./params')
-const defaultTypes = require('./types/parsers')
+const pgTypes = require('pg-types')
+const { ConnectionParameters, passwordSource } = require('./connection-parameters')
 
 const { NativePool } = binding
 
@@ -40,9 +40,11 @@ class LeakDetectingPool extends EventEmitter {
       throw new TypeError(`LeakDetectingPool options must be an object, received ${typeof options}`)
     }
     const js = jsOptions(options)
-    const pw = options && typeof options.password === 'function' ? options.password : null
-    // Called on later turns only (when a server asks for a password), once `resolved` is set.
-    const passwordFn = pw ? passwordSource(pw, () => connectionParameters(options, resolved)) : undefined
+    // The core asks for a password only when a server asks a new connection for one, on a
+    // later turn, once `params` is set: the user's function, or, when nothing gave a password,
+    // the password file, as pg reads it.
+    let params = null
+    const passwordFn = passwordSource(options && options.password, () => params)
     const completions = new Completions()
     let dispatcher = null
     // Events only arrive on later turns, once `dispatcher` is set.
@@ -50,7 +52,8 @@ class LeakDetectingPool extends EventEmitter {
     if (!(native instanceof NativePool)) throw fromInfo(native)
     completions.native = native
     const resolved = parseResolved(native.resolvedOptions())
-    const settings = settingsOf(resolved, js, defaultTypes)
+    params = new ConnectionParameters(resolved, options)
+    const settings = settingsOf(resolved, js, pgTypes, params)
     const internals = new PoolInternals(this, native, completions, settings)
     dispatcher = new Dispatcher(internals)
     this.options = poolOptions(options, resolved)

@@ -3,7 +3,7 @@
 // (text, values, cb), ({ text, values, name, rowMode, types, callback }), and decides the
 // protocol the way pg does (extended with values, a name, or queryMode 'extended').
 
-const { prepareValues } = require('./types/prepare-value')
+const { prepareValues } = require('./prepare-value')
 
 function normalize(config, values, callback) {
   if (config == null) {

@@ -63,14 +63,17 @@ function leakOf(l, entry) {
   }
 }
 
-/** What a reclaimed client's later queries reject with: which reclaim, when, after how long. */
-function reclaimedError(reason, leak) {
+/**
+ * What a reclaimed client's later queries reject with: which reclaim, when (`at`, epoch ms;
+ * now when not given), after how long.
+ */
+function reclaimedError(reason, leak, at = Date.now()) {
   const what =
     reason === 'end' ? 'was destroyed by pool.end()' : reason === 'garbage-collected' ? 'was reclaimed after being garbage-collected' : 'was force-released by the pool'
   const why = reason === 'idle' ? ` (idle for ${leak.idleMs} ms, over forceReleaseAfterMs)` : reason === 'end' ? ' (still checked out when endTimeoutMs ran out)' : ''
   return clientError(
     'LDP_CLIENT_RECLAIMED',
-    `Client ${what} at ${new Date().toISOString()} after being held for ${leak.ageMs} ms${why}; its connection was closed. It was checked out at ${leak.location}`
+    `Client ${what} at ${new Date(at).toISOString()} after being held for ${leak.ageMs} ms${why}; its connection was closed. It was checked out at ${leak.location}`
   )
 }
 

@@ -115,6 +115,15 @@ impl From<Error> for JsErrorInfo {
                 })
                 .to_string(),
             ),
+            // The facts of a reclaim: JS words the message (with the checkout's site).
+            Error::ClientReclaimed(r) => Some(
+                serde_json::json!({
+                    "reason": r.reason.as_str(),
+                    "at": r.at_ms,
+                    "heldMs": r.held_ms,
+                })
+                .to_string(),
+            ),
             _ => None,
         };
         JsErrorInfo {

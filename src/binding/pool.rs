@@ -72,8 +72,9 @@ impl NativePool {
 impl NativePool {
     /// Builds a pool from the user's options; they are parsed and validated here, once.
     /// `optionsJson`: the options the core reads (see `lib/options.js`); `onEvent(json)`: the
-    /// event sink; `onComplete()`: the completions wake-up; `password`: present when the
-    /// user's password is a function. Returns the pool, or the invalid option as data
+    /// event sink; `onComplete()`: the completions wake-up; `password`: the user's password
+    /// function when the password is one, else asked only when the options, the connection
+    /// string and `PGPASSWORD` give no password. Returns the pool, or the invalid option as data
     /// (`LDP_INVALID_OPTION`, `extra`: `{ kind, option }`).
     #[napi(ts_return_type = "NativePool | JsErrorInfo")]
     pub fn open(
@@ -94,12 +95,16 @@ impl NativePool {
             .callee_handled::<false>()
             .build()?;
         let password: Arc<dyn PasswordSource> = match (&config.connect.password, password) {
-            (PasswordSpec::Dynamic, Some(f)) => Arc::new(JsPassword(Arc::new(
-                f.build_threadsafe_function::<()>()
-                    .weak::<true>()
-                    .callee_handled::<false>()
-                    .build()?,
-            ))),
+            // The user's function, or, when nothing gave a password, JS's password-file lookup
+            // (pg reads `~/.pgpass` / `PGPASSFILE` then, with the `pgpass` package).
+            (PasswordSpec::Dynamic | PasswordSpec::None, Some(f)) => {
+                Arc::new(JsPassword(Arc::new(
+                    f.build_threadsafe_function::<()>()
+                        .weak::<true>()
+                        .callee_handled::<false>()
+                        .build()?,
+                )))
+            }
             (PasswordSpec::Static(s), _) => Arc::new(StaticPassword(Some(s.expose().to_string()))),
             _ => Arc::new(StaticPassword(None)),
         };

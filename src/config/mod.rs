@@ -163,6 +163,14 @@ impl ConnectConfig {
             .find(|(k, _)| k == "application_name")
             .map(|(_, v)| v.as_str())
     }
+
+    /// The startup parameter `key` as sent, if it is sent.
+    pub fn startup_param(&self, key: &str) -> Option<String> {
+        self.startup_params
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    }
 }
 
 /// Where the password comes from.

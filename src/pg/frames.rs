@@ -41,13 +41,24 @@ pub fn fields(frame: &[u8]) -> impl Iterator<Item = (u8, &str)> {
 
 /// Appends a synthetic `!` frame carrying a client-side error code and message.
 pub fn push_client_error(out: &mut Vec<u8>, code: &str, message: &str) {
-    let len = 4 + code.len() + 1 + message.len() + 1;
+    push_client_error_with(out, code, message, None);
+}
+
+/// Appends a synthetic `!` frame: code, message and, when given, the error's facts as a JSON
+/// object (a third NUL-terminated string) for the JS layer to word its own message from.
+fn push_client_error_with(out: &mut Vec<u8>, code: &str, message: &str, facts: Option<&str>) {
+    let facts_len = facts.map_or(0, |f| f.len() + 1);
+    let len = 4 + code.len() + 1 + message.len() + 1 + facts_len;
     out.push(b'!');
     out.extend_from_slice(&(len as i32).to_be_bytes());
     out.extend_from_slice(code.as_bytes());
     out.push(0);
     out.extend_from_slice(message.as_bytes());
     out.push(0);
+    if let Some(f) = facts {
+        out.extend_from_slice(f.as_bytes());
+        out.push(0);
+    }
 }
 
 /// Builds a reply that holds only a client-side error.
@@ -62,6 +73,15 @@ pub fn client_error(code: &str, message: &str) -> Vec<u8> {
 pub fn push_error(out: &mut Vec<u8>, e: &Error) {
     match e {
         Error::Db(db) => out.extend_from_slice(&db.frame),
+        Error::ClientReclaimed(r) => {
+            let facts = serde_json::json!({
+                "reason": r.reason.as_str(),
+                "at": r.at_ms,
+                "heldMs": r.held_ms,
+            })
+            .to_string();
+            push_client_error_with(out, e.code(), &e.to_string(), Some(&facts));
+        }
         e => push_client_error(out, e.code(), &e.to_string()),
     }
 }
