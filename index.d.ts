@@ -141,6 +141,18 @@ export interface LeakDetectingPoolConfig extends PoolConfig, LeakDetectionOption
    * @default 10
    */
   poolSize?: number | undefined
+  /**
+   * pg's `scramMaxIterations`: the highest SCRAM-SHA-256 iteration count a server may ask for
+   * (`0`: no limit); a number or a numeric string.
+   * @default 100000
+   */
+  scramMaxIterations?: number | string | undefined
+  /**
+   * pg's `sslnegotiation` (also `PGSSLNEGOTIATION`, or in a connection string): `'direct'`
+   * starts the TLS handshake at once (PostgreSQL 17 and later) and needs TLS on.
+   * @default 'postgres'
+   */
+  sslnegotiation?: 'postgres' | 'direct' | undefined
 }
 
 /** `pool.options`: a copy of the options with pg-pool's defaults filled in (password hidden). */
@@ -186,6 +198,10 @@ type QueryCallback<R> = (err: Error, result: R) => void
 export interface LeakDetectingPoolClient extends PoolClient {
   /** The backend process id (PostgreSQL's `pg_backend_pid()`). */
   readonly processID: number
+  /** Whether the pool was created with `pipeline: true` (pg's `client.pipeline`). */
+  readonly pipeline: boolean
+  /** How this connection started TLS (pg's `client.sslNegotiation`; `'postgres'` without TLS). */
+  readonly sslNegotiation: 'postgres' | 'direct'
   /** pg's `client.connectionParameters`: what this connection uses, as the pool resolved it. */
   readonly connectionParameters: LeakDetectingConnectionParameters
   /** Whether no query of this client is running and its connection can take one. */
@@ -251,12 +267,15 @@ export interface LeakDetectingConnectionParameters {
   binary: boolean
   options: string | undefined
   ssl: boolean | ConnectionOptions
-  sslnegotiation: undefined
+  /** `'direct'` when TLS starts directly; otherwise the option as given (undefined when not). */
+  sslnegotiation: 'postgres' | 'direct' | undefined
+  /** The `client_encoding` option as given, else `''`. */
   client_encoding: string
   replication: string | undefined
   isDomainSocket: boolean
   application_name: string | undefined
-  fallback_application_name: undefined
+  /** The option as given. */
+  fallback_application_name: string | undefined
   /** Milliseconds, or false when not set. */
   statement_timeout: number | false
   lock_timeout: number | false
@@ -264,8 +283,9 @@ export interface LeakDetectingConnectionParameters {
   query_timeout: number | false
   /** Seconds (0: none). */
   connect_timeout: number
-  /** Present with `keepAlive: true`. */
+  /** `1` with `keepAlive: true`, `0` with `keepAlive: false`, absent otherwise. */
   keepalives?: number
+  /** Seconds; present when `keepAliveInitialDelayMillis` is a number. */
   keepalives_idle?: number
 }
 

@@ -173,3 +173,30 @@ test('a password given in the options wins over the password file; no matching e
     }
   })
 })
+
+test('the password file is read only when the server asks for a password (parity)', async () => {
+  const fs = require('node:fs')
+  const stat = fs.stat
+  let reads = 0
+  // pgpass looks the file up with fs.stat first (the same `fs` module this process shares).
+  fs.stat = function (file, ...rest) {
+    if (file === process.env.PGPASSFILE) reads++
+    return stat.call(this, file, ...rest)
+  }
+  const reading = async (pool) => {
+    reads = 0
+    const u = await who(pool)
+    return { u, reads }
+  }
+  try {
+    await withPassFile([`*:*:*:*:${escapePass(SCRAM.password)}`], async () => {
+      // The cluster trusts its "postgres" role: no password is asked for, the file is not read.
+      const trusted = await assertParity({ ...cluster.config(), connectionString: undefined }, reading)
+      assert.equal(trusted.ours.value.reads, 0)
+      const asked = await assertParity(userCfg(SCRAM, undefined), reading)
+      assert.deepEqual(asked.ours.value, { u: SCRAM.name, reads: 1 })
+    })
+  } finally {
+    fs.stat = stat
+  }
+})

@@ -5,9 +5,9 @@
 // release it refuses queries with an error that says why.
 //
 // It has pg's Client members that libraries read (connectionParameters, host/port/database/
-// user/ssl/binary, processID, readyForQuery, hasExecuted, getTransactionStatus(), connect(),
-// end(), the `drain` event) and pg's errors for a client that was closed or whose connection
-// failed.
+// user/ssl/binary, pipeline, sslNegotiation, processID, readyForQuery, hasExecuted,
+// getTransactionStatus(), connect(), end(), the `drain` event) and pg's errors for a client
+// that was closed or whose connection failed, or for a portal query in pipeline mode.
 //
 // It reaches its pool only through the pool's internal interface (lib/internals.js), and is
 // driven by it through symbol-keyed methods (ATTACH, DETACH, RUN, FAILED, CLOSED), invisible
@@ -68,18 +68,22 @@ class PoolClient extends EventEmitter {
     this._endKeepAlive = null
     // pg's Client members, from what the core resolved (options, connection string, PG*
     // environment and defaults): the server this connection really talks to.
-    const params = Object.assign(Object.create(ConnectionParameters.prototype), pool.settings.connection)
+    const s = pool.settings
+    const params = ConnectionParameters.copy(s.connection)
     this.connectionParameters = params
     this.user = params.user
     this.database = params.database
     this.port = params.port
     this.host = params.host
     this.replication = params.replication
-    this.pipeline = false
+    // pg's `pipeline` option. The connection sends every query at once, each with its own Sync,
+    // whatever its value: that is pg's pipeline mode, and gives the same results as pg's
+    // one-at-a-time mode. With it on, pg refuses queries that keep a portal open (query()).
+    this.pipeline = s.pipeline
     this.binary = false
     this.processID = processID
     this.ssl = params.ssl
-    this.sslNegotiation = 'postgres'
+    this.sslNegotiation = s.sslNegotiation
     // pg sets `hasExecuted` at a client's first query (undefined until then).
   }
 
@@ -188,6 +192,9 @@ class PoolClient extends EventEmitter {
   }
 
   query(config, values, callback) {
+    if (this.pipeline && config != null && (typeof config.submit === 'function' || config.rows)) {
+      return refuseInPipeline(config, values, callback)
+    }
     const q = normalize(config, values, callback)
     const cb = q.callback
     const promise = this[RUN](q)
@@ -302,6 +309,26 @@ class PoolClient extends EventEmitter {
   toJSON() {
     return { processID: this.processID, database: this.database, user: this.user, host: this.host, port: this.port }
   }
+}
+
+/**
+ * pg's answer to a query that keeps a portal open across round trips in pipeline mode (the
+ * queries behind it would be answered from its portal): a Submittable gets the error through
+ * its handleError and is returned, as pg returns it; a query with `rows` rejects.
+ */
+function refuseInPipeline(config, values, callback) {
+  if (typeof config.submit === 'function') {
+    const err = new Error('Custom query classes such as pg-cursor and pg-query-stream are not supported in pipeline mode')
+    process.nextTick(() => config.handleError(err))
+    return config
+  }
+  const err = new Error('The `rows` option is not supported in pipeline mode')
+  const cb = typeof values === 'function' ? values : typeof callback === 'function' ? callback : config.callback
+  if (typeof cb === 'function') {
+    process.nextTick(() => cb(err))
+    return undefined
+  }
+  return Promise.reject(err)
 }
 
 /** `p`, or pg's "Query read timeout" error if it has not settled within `ms`. */

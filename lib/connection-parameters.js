@@ -1,44 +1,62 @@
 'use strict'
-// pg's `client.connectionParameters` (and the argument of a password function), built from the
-// core's resolved view (lib/options.js) — never by re-reading the options or the connection
-// string — plus, for `~/.pgpass`, the lookup pg does when nothing gave a password.
+// pg's ConnectionParameters: `client.connectionParameters`, and the argument pg hands a password
+// function (`password(params)`). Every fact the core decides (host, port, user, database, TLS,
+// the startup parameters, the timeouts) comes from its resolved view (lib/options.js) — never
+// from re-reading the options or the connection string. What pg only echoes from the options as
+// given (client_encoding, fallback_application_name, whether sslnegotiation or keepAlive were
+// set) is copied from them. Plus the password as pg asks for it: the user's function, or the
+// password file (`pgpass`) when nothing gave a password.
 
 const pgpass = require('pgpass')
 
 /**
  * The connection parameters of a pool's connections, in the shape and field order of pg's
- * `ConnectionParameters`. Invariants: every value is the one the core resolved and uses
- * (options, connection string, PG* environment and defaults merged); there is no `password`
- * property (this layer never holds the resolved password); a disabled setting is `false` or
- * absent exactly where pg's is.
+ * `ConnectionParameters`. Invariants: every resolved value is the one the core resolved and
+ * uses (options, connection string, PG* environment and defaults merged); there is no
+ * `password` property (this layer never holds the resolved password); a disabled setting is
+ * `false` or absent exactly where pg's is.
  */
 class ConnectionParameters {
-  /** `resolved`: the core's view (lib/options.js parseResolved); `ssl`: the client's `ssl`. */
-  constructor(resolved, ssl) {
+  /** `resolved`: the core's view (lib/options.js parseResolved); `options`: what the user passed. */
+  constructor(resolved, options) {
+    const o = options == null ? {} : options
     this.user = resolved.user
     this.database = resolved.database
     this.port = resolved.port
     this.host = resolved.host
     // Results are always text (README, Known differences).
     this.binary = false
-    this.options = resolved.options == null ? undefined : resolved.options
-    this.ssl = ssl
-    this.sslnegotiation = undefined
-    this.client_encoding = ''
-    this.replication = resolved.replication == null ? undefined : resolved.replication
+    this.options = orUndefined(resolved.options)
+    this.ssl = sslOf(resolved, o)
+    // pg keeps what was given (undefined when nothing was); `direct` can come from the
+    // connection string or PGSSLNEGOTIATION, which the core read.
+    this.sslnegotiation = resolved.sslnegotiation === 'direct' ? 'direct' : o.sslnegotiation
+    this.client_encoding = o.client_encoding || ''
+    this.replication = orUndefined(resolved.replication)
     this.isDomainSocket = resolved.host.startsWith('/')
-    this.application_name = resolved.applicationName == null ? undefined : resolved.applicationName
-    this.fallback_application_name = undefined
+    this.application_name = orUndefined(resolved.applicationName)
+    this.fallback_application_name = o.fallback_application_name
     this.statement_timeout = millis(resolved.statement_timeout)
     this.lock_timeout = millis(resolved.lock_timeout)
     this.idle_in_transaction_session_timeout = millis(resolved.idle_in_transaction_session_timeout)
     this.query_timeout = resolved.query_timeout || false
     this.connect_timeout = Math.floor(resolved.connectTimeoutMillis / 1000)
-    if (resolved.keepAlive) {
-      this.keepalives = 1
+    // pg sets these only when the options say so explicitly; the values are the resolved ones.
+    if (o.keepAlive === false) this.keepalives = 0
+    else if (resolved.keepAlive) this.keepalives = 1
+    if (typeof o.keepAliveInitialDelayMillis === 'number') {
       this.keepalives_idle = Math.floor(resolved.keepAliveInitialDelayMillis / 1000)
     }
   }
+
+  /** A copy of `params`, as each pg client holds its own (a password function may write to it). */
+  static copy(params) {
+    return Object.assign(Object.create(ConnectionParameters.prototype), params)
+  }
+}
+
+function orUndefined(v) {
+  return v == null ? undefined : v
 }
 
 /** A server-side timeout as sent (milliseconds as text), as pg keeps it: a number, or false. */
@@ -53,7 +71,7 @@ function millis(sent) {
  */
 function sslOf(resolved, options) {
   if (!resolved.ssl) return false
-  const given = options == null ? undefined : options.ssl
+  const given = options.ssl
   if (given == null || typeof given !== 'object') return true
   const copy = Object.assign({}, given)
   if ('key' in given) Object.defineProperty(copy, 'key', { value: given.key, enumerable: false, writable: true, configurable: true })
@@ -61,12 +79,28 @@ function sslOf(resolved, options) {
 }
 
 /**
- * pg's password-file lookup (`PGPASSFILE`, else `~/.pgpass`), for a pool whose options,
- * connection string and environment give no password: resolves to the matching entry's
- * password, or null.
+ * The password source the core calls when the server asks a new connection for a password
+ * (and only then), with a fresh copy of `params()` as pg passes its client's parameters:
+ * `fn(params)` when the user's password is a function (sync or async; a string is the
+ * password, `undefined` none, anything else fails the connection with pg's TypeError), else
+ * pg's password-file lookup (`PGPASSFILE`, else `~/.pgpass`), which the core asks only when
+ * the options, the connection string and `PGPASSWORD` give no password.
  */
+function passwordSource(fn, params) {
+  if (typeof fn !== 'function') return () => passwordFromFile(ConnectionParameters.copy(params()))
+  return () =>
+    Promise.resolve()
+      .then(() => fn(ConnectionParameters.copy(params())))
+      .then((pass) => {
+        if (pass === undefined) return null
+        if (typeof pass !== 'string') throw new TypeError('Password must be a string')
+        return pass
+      })
+}
+
+/** The matching entry's password in the password file, or null (pg reads it with `pgpass`). */
 function passwordFromFile(params) {
   return new Promise((resolve) => pgpass(params, (pass) => resolve(pass === undefined ? null : pass)))
 }
 
-module.exports = { ConnectionParameters, sslOf, passwordFromFile }
+module.exports = { ConnectionParameters, passwordSource }

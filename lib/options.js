@@ -12,6 +12,7 @@ const { invalidOption } = require('./errors')
 const JS_ONLY = new Set([
   'log', 'verify', 'onConnect', 'types', 'Promise', 'Client', 'stream',
   'captureStacks', 'stackTraceLimit', 'alertBufferSize', 'allowExitOnIdle', 'parseInputDatesAsUTC',
+  'pipeline',
 ])
 
 function hide(obj, key, value) {
@@ -123,6 +124,7 @@ function jsOptions(options) {
     stackTraceLimit: integer(o, 'stackTraceLimit', 10, 0),
     alertBufferSize: integer(o, 'alertBufferSize', 100, 1),
     allowExitOnIdle: bool(o, 'allowExitOnIdle', false),
+    pipeline: bool(o, 'pipeline', false),
     // pg's `defaults.parseInputDatesAsUTC`, as a pool option: Date parameters sent as UTC text.
     utc: o.parseInputDatesAsUTC === true,
   }
@@ -141,7 +143,7 @@ function parseResolved(json) {
  * `resolved` for everything the core decides, `js` (from jsOptions) for the rest, and
  * `defaultTypes` (pg-types, the registry pg reads) when the user gave no `types`, and
  * `connection`, the pool's ConnectionParameters (lib/connection-parameters.js): where clients
- * read host, port, user, database and ssl from.
+ * read host, port, user, database, replication and ssl from.
  *
  * Stack capture: a stack is captured at connect() exactly when a leak report by age is
  * possible for that checkout — captureStacks is on and its threshold (per-checkout override,
@@ -162,6 +164,9 @@ function settingsOf(resolved, js, defaultTypes, connection) {
     stackTraceLimit: js.stackTraceLimit,
     alertBufferSize: js.alertBufferSize,
     allowExitOnIdle: js.allowExitOnIdle,
+    pipeline: js.pipeline,
+    // How TLS starts ('postgres' or 'direct', also 'postgres' without TLS): pg's client.sslNegotiation.
+    sslNegotiation: resolved.sslnegotiation,
     utc: js.utc,
     types: js.types || defaultTypes,
     log: js.log,

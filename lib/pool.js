@@ -19,7 +19,7 @@ const { PoolInternals } = require('./internals')
 const { RUN } = require('./client')
 const { Completions, CheckoutInfo } = require('./completions')
 const pgTypes = require('pg-types')
-const { ConnectionParameters, sslOf, passwordFromFile } = require('./connection-parameters')
+const { ConnectionParameters, passwordSource } = require('./connection-parameters')
 
 const { NativePool } = binding
 
@@ -40,13 +40,11 @@ class LeakDetectingPool extends EventEmitter {
       throw new TypeError(`LeakDetectingPool options must be an object, received ${typeof options}`)
     }
     const js = jsOptions(options)
-    // The core asks for a password only while opening a connection, after `params` is set: the
-    // user's function, or, when nothing gave a password, the password file, as pg reads it.
+    // The core asks for a password only when a server asks a new connection for one, on a
+    // later turn, once `params` is set: the user's function, or, when nothing gave a password,
+    // the password file, as pg reads it.
     let params = null
-    const pw = options && typeof options.password === 'function' ? options.password : null
-    const passwordFn = pw
-      ? () => Promise.resolve().then(() => pw(params)).then((p) => (p == null ? null : String(p)))
-      : () => passwordFromFile(params)
+    const passwordFn = passwordSource(options && options.password, () => params)
     const completions = new Completions()
     let dispatcher = null
     // Events only arrive on later turns, once `dispatcher` is set.
@@ -54,7 +52,7 @@ class LeakDetectingPool extends EventEmitter {
     if (!(native instanceof NativePool)) throw fromInfo(native)
     completions.native = native
     const resolved = parseResolved(native.resolvedOptions())
-    params = new ConnectionParameters(resolved, sslOf(resolved, options))
+    params = new ConnectionParameters(resolved, options)
     const settings = settingsOf(resolved, js, pgTypes, params)
     const internals = new PoolInternals(this, native, completions, settings)
     dispatcher = new Dispatcher(internals)

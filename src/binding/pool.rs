@@ -90,9 +90,10 @@ impl NativePool {
     /// Builds a pool from the user's options; they are parsed and validated here, once.
     /// `optionsJson`: the options the core reads (see `lib/options.js`); `onEvent(json)`: the
     /// event sink; `onComplete()`: the completions wake-up; `password`: the user's password
-    /// function when the password is one, else asked only when the options, the connection
-    /// string and `PGPASSWORD` give no password. Returns the pool, or the invalid option as data
-    /// (`LDP_INVALID_OPTION`, `extra`: `{ kind, option }`).
+    /// function when the password is one, else used only when the options, the connection
+    /// string and `PGPASSWORD` give no password (the password file); either is called only when
+    /// a server asks a new connection for a password. Returns the pool, or the invalid option
+    /// as data (`LDP_INVALID_OPTION`, `extra`: `{ kind, option }`).
     #[napi(ts_return_type = "NativePool | JsErrorInfo")]
     pub fn open(
         options_json: String,

@@ -147,6 +147,11 @@ pub struct ConnectConfig {
     pub keep_alive_initial_delay: Duration,
     /// `connectionTimeoutMillis` (ms), or `PGCONNECT_TIMEOUT` (s) when that option is absent.
     pub connect_timeout: Option<Duration>,
+    /// `scramMaxIterations`: the highest SCRAM iteration count the server may ask for before
+    /// the client refuses to hash (pg's default 100000; `0` disables the check). Kept as pg
+    /// coerces it (any finite number, from a number or a numeric string), so a negative value
+    /// refuses every SCRAM exchange, as in pg.
+    pub scram_max_iterations: f64,
 }
 
 impl ConnectConfig {
@@ -239,6 +244,31 @@ pub struct TlsOptions {
     pub key: Option<Secret>,
     /// SNI / verification name (default: the host).
     pub servername: Option<String>,
+    /// How the TLS session is started (`sslnegotiation`, default `postgres`).
+    pub negotiation: SslNegotiation,
+}
+
+/// pg's `sslnegotiation`: how a TLS connection starts.
+///
+/// Invariant: it exists only inside [`TlsOptions`], so `Direct` always comes with TLS on
+/// (pg: "sslnegotiation=direct requires SSL to be enabled").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SslNegotiation {
+    /// Send `SSLRequest`, wait for the server's `S`, then start TLS (every server version).
+    #[default]
+    Postgres,
+    /// Start the TLS handshake at once, with ALPN `postgresql` (PostgreSQL 17 and later).
+    Direct,
+}
+
+impl SslNegotiation {
+    /// The option's value as pg spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SslNegotiation::Postgres => "postgres",
+            SslNegotiation::Direct => "direct",
+        }
+    }
 }
 
 impl PoolConfig {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{Host, PoolConfig, SslConfig};
+use super::{Host, PoolConfig, SslConfig, SslNegotiation};
 
 /// A [`PoolConfig`] with every default applied, the connection string and the `PG*`
 /// environment merged, and the password left out.
@@ -30,6 +30,10 @@ pub struct ResolvedOptions {
     pub application_name: Option<String>,
     /// Whether connections use TLS.
     pub ssl: bool,
+    /// How TLS starts: `postgres` (also when TLS is off, as pg's client reports it) or `direct`.
+    pub sslnegotiation: &'static str,
+    /// See [`super::ConnectConfig::scram_max_iterations`].
+    pub scram_max_iterations: f64,
     /// Startup parameters as sent to the server (`options`, the server-side timeouts in
     /// milliseconds as text, `replication`), each absent when not sent.
     pub options: Option<String>,
@@ -95,6 +99,11 @@ impl PoolConfig {
             database: c.database.clone(),
             application_name: c.application_name().map(str::to_string),
             ssl: matches!(c.ssl, SslConfig::Enabled(_)),
+            sslnegotiation: match &c.ssl {
+                SslConfig::Enabled(tls) => tls.negotiation.as_str(),
+                SslConfig::Disabled => SslNegotiation::Postgres.as_str(),
+            },
+            scram_max_iterations: c.scram_max_iterations,
             options: c.startup_param("options"),
             statement_timeout: c.startup_param("statement_timeout"),
             lock_timeout: c.startup_param("lock_timeout"),
@@ -153,6 +162,8 @@ mod tests {
                 database: "me".into(),
                 application_name: None,
                 ssl: false,
+                sslnegotiation: "postgres",
+                scram_max_iterations: 100_000.0,
                 options: None,
                 statement_timeout: None,
                 lock_timeout: None,
@@ -206,6 +217,14 @@ mod tests {
         assert_eq!(v.query_timeout, 250.0);
         assert_eq!((v.max, v.max_lifetime_seconds), (4, 1.5));
         assert_eq!(v.idle_timeout_millis, 0.5);
+        let v = view(
+            json!({"connectionString": "postgres://h/d?sslnegotiation=direct", "scramMaxIterations": "4096"}),
+            &[],
+        );
+        assert_eq!(
+            (v.ssl, v.sslnegotiation, v.scram_max_iterations),
+            (true, "direct", 4096.0)
+        );
         let v = view(json!({}), &[("PGHOST", "/run/pg"), ("PGUSER", "pu")]);
         assert_eq!((v.host.as_str(), v.user.as_str()), ("/run/pg", "pu"));
     }

@@ -44,14 +44,19 @@ impl Conn {
     /// Opens a connection (socket, TLS, startup, auth) and starts its tasks on the current runtime.
     /// With `reads`, a plain TCP or unix socket is read by that scheduler instead of a reader
     /// task (TLS connections always have a reader task).
-    pub async fn connect(
+    /// `password` is called only if the server asks for one (see `startup::handshake`).
+    pub async fn connect<F, Fut>(
         id: u64,
         cfg: &ConnectConfig,
-        password: Option<&str>,
+        password: F,
         cache_size: usize,
         listener: Arc<dyn ConnListener>,
         reads: Option<&Arc<dyn ReadScheduler>>,
-    ) -> Result<Conn> {
+    ) -> Result<Conn>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<String>>>,
+    {
         let (mut stream, cancel_target) = stream::open(cfg).await?;
         let startup = super::startup::handshake(&mut stream, cfg, password).await?;
         let shared = Arc::new(ConnShared::new(

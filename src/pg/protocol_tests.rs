@@ -43,7 +43,15 @@ fn answering(reply: Vec<u8>) -> Responder {
 async fn connect(server: &FakeServer) -> (crate::error::Result<Conn>, Arc<Closed>) {
     let listener = Arc::new(Closed::default());
     let cfg = config(server.port);
-    let conn = Conn::connect(1, &cfg.connect, None, 0, listener.clone(), None).await;
+    let conn = Conn::connect(
+        1,
+        &cfg.connect,
+        || async { Ok(None) },
+        0,
+        listener.clone(),
+        None,
+    )
+    .await;
     (conn, listener)
 }
 
@@ -165,7 +173,14 @@ async fn a_malformed_startup_reply_fails_the_attempt_without_panicking() {
         let cfg = config(server.port);
         let r = tokio::time::timeout(
             Duration::from_secs(5),
-            Conn::connect(1, &cfg.connect, Some("pw"), 0, listener, None),
+            Conn::connect(
+                1,
+                &cfg.connect,
+                || async { Ok(Some("pw".to_string())) },
+                0,
+                listener,
+                None,
+            ),
         )
         .await
         .unwrap_or_else(|_| panic!("{what}: the attempt hung"));

@@ -2,6 +2,7 @@
 //! SCRAM-SHA-256), then `BackendKeyData`/`ParameterStatus` until the first `ReadyForQuery`.
 
 use std::collections::HashMap;
+use std::future::Future;
 
 use bytes::BytesMut;
 use postgres_protocol::authentication::{md5_hash, sasl};
@@ -53,20 +54,76 @@ async fn read_frame(stream: &mut PgStream, buf: &mut BytesMut) -> Result<BytesMu
     }
 }
 
-fn need_password(password: Option<&str>) -> Result<&str> {
-    password.ok_or_else(|| {
-        Error::Auth(
-            "the server requested password authentication, but no password was provided".into(),
-        )
-    })
+/// The password of one connection attempt, asked for only when the server requests one, and
+/// at most once (pg calls a password function only then).
+///
+/// Invariant: `source` is `Some` until the first request, `value` is `Some` after it.
+struct LazyPassword<F> {
+    source: Option<F>,
+    value: Option<Option<String>>,
 }
 
-/// Runs the handshake on a freshly opened stream.
-pub async fn handshake(
+impl<F, Fut> LazyPassword<F>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Option<String>>>,
+{
+    fn new(source: F) -> Self {
+        LazyPassword {
+            source: Some(source),
+            value: None,
+        }
+    }
+
+    async fn get(&mut self) -> Result<&str> {
+        if let Some(source) = self.source.take() {
+            self.value = Some(source().await?);
+        }
+        self.value
+            .as_ref()
+            .and_then(|v| v.as_deref())
+            .ok_or_else(|| {
+                Error::Auth(
+                    "the server requested password authentication, but no password was provided"
+                        .into(),
+                )
+            })
+    }
+}
+
+/// pg's `scramMaxIterations` check on a SCRAM server-first-message (`r=…,s=…,i=…`): the
+/// iteration count must not exceed `max` unless `max` is 0. A message without a readable
+/// count is left to the SCRAM implementation, which rejects it.
+fn check_iterations(server_first: &[u8], max: f64) -> Result<()> {
+    if max == 0.0 {
+        return Ok(());
+    }
+    let text = String::from_utf8_lossy(server_first);
+    let count = text
+        .split(',')
+        .find_map(|attr| attr.strip_prefix("i="))
+        .and_then(|i| i.parse::<u64>().ok());
+    match count {
+        Some(i) if i as f64 > max => Err(Error::Auth(format!(
+            "SASL: SCRAM-SERVER-FIRST-MESSAGE: iteration count {} exceeds scramMaxIterations of {}",
+            i, max
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Runs the handshake on a freshly opened stream. `password` is called only if the server asks
+/// for a password, and then once.
+pub async fn handshake<F, Fut>(
     stream: &mut PgStream,
     cfg: &ConnectConfig,
-    password: Option<&str>,
-) -> Result<Startup> {
+    password: F,
+) -> Result<Startup>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Option<String>>>,
+{
+    let mut password = LazyPassword::new(password);
     let mut out = BytesMut::new();
     let params = cfg
         .startup_params
@@ -94,11 +151,11 @@ pub async fn handshake(
                 match kind {
                     0 => {}
                     3 => {
-                        let pw = need_password(password)?;
+                        let pw = password.get().await?;
                         frontend::password_message(pw.as_bytes(), &mut out)?;
                     }
                     5 => {
-                        let pw = need_password(password)?;
+                        let pw = password.get().await?;
                         let Some(&[a, b, c, d]) = rest.get(..4) else {
                             return Err(Error::Protocol(
                                 "Received malformed authenticationMD5Password message from backend.".into(),
@@ -124,7 +181,7 @@ pub async fn handshake(
                                 mechanisms.join(", ")
                             )));
                         }
-                        let pw = need_password(password)?;
+                        let pw = password.get().await?;
                         let s = sasl::ScramSha256::new(
                             pw.as_bytes(),
                             sasl::ChannelBinding::unsupported(),
@@ -140,6 +197,9 @@ pub async fn handshake(
                         let s = scram
                             .as_mut()
                             .ok_or_else(|| Error::Protocol("Received unexpected authenticationSASLContinue message from backend.".into()))?;
+                        // Checked before hashing: a hostile server could otherwise make the
+                        // client burn CPU on PBKDF2 with an enormous iteration count.
+                        check_iterations(rest, cfg.scram_max_iterations)?;
                         s.update(rest)
                             .map_err(|e| Error::Auth(format!("SASL: {}", e)))?;
                         frontend::sasl_response(s.message(), &mut out)?;
@@ -190,5 +250,29 @@ pub async fn handshake(
                 )));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_iterations;
+
+    const FIRST: &[u8] = b"r=abcdefNONCE,s=c2FsdA==,i=4096";
+
+    #[test]
+    fn iteration_counts_above_the_limit_are_refused_with_pgs_message() {
+        let e = check_iterations(FIRST, 4095.0).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "SASL: SCRAM-SERVER-FIRST-MESSAGE: iteration count 4096 exceeds scramMaxIterations of 4095"
+        );
+        assert!(check_iterations(FIRST, 4096.0).is_ok());
+        assert!(check_iterations(FIRST, 100_000.0).is_ok());
+        // 0 turns the check off; a negative limit refuses every count, as in pg.
+        assert!(check_iterations(FIRST, 0.0).is_ok());
+        assert!(check_iterations(FIRST, -1.0).is_err());
+        assert!(check_iterations(b"r=x,s=y,i=999999999", 0.0).is_ok());
+        // No count to read: left to the SCRAM implementation.
+        assert!(check_iterations(b"r=x,s=y", 10.0).is_ok());
     }
 }

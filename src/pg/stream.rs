@@ -1,5 +1,6 @@
 //! Opening the byte stream to the server: TCP (with keepalive) or a unix socket, upgraded to
-//! TLS through PostgreSQL's `SSLRequest` when the configuration asks for it.
+//! TLS when the configuration asks for it: through PostgreSQL's `SSLRequest`, or at once with
+//! `sslnegotiation=direct`.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use tokio::net::TcpStream;
 use tokio::net::UnixStream;
 
 use super::tls;
-use crate::config::{ConnectConfig, Host, SslConfig};
+use crate::config::{ConnectConfig, Host, SslConfig, SslNegotiation};
 use crate::error::{Error, Result, SocketError};
 
 /// A connected byte stream to the server. Invariant: the startup packet has not been sent yet
@@ -96,13 +97,18 @@ pub async fn open(cfg: &ConnectConfig) -> Result<(PgStream, CancelTarget)> {
         // TLS over a unix socket makes no sense; pg connects plainly there too.
         other => return Ok((other, target)),
     };
-    let mut req = BytesMut::new();
-    postgres_protocol::message::frontend::ssl_request(&mut req);
-    tcp.write_all(&req).await?;
-    let mut answer = [0u8; 1];
-    tcp.read_exact(&mut answer).await?;
-    if answer[0] != b'S' {
-        return Err(Error::TlsUnsupported);
+    // Direct negotiation (PostgreSQL 17+) starts the handshake at once; a server that does not
+    // speak it reads the ClientHello as a malformed startup packet and closes the connection,
+    // which surfaces as a TLS error.
+    if opts.negotiation == SslNegotiation::Postgres {
+        let mut req = BytesMut::new();
+        postgres_protocol::message::frontend::ssl_request(&mut req);
+        tcp.write_all(&req).await?;
+        let mut answer = [0u8; 1];
+        tcp.read_exact(&mut answer).await?;
+        if answer[0] != b'S' {
+            return Err(Error::TlsUnsupported);
+        }
     }
     let host = match &cfg.host {
         Host::Tcp(h) => h.clone(),

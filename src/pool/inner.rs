@@ -24,7 +24,8 @@ use crate::pg::{Conn, ConnListener, ReadScheduler};
 
 /// Supplies the password for each new connection (pg accepts a string or a function).
 pub trait PasswordSource: Send + Sync + 'static {
-    /// The password to authenticate the next connection with (`None`: none).
+    /// The password to authenticate the next connection with (`None`: none). Called only when
+    /// the server asks a connection for a password, once per connection attempt.
     fn password(&self) -> Pin<Box<dyn Future<Output = Result<Option<String>>> + Send>>;
 }
 
@@ -198,11 +199,10 @@ impl PoolInner {
         let listener = Arc::new(Listener(weak));
         let cfg = &self.config.connect;
         let work = async {
-            let password = self.password.password().await?;
             Conn::connect(
                 id,
                 cfg,
-                password.as_deref(),
+                || self.password.password(),
                 self.config.statement_cache_size,
                 listener,
                 self.reads.as_ref(),
