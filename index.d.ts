@@ -533,6 +533,8 @@ export interface MemoryUsage {
   checkoutStacks: CollectionUsage
   /** Client objects: live connections (<= `max`) plus those whose removal has not finished (<= `max`). */
   clients: CollectionUsage
+  /** Source maps read for reports, one cache for the whole process (at most 256 files). */
+  sourceMaps: CollectionUsage
   [collection: string]: CollectionUsage
 }
 

@@ -44,8 +44,8 @@ test('the location and stack name the TypeScript line, with or without --enable-
   assert.equal(plain.location, expected, plain.stack)
   const first = plain.stack.split('\n')[1].trim()
   assert.equal(first, `at ${expected} [${compiled}:${js.line}:${js.column}]`, 'the generated position is kept')
-  assert.equal(plain.mapsBeforeReport, 0, 'no source map is read before a report is formatted')
-  assert.ok(plain.mapsAfterReport >= 1, 'the map was read for the report')
+  assert.deepEqual(plain.mapsBeforeReport, { size: 0, capacity: 256 }, 'no source map is read before a report is formatted')
+  assert.ok(plain.mapsAfterReport.size >= 1, 'the map was read for the report')
 
   const flagged = await run(compiled, ['--enable-source-maps'])
   assert.equal(flagged.location, expected, flagged.stack)

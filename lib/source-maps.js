@@ -90,9 +90,9 @@ function originalPosition(file, line, column) {
   return { file: original, line: e.originalLine + 1, column: e.originalColumn + 1 }
 }
 
-/** How many files' maps are remembered (for getMemoryUsage-style checks and tests). */
-function cachedFiles() {
-  return cache.size
+/** The cache as getMemoryUsage() shows it: files remembered, and the bound. */
+function sourceMapMemory() {
+  return { size: cache.size, capacity: MAX_FILES }
 }
 
-module.exports = { originalPosition, cachedFiles, MAX_FILES }
+module.exports = { originalPosition, sourceMapMemory }
