@@ -85,10 +85,21 @@ export interface LeakDetectionOptions {
    */
   captureStacks?: boolean | undefined
   /**
-   * Frames kept per checkout stack (integer >= 0).
+   * Frames captured per checkout stack (integer >= 0), async frames included. The default
+   * reaches the app's own frame through Kysely's and Drizzle's connection paths and a helper
+   * or two; raise it when more library frames stand between `connect()` and your code.
    * @default 10
    */
   stackTraceLimit?: number | undefined
+  /**
+   * Frames a report's `location` looks through: the app's own database helpers (a
+   * `withTransaction`, a `db/` folder), so that the location names the code that called them.
+   * A string matches a frame whose text `fn (file:line:col)` contains it, a RegExp one it
+   * matches (either position of a source-mapped frame). Frames of this library, of Node and
+   * under `node_modules` are always looked through. Matching frames stay in the stack.
+   * @default []
+   */
+  ignoreFrames?: ReadonlyArray<string | RegExp> | undefined
   /**
    * Capacity of the alert ring buffer returned by `getAlerts()` (integer >= 1); the oldest
    * alert is evicted first.
@@ -302,11 +313,18 @@ export interface LeakInfo {
   /** Milliseconds since the later of checkout and the end of its last query (0 while a query runs). */
   idleMs: number
   /**
-   * The acquisition site: the first stack frame outside the library, e.g.
-   * `handler (/app/src/a.js:12:30)`; `'tag:<tag>'` or `'unknown'` when no stack was captured.
+   * The acquisition site: the first stack frame of the app's own code (outside this library
+   * and `node_modules`, past `ignoreFrames`), e.g. `handler (/app/src/a.ts:12:30)`, mapped
+   * through the compiled file's source map when it has one; the first frame outside this
+   * library when no captured frame is the app's; `'tag:<tag>'` or `'unknown'` when no stack
+   * was captured.
    */
   location: string
-  /** The checkout stack, library frames trimmed; `undefined` when none was captured. */
+  /**
+   * The checkout stack: this library's and Node's frames trimmed, other libraries' kept for
+   * context; a source-mapped frame shows its generated position after it in brackets;
+   * `undefined` when none was captured.
+   */
   stack: string | undefined
   /** Queries run on the connection so far. */
   queryCount: number
@@ -535,6 +553,8 @@ export interface MemoryUsage {
   checkoutStacks: CollectionUsage
   /** Client objects: live connections (<= `max`) plus those whose removal has not finished (<= `max`). */
   clients: CollectionUsage
+  /** Source maps read for reports, one cache for the whole process (at most 256 files). */
+  sourceMaps: CollectionUsage
   [collection: string]: CollectionUsage
 }
 

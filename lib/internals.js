@@ -23,6 +23,7 @@ const { PoolClient, ATTACH, DETACH } = require('./client')
 const { CheckoutInfo } = require('./completions')
 const { Observer } = require('./observe')
 const { siteOf, reclaimedError } = require('./report')
+const { sourceMapMemory } = require('./source-maps')
 const { fromInfo } = require('./errors')
 const { safeEmit } = require('./emit')
 
@@ -171,6 +172,8 @@ class PoolInternals {
       checkoutStacks: { size: this._entries.size, capacity: max },
       // Live connections (<= max) plus connections whose removal has not finished (<= max).
       clients: { size: this._conns.size, capacity: 2 * max },
+      // Source maps read for reports: one cache for the whole process, bounded by a constant.
+      sourceMaps: sourceMapMemory(),
     })
   }
 

@@ -7,11 +7,12 @@
 // dispatcher read; `poolOptions` is pg-pool's `pool.options`, a copy of what the user passed.
 
 const { invalidOption } = require('./errors')
+const { FrameRules } = require('./stack')
 
 /** Options only this layer reads: never sent to the core (pg's `Client` and `stream` are functions). */
 const JS_ONLY = new Set([
   'log', 'verify', 'onConnect', 'types', 'Promise', 'Client', 'stream',
-  'captureStacks', 'stackTraceLimit', 'alertBufferSize', 'allowExitOnIdle', 'parseInputDatesAsUTC',
+  'captureStacks', 'stackTraceLimit', 'ignoreFrames', 'alertBufferSize', 'allowExitOnIdle', 'parseInputDatesAsUTC',
   'pipeline',
 ])
 
@@ -105,6 +106,18 @@ function integer(options, key, dflt, min) {
 }
 
 /**
+ * `ignoreFrames`: the app's own helpers a report's location looks through (lib/stack.js), an
+ * array of strings and RegExps; copied, so that later edits of the user's array change nothing.
+ */
+function framePatterns(options) {
+  const v = options.ignoreFrames
+  if (v == null) return []
+  const ok = Array.isArray(v) && v.every((p) => (typeof p === 'string' && p !== '') || p instanceof RegExp)
+  if (!ok) throw invalidOption(TypeError, 'ignoreFrames', 'an array of non-empty strings and RegExps', v)
+  return v.slice()
+}
+
+/**
  * Validates the options only this layer reads and returns their values (defaults applied);
  * throws pg-style TypeError/RangeError naming the option and the value received.
  */
@@ -122,6 +135,7 @@ function jsOptions(options) {
     types: types || undefined,
     captureStacks: bool(o, 'captureStacks', true),
     stackTraceLimit: integer(o, 'stackTraceLimit', 10, 0),
+    ignoreFrames: framePatterns(o),
     alertBufferSize: integer(o, 'alertBufferSize', 100, 1),
     allowExitOnIdle: bool(o, 'allowExitOnIdle', false),
     pipeline: bool(o, 'pipeline', false),
@@ -162,6 +176,8 @@ function settingsOf(resolved, js, defaultTypes, connection) {
     leakThresholdMs: resolved.leakThresholdMs,
     captureStacks: js.captureStacks,
     stackTraceLimit: js.stackTraceLimit,
+    // Which frames a report's location looks through; travels with each captured stack.
+    frameRules: new FrameRules(js.ignoreFrames),
     alertBufferSize: js.alertBufferSize,
     allowExitOnIdle: js.allowExitOnIdle,
     pipeline: js.pipeline,

@@ -97,7 +97,7 @@ class LeakDetectingPool extends EventEmitter {
       if (cb) return later(cb, err, undefined, NOOP)
       return this.Promise.reject(err)
     }
-    const holder = this._capturesStack(opts) ? capture(this.connect, this._settings.stackTraceLimit) : null
+    const holder = this._capturesStack(opts) ? capture(this.connect, this._settings.stackTraceLimit, this._settings.frameRules) : null
     const p = this._acquire(opts, holder, false)
     if (cb) {
       p.then((c) => cb(undefined, c, (err) => c.release(err)), (e) => cb(e, undefined, NOOP))

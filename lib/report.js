@@ -7,9 +7,11 @@ const { clientError } = require('./errors')
 const { stackOf, locationOf } = require('./stack')
 
 /**
- * Where a checkout was taken: `pool.query` for pool.query's own checkout, else the first
- * frame outside the library of the stack captured at connect(), else `tag:<tag>`, else
+ * Where a checkout was taken: `pool.query` for pool.query's own checkout, else the app's own
+ * frame in the stack captured at connect() (lib/stack.js: outside this library and
+ * node_modules, past the pool's `ignoreFrames`, source-mapped), else `tag:<tag>`, else
  * `unknown`. `entry` is JS's CheckoutEntry (undefined when JS has none), `tag` the core's.
+ * The same site names a leak, groups getLeakReport() and lists the holders of an exhausted pool.
  */
 function siteOf(implicit, entry, tag) {
   if (implicit) return 'pool.query'

@@ -13,8 +13,9 @@
 //! * Unknown keys are ignored, as pg ignores them. Invalid values are errors, never a
 //!   silent default.
 //! * Only what the core uses is read here. Options only the JS layer uses (hooks, `types`,
-//!   `captureStacks`, `stackTraceLimit`, `alertBufferSize`, `allowExitOnIdle`) are validated
-//!   there and never sent; the JS layer reads everything else from [`ResolvedOptions`].
+//!   `captureStacks`, `stackTraceLimit`, `ignoreFrames`, `alertBufferSize`,
+//!   `allowExitOnIdle`) are validated there and never sent; the JS layer reads everything
+//!   else from [`ResolvedOptions`].
 
 mod account;
 mod connect;
