@@ -9,6 +9,9 @@
 /// <reference types="node" />
 
 import { EventEmitter } from 'events'
+import type { ConnectionOptions } from 'tls'
+import type { DatabaseError as PgDatabaseError } from 'pg-protocol'
+import type * as pgTypes from 'pg-types'
 import type {
   CustomTypesConfig,
   PoolClient,
@@ -48,8 +51,10 @@ export type {
 export interface LeakDetectionOptions {
   /**
    * A checkout held longer than this (milliseconds) is reported once in `leaksDetected`.
-   * `0` turns leak reports and checkout stack capture off (`Infinity` never reports); checkouts
-   * are still tracked cheaply for `getPoolStatus()`, exhaustion errors and `forceReleaseAfterMs`.
+   * `0` or `Infinity` turns leak reports and checkout stack capture off; checkouts are still
+   * tracked cheaply for `getPoolStatus()`, exhaustion errors and `forceReleaseAfterMs`. A
+   * checkout whose own `leakThresholdMs` (`connect({ leakThresholdMs })`) is finite and above 0
+   * is still captured and reported.
    * @default 30000
    */
   leakThresholdMs?: number | undefined
@@ -72,16 +77,29 @@ export interface LeakDetectionOptions {
    */
   forceReleaseAfterMs?: number | undefined
   /**
-   * Capture the caller's stack at every explicit `connect()` (formatted only when a report
-   * needs it). The implicit checkout of `pool.query()` never captures one.
+   * Capture the caller's stack at every explicit `connect()` that can be reported as a leak
+   * (its threshold finite and above 0), formatted only when a report needs it. The implicit
+   * checkout of `pool.query()` never captures one. Forced-release, garbage-collection and
+   * `end()` reports carry the stack when one was captured.
    * @default true
    */
   captureStacks?: boolean | undefined
   /**
-   * Frames kept per checkout stack (integer >= 0).
+   * Frames captured per checkout stack (integer >= 0), async frames included. The default
+   * reaches the app's own frame through Kysely's and Drizzle's connection paths and a helper
+   * or two; raise it when more library frames stand between `connect()` and your code.
    * @default 10
    */
   stackTraceLimit?: number | undefined
+  /**
+   * Frames a report's `location` looks through: the app's own database helpers (a
+   * `withTransaction`, a `db/` folder), so that the location names the code that called them.
+   * A string matches a frame whose text `fn (file:line:col)` contains it, a RegExp one it
+   * matches (either position of a source-mapped frame). Frames of this library, of Node and
+   * under `node_modules` are always looked through. Matching frames stay in the stack.
+   * @default []
+   */
+  ignoreFrames?: ReadonlyArray<string | RegExp> | undefined
   /**
    * Capacity of the alert ring buffer returned by `getAlerts()` (integer >= 1); the oldest
    * alert is evicted first.
@@ -134,6 +152,18 @@ export interface LeakDetectingPoolConfig extends PoolConfig, LeakDetectionOption
    * @default 10
    */
   poolSize?: number | undefined
+  /**
+   * pg's `scramMaxIterations`: the highest SCRAM-SHA-256 iteration count a server may ask for
+   * (`0`: no limit); a number or a numeric string.
+   * @default 100000
+   */
+  scramMaxIterations?: number | string | undefined
+  /**
+   * pg's `sslnegotiation` (also `PGSSLNEGOTIATION`, or in a connection string): `'direct'`
+   * starts the TLS handshake at once (PostgreSQL 17 and later) and needs TLS on.
+   * @default 'postgres'
+   */
+  sslnegotiation?: 'postgres' | 'direct' | undefined
 }
 
 /** `pool.options`: a copy of the options with pg-pool's defaults filled in (password hidden). */
@@ -179,6 +209,14 @@ type QueryCallback<R> = (err: Error, result: R) => void
 export interface LeakDetectingPoolClient extends PoolClient {
   /** The backend process id (PostgreSQL's `pg_backend_pid()`). */
   readonly processID: number
+  /** Whether the pool was created with `pipeline: true` (pg's `client.pipeline`). */
+  readonly pipeline: boolean
+  /** How this connection started TLS (pg's `client.sslNegotiation`; `'postgres'` without TLS). */
+  readonly sslNegotiation: 'postgres' | 'direct'
+  /** pg's `client.connectionParameters`: what this connection uses, as the pool resolved it. */
+  readonly connectionParameters: LeakDetectingConnectionParameters
+  /** Whether no query of this client is running and its connection can take one. */
+  readonly readyForQuery: boolean
   /** This checkout's tag (from `connect({ tag })`); setting it updates the live checkout. */
   tag: string | undefined
   /**
@@ -225,6 +263,43 @@ export interface LeakDetectingPoolClient extends PoolClient {
   copyTo(queryText: string): never
 }
 
+/**
+ * pg's `ConnectionParameters` of a pool's connections (also what a `password` function
+ * receives): options, connection string, `PG*` environment and defaults merged. It never holds
+ * the password.
+ */
+export interface LeakDetectingConnectionParameters {
+  user: string
+  database: string
+  port: number
+  /** Host name, or the directory of a unix socket. */
+  host: string
+  /** Always false: results are fetched as text. */
+  binary: boolean
+  options: string | undefined
+  ssl: boolean | ConnectionOptions
+  /** `'direct'` when TLS starts directly; otherwise the option as given (undefined when not). */
+  sslnegotiation: 'postgres' | 'direct' | undefined
+  /** The `client_encoding` option as given, else `''`. */
+  client_encoding: string
+  replication: string | undefined
+  isDomainSocket: boolean
+  application_name: string | undefined
+  /** The option as given. */
+  fallback_application_name: string | undefined
+  /** Milliseconds, or false when not set. */
+  statement_timeout: number | false
+  lock_timeout: number | false
+  idle_in_transaction_session_timeout: number | false
+  query_timeout: number | false
+  /** Seconds (0: none). */
+  connect_timeout: number
+  /** `1` with `keepAlive: true`, `0` with `keepAlive: false`, absent otherwise. */
+  keepalives?: number
+  /** Seconds; present when `keepAliveInitialDelayMillis` is a number. */
+  keepalives_idle?: number
+}
+
 // ---------------------------------------------------------------------------------------------
 // Events
 // ---------------------------------------------------------------------------------------------
@@ -238,11 +313,18 @@ export interface LeakInfo {
   /** Milliseconds since the later of checkout and the end of its last query (0 while a query runs). */
   idleMs: number
   /**
-   * The acquisition site: the first stack frame outside the library, e.g.
-   * `handler (/app/src/a.js:12:30)`; `'tag:<tag>'` or `'unknown'` when no stack was captured.
+   * The acquisition site: the first stack frame of the app's own code (outside this library
+   * and `node_modules`, past `ignoreFrames`), e.g. `handler (/app/src/a.ts:12:30)`, mapped
+   * through the compiled file's source map when it has one; the first frame outside this
+   * library when no captured frame is the app's; `'tag:<tag>'` or `'unknown'` when no stack
+   * was captured.
    */
   location: string
-  /** The checkout stack, library frames trimmed; `undefined` when none was captured. */
+  /**
+   * The checkout stack: this library's and Node's frames trimmed, other libraries' kept for
+   * context; a source-mapped frame shows its generated position after it in brackets;
+   * `undefined` when none was captured.
+   */
   stack: string | undefined
   /** Queries run on the connection so far. */
   queryCount: number
@@ -471,6 +553,8 @@ export interface MemoryUsage {
   checkoutStacks: CollectionUsage
   /** Client objects: live connections (<= `max`) plus those whose removal has not finished (<= `max`). */
   clients: CollectionUsage
+  /** Source maps read for reports, one cache for the whole process (at most 256 files). */
+  sourceMaps: CollectionUsage
   [collection: string]: CollectionUsage
 }
 
@@ -497,6 +581,8 @@ export type LeakDetectingPoolErrorCode =
   | 'LDP_QUERY_TIMEOUT'
   | 'LDP_INVALID_QUERY'
   | 'LDP_STATEMENT_NAME_REUSED'
+  /** Thrown by `require`/`import` of the package when no native addon loads (see the README). */
+  | 'LDP_NATIVE_ADDON'
 
 /** One of LeakDetectingPool's own errors. */
 export interface LeakDetectingPoolError extends Error {
@@ -530,31 +616,12 @@ export interface InvalidOptionError extends TypeError {
 }
 
 /**
- * A server error (PostgreSQL `ErrorResponse`), with the same fields as pg's `DatabaseError`
- * (`code` is the SQLSTATE). It is this package's class: `err instanceof DatabaseError` works
- * with this package's export, not with pg's.
+ * A server error (PostgreSQL `ErrorResponse`): pg's own class (pg-protocol's `DatabaseError`,
+ * which pg re-exports), so `err instanceof DatabaseError` and `err instanceof pg.DatabaseError`
+ * both hold. `code` is the SQLSTATE; all of pg's fields are set.
  */
-export declare class DatabaseError extends Error {
-  readonly length: number | undefined
-  readonly name: string
-  severity: string | undefined
-  code: string | undefined
-  detail: string | undefined
-  hint: string | undefined
-  position: string | undefined
-  internalPosition: string | undefined
-  internalQuery: string | undefined
-  where: string | undefined
-  schema: string | undefined
-  table: string | undefined
-  column: string | undefined
-  dataType: string | undefined
-  constraint: string | undefined
-  file: string | undefined
-  line: string | undefined
-  routine: string | undefined
-  constructor(message: string, length?: number, name?: string)
-}
+export declare const DatabaseError: typeof PgDatabaseError
+export type DatabaseError = PgDatabaseError
 
 // ---------------------------------------------------------------------------------------------
 // The pool
@@ -705,24 +772,13 @@ export default LeakDetectingPool
 // Values
 // ---------------------------------------------------------------------------------------------
 
-/** A text-format result parser: receives the column's PostgreSQL text, never `null`. */
-export type TypeParser = (value: string) => any
-
 /**
- * The result parsers: the same defaults as pg (pg-types 2), with pg-types' contract. Pass it (or
- * pg's `types`) as the `types` option; `setTypeParser` here changes every pool's default.
+ * The result parsers: pg-types itself (the same module as `require('pg').types` when npm gave
+ * both one copy). `types.setTypeParser(...)` here, on pg's `types` or on `require('pg-types')`
+ * changes every pool's (and pg's) default; pass an object with `getTypeParser` as the `types`
+ * option for one pool only.
  */
-export interface LeakDetectingPoolTypes extends CustomTypesConfig {
-  getTypeParser(oid: number | string, format?: 'text' | 'binary'): TypeParser
-  setTypeParser(oid: number | string, parseFn: TypeParser): void
-  setTypeParser(oid: number | string, format: 'text' | 'binary', parseFn: TypeParser): void
-  /** OIDs of the built-in types by upper-case name (`types.builtins.INT8 === 20`). */
-  builtins: { readonly [typeName: string]: number }
-  /** pg-types' array parser: `arrayParser.create(text, transform).parse()`. */
-  arrayParser: { create(source: string, transform?: (entry: string) => any): { parse(): any[] } }
-}
-
-export declare const types: LeakDetectingPoolTypes
+export declare const types: typeof pgTypes
 
 /** pg's `escapeIdentifier`: `"name"` with embedded double quotes doubled. */
 export declare function escapeIdentifier(str: string): string

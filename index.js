@@ -3,8 +3,9 @@
 
 const { LeakDetectingPool } = require('./lib/pool')
 const { DatabaseError } = require('./lib/errors')
-const types = require('./lib/types/parsers')
-const { escapeLiteral, escapeIdentifier } = require('./lib/types/prepare-value')
+// The result parsers are pg-types itself: one registry shared with pg (see the README).
+const types = require('pg-types')
+const { escapeLiteral, escapeIdentifier } = require('./lib/prepare-value')
 
 module.exports = {
   LeakDetectingPool,

@@ -107,3 +107,96 @@ test('connection string with the password (SCRAM) works (parity)', async () => {
   const r = await assertParity({ connectionString: url, host: undefined, port: undefined, user: undefined, database: undefined }, async (pool) => ({ u: await who(pool) }))
   assert.equal(r.ours.value.u, SCRAM.name)
 })
+
+/**
+ * Runs `fn` with PGPASSFILE pointing at a password file holding `lines` (mode 0600, as pg's
+ * pgpass requires) and no PGPASSWORD; the environment is restored after.
+ */
+async function withPassFile(lines, fn) {
+  const fs = require('node:fs')
+  const os = require('node:os')
+  const path = require('node:path')
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ldp-pgpass-'))
+  const file = path.join(dir, 'pgpass')
+  fs.writeFileSync(file, lines.join('\n') + '\n', { mode: 0o600 })
+  const saved = { PGPASSFILE: process.env.PGPASSFILE, PGPASSWORD: process.env.PGPASSWORD }
+  process.env.PGPASSFILE = file
+  delete process.env.PGPASSWORD
+  try {
+    return await fn()
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k]
+      else process.env[k] = v
+    }
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+const escapePass = (s) => s.replace(/\\/g, '\\\\').replace(/:/g, '\\:')
+
+test('no password given: the password file (PGPASSFILE) is read as pg reads it (parity)', async () => {
+  const cfg = userCfg(SCRAM, undefined)
+  const r = await withPassFile(
+    [
+      // Not this server: skipped.
+      `otherhost:${cluster.port}:*:${SCRAM.name}:wrong`,
+      `127.0.0.1:${cluster.port}:*:${SCRAM.name}:${escapePass(SCRAM.password)}`,
+      `*:*:*:${MD5.name}:${escapePass(MD5.password)}`,
+    ],
+    () =>
+      assertParity(cfg, async (pool) => {
+        const [a, b] = await Promise.all([pool.connect(), pool.connect()])
+        a.release()
+        b.release()
+        return { u: await who(pool) }
+      }),
+  )
+  assert.equal(r.ours.value.u, SCRAM.name)
+  const md5 = await withPassFile([`*:*:*:${MD5.name}:${escapePass(MD5.password)}`], () => assertParity(userCfg(MD5, undefined), async (pool) => ({ u: await who(pool) })))
+  assert.equal(md5.ours.value.u, MD5.name)
+})
+
+test('a password given in the options wins over the password file; no matching entry fails', async () => {
+  await withPassFile([`*:*:*:${SCRAM.name}:wrong-from-file`], async () => {
+    const r = await assertParity(userCfg(SCRAM, SCRAM.password), async (pool) => ({ u: await who(pool) }))
+    assert.equal(r.ours.value.u, SCRAM.name)
+  })
+  await withPassFile([`*:*:*:someone_else:x`], async () => {
+    const pool = new LeakDetectingPool(userCfg(SCRAM, undefined))
+    try {
+      const e = await rejection(pool.query('SELECT 1'))
+      assert.match(e.message, /password/)
+      assert.equal(pool.totalCount, 0)
+    } finally {
+      await pool.end()
+    }
+  })
+})
+
+test('the password file is read only when the server asks for a password (parity)', async () => {
+  const fs = require('node:fs')
+  const stat = fs.stat
+  let reads = 0
+  // pgpass looks the file up with fs.stat first (the same `fs` module this process shares).
+  fs.stat = function (file, ...rest) {
+    if (file === process.env.PGPASSFILE) reads++
+    return stat.call(this, file, ...rest)
+  }
+  const reading = async (pool) => {
+    reads = 0
+    const u = await who(pool)
+    return { u, reads }
+  }
+  try {
+    await withPassFile([`*:*:*:*:${escapePass(SCRAM.password)}`], async () => {
+      // The cluster trusts its "postgres" role: no password is asked for, the file is not read.
+      const trusted = await assertParity({ ...cluster.config(), connectionString: undefined }, reading)
+      assert.equal(trusted.ours.value.reads, 0)
+      const asked = await assertParity(userCfg(SCRAM, undefined), reading)
+      assert.deepEqual(asked.ours.value, { u: SCRAM.name, reads: 1 })
+    })
+  } finally {
+    fs.stat = stat
+  }
+})

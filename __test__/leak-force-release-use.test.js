@@ -47,3 +47,22 @@ test('a genuine second release still throws pg\'s error', async (t) => {
   assert.throws(() => c.release(), { message: 'Release called on client which has already been released to the pool.' })
   await assert.rejects(c.query('SELECT 1'), /released/)
 })
+
+test('a query the core refuses before the reclaim event reaches JS gets the same words', async (t) => {
+  const pool = await makePool({ max: 2, leakThresholdMs: 0, checkIntervalMs: 10, forceReleaseAfterMs: 30 }, t)
+  const forced = collect(pool, 'forceRelease')
+  const client = await forgetful(pool)
+  // Keep the JS thread busy past the reclaim, so the forceRelease event is still queued when
+  // the query is sent.
+  const until = Date.now() + 300
+  while (Date.now() < until);
+  assert.equal(forced.length, 0, 'the event waits for the JS thread')
+  await assert.rejects(client.query('SELECT 1'), (err) => {
+    assert.equal(err.code, 'LDP_CLIENT_RECLAIMED')
+    assert.match(err.message, /^Client was force-released by the pool at \d{4}-\d\d-\d\dT[\d:.]+Z after being held for \d+ ms/)
+    assert.match(err.message, /checked out at /)
+    assert.equal(err.reason, undefined, 'the facts are worded, not left on the error')
+    return true
+  })
+  await waitUntil(() => forced.length === 1, 3000, 'the forced release')
+})

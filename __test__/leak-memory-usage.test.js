@@ -25,7 +25,7 @@ test('sizes stay within capacities under load', async (t) => {
     metricsIntervalMs: 20,
   }, t)
   const mem0 = pool.getMemoryUsage()
-  for (const k of ['alerts', 'leakSites', 'recentReleases', 'checkoutStacks', 'clients', 'idle', 'waiters', 'checkoutRegistry', 'removing', 'history', 'acquireWaitSamples', 'holdTimeSamples', 'creationSamples']) {
+  for (const k of ['alerts', 'leakSites', 'recentReleases', 'checkoutStacks', 'clients', 'idle', 'waiters', 'checkoutRegistry', 'removing', 'cleaning', 'history', 'acquireWaitSamples', 'holdTimeSamples', 'creationSamples']) {
     assert.ok(k in mem0, `getMemoryUsage() lacks ${k}: ${Object.keys(mem0)}`)
   }
   assert.equal(mem0.alerts.capacity, 7)

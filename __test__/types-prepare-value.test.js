@@ -1,6 +1,6 @@
 'use strict'
 
-// Compares lib/types/prepare-value with pg's utils.prepareValue and
+// Compares lib/prepare-value with pg's utils.prepareValue and
 // escapeLiteral/escapeIdentifier. Run under several TZ values.
 
 const test = require('node:test')
@@ -10,7 +10,7 @@ const { inspect } = require('node:util')
 
 const {
   prepareValue, prepareValues, escapeLiteral, escapeIdentifier, dateToString
-} = require('../lib/types/prepare-value')
+} = require('../lib/prepare-value')
 
 // pg's prepareValue returns undefined where it means NULL (e.g. a toJSON()
 // returning undefined); the protocol writer sends both as NULL.
@@ -168,7 +168,7 @@ test('objects: JSON and toPostgres', () => {
   assert.equal(typeof received, 'function')
 
   // interval objects from the parsers round-trip through toPostgres
-  const { parseInterval } = require('../lib/types/parsers')
+  const parseInterval = require('pg-types').getTypeParser(1186, 'text')
   assert.equal(prepareValue(parseInterval('1 day 00:00:01.5')), '1.5 seconds 1 days')
 })
 

@@ -4,6 +4,7 @@
 //   node benchmark/run.js [--quick] [--rounds N] [--seconds S] [--warmup-ms MS]
 //                         [--subjects a,b] [--cases x,y] [--no-pgbench] [--out FILE]
 //                         [--isolate measurement|subject] [--addon FILE.node]
+//                         [--baseline DIR]
 //
 // By default every measurement (one subject × one case × one round) runs in a fresh child
 // process (benchmark/worker.js), so each subject's RSS, CPU, JIT state and GC are its own and
@@ -17,7 +18,9 @@
 //
 // LeakDetectingPool is loaded from a copy of index.js, binding.js, lib/ and the addon taken at
 // start (lib/snapshot.js), so concurrent rebuilds or edits cannot mix into a run; --addon
-// benchmarks a given .node file instead of the checkout's.
+// benchmarks a given .node file instead of the checkout's. --baseline DIR adds the subject
+// `ldp-base`: the package in DIR (its index.js, lib/ and built addon, e.g. a worktree of the
+// main branch), snapshotted the same way and run interleaved with the others.
 // Defaults: 3 rounds; measured window 10 s for the sustained cases (pool.query c=16, c=64)
 // and 3 s for the others; 1 s warm-up per process; pgbench 10 s per round (~10 min on 2 cores).
 // --seconds S sets every window (and pgbench) to S. --quick: 1 round, 0.3 s windows,
@@ -37,7 +40,7 @@ const ROOT = path.join(__dirname, '..')
 const MARK = 'BENCH_RESULT '
 
 function parseArgs(argv) {
-  const o = { quick: false, rounds: null, seconds: null, warmupMs: null, subjects: null, cases: null, pgbench: true, out: null, isolate: null, addon: null }
+  const o = { quick: false, rounds: null, seconds: null, warmupMs: null, subjects: null, cases: null, pgbench: true, out: null, isolate: null, addon: null, baseline: null }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     const val = () => {
@@ -56,6 +59,7 @@ function parseArgs(argv) {
     else if (name === '--no-pgbench') o.pgbench = false
     else if (name === '--out') o.out = val()
     else if (name === '--addon') o.addon = val()
+    else if (name === '--baseline') o.baseline = path.resolve(val())
     else if (name === '--isolate') {
       o.isolate = val()
       if (!['measurement', 'subject'].includes(o.isolate)) throw new Error('--isolate takes measurement or subject')
@@ -156,7 +160,8 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2))
   const started = new Date()
   const command = ['node', 'benchmark/run.js', ...process.argv.slice(2)].join(' ')
-  const subjects = opts.subjects ? SUBJECTS.filter((s) => opts.subjects.includes(s.id)) : SUBJECTS
+  const available = SUBJECTS.filter((s) => !s.optional || (s.id === 'ldp-base' && opts.baseline))
+  const subjects = opts.subjects ? available.filter((s) => opts.subjects.includes(s.id)) : available
   const cases = opts.cases ? CASES.filter((c) => opts.cases.includes(c.id)) : CASES
 
   progress(`bench: ${command}`)
@@ -171,6 +176,12 @@ async function main() {
   progress(`bench: server PostgreSQL ${setup.server} (${setup.describe}), database ${setup.database}, rows from ${setup.rowsSource}`)
 
   const env = { ...process.env, BENCH_CLK_TCK: String(clkTck()), BENCH_LDP_DIR: snap.dir }
+  if (opts.baseline) {
+    const base = snapshotPackage(opts.baseline)
+    process.on('exit', base.cleanup)
+    env.BENCH_BASE_DIR = base.dir
+    progress(`bench: baseline LeakDetectingPool from a snapshot of ${opts.baseline} (sha256 ${base.addon.sha256})`)
+  }
   const runs = []
   const pgbenchRuns = []
   const loadStart = os.loadavg()

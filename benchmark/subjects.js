@@ -63,6 +63,18 @@ const SUBJECTS = [
     },
   },
   {
+    // Only with `--baseline DIR` (run.js): another build of this package, e.g. the main branch,
+    // measured in the same run so a change is compared with what it replaces.
+    id: 'ldp-base',
+    label: 'LDP (baseline)',
+    description: 'LeakDetectingPool from the --baseline directory, default options, max 10',
+    optional: true,
+    create(conn) {
+      const { LeakDetectingPool } = require(process.env.BENCH_BASE_DIR)
+      return pgLike(new LeakDetectingPool(pgConfig(conn)))
+    },
+  },
+  {
     id: 'pg',
     label: 'pg.Pool',
     description: `pg.Pool (pg ${require('pg/package.json').version}), max 10`,

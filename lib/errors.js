@@ -1,14 +1,10 @@
 'use strict'
-// Error shaping: server errors look exactly like pg's DatabaseError (same fields, in the same
-// order); the pool's own errors carry stable `code`s (LDP_*), documented in the README.
+// Error shaping: server errors are pg's own DatabaseError class (pg-protocol's, which pg
+// re-exports, so `err instanceof pg.DatabaseError` holds), with its fields in the order pg's
+// parser assigns them; the pool's own errors carry stable `code`s (LDP_*), documented in the
+// README.
 
-class DatabaseError extends Error {
-  constructor(message, length, name) {
-    super(message)
-    this.length = length
-    this.name = name
-  }
-}
+const { DatabaseError } = require('pg-protocol')
 
 // ErrorResponse/NoticeResponse field codes → pg's property names, in pg's assignment order.
 const FIELDS = [
@@ -83,6 +79,15 @@ function clientError(code, message, extra) {
 }
 
 /**
+ * Whether `err`, a query's error, means the connection itself failed (pg then marks the client
+ * not queryable): the socket ended or broke, or the server ended the session (FATAL, PANIC).
+ */
+function isConnectionFailure(err) {
+  if (err instanceof DatabaseError) return err.severity === 'FATAL' || err.severity === 'PANIC'
+  return err.code === 'LDP_CONNECTION_TERMINATED' || err.code === 'LDP_IO' || typeof err.syscall === 'string'
+}
+
+/**
  * Renders a received option value the way the core does in its messages: strings quoted,
  * numbers as JavaScript prints them, containers and functions by kind.
  */
@@ -125,4 +130,4 @@ function fromInfo(info) {
   return clientError(info.code, info.message, extra)
 }
 
-module.exports = { DatabaseError, databaseError, noticeMessage, clientError, fromInfo, invalidOption }
+module.exports = { DatabaseError, databaseError, noticeMessage, clientError, fromInfo, invalidOption, isConnectionFailure }

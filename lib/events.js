@@ -13,10 +13,11 @@
 const { clientError, databaseError, noticeMessage } = require('./errors')
 const { safeEmit } = require('./emit')
 const { siteOf, leakOf, reclaimedError } = require('./report')
+const { FAILED, CLOSED } = require('./client')
 
 /** A connection's failure: pg's DatabaseError when the server said why, else our error. */
 function connError(e) {
-  return e.fields ? databaseError(e.fields) : clientError(e.code, e.message)
+  return e.fields ? databaseError(e.fields) : clientError(e.code, e.message, e.extra)
 }
 
 function onLeaks(pool, ev) {
@@ -70,20 +71,23 @@ function onReleasedInTransaction(pool, ev) {
 function handle(pool, ev) {
   switch (ev.type) {
     case 'removed': {
-      const client = pool.removed(ev.connId)
-      if (client) pool.emit('remove', client)
+      const client = pool.removed(ev.connId, ev.processId)
+      // As pg's client does when its connection ends: end() settles, then `end`.
+      if (client && client[CLOSED]()) pool.emit('remove', client)
       break
     }
     case 'idleError': {
       const err = connError(ev.error)
-      const client = pool.clientFor(ev.connId)
+      // A connection that served only pool.query has no client object yet: pg's error names one.
+      const client = pool.listens('error') ? pool.clientOf(ev.connId, ev.processId) : pool.clientFor(ev.connId)
       err.client = client
-      if (client) safeEmit(client, 'end')
+      if (client) client[CLOSED]()
       if (pool.listens('error')) pool.emit('error', err, client)
       break
     }
     case 'clientError': {
       const client = pool.clientFor(ev.connId)
+      if (client) client[FAILED]()
       if (client && client.listenerCount('error') > 0) {
         safeEmit(client, 'error', connError(ev.error))
         // pg emits the server's error (e.g. FATAL 57P01), then "Connection terminated unexpectedly".

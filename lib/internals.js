@@ -23,7 +23,8 @@
 const { PoolClient, ATTACH, DETACH } = require('./client')
 const { CheckoutInfo } = require('./completions')
 const { Observer } = require('./observe')
-const { siteOf } = require('./report')
+const { siteOf, reclaimedError } = require('./report')
+const { sourceMapMemory } = require('./source-maps')
 const { fromInfo } = require('./errors')
 const { safeEmit } = require('./emit')
 
@@ -72,14 +73,18 @@ class PoolInternals {
     this._completions = completions
     this._conns = new Map()
     this._entries = new Map()
+    // Connections abandoned with their client forgotten (a failed onConnect), until their
+    // removal is reported: pg-pool emits no `remove` for them.
+    this._abandoned = new Set()
     this._outstanding = 0
     this._settled = NOOP
     this._clientParsers = false
     this._collected = new FinalizationRegistry((slot) => {
       if (slot.checkoutId !== 0) native.discard(slot.checkoutId)
     })
-    // pg keeps the process alive while idle clients exist (unless allowExitOnIdle); nothing in
-    // the core does, so this handle is ref'd exactly then.
+    // pg's sockets keep the process alive while a client is checked out, and while idle
+    // clients exist unless allowExitOnIdle; nothing in the core does (sockets are read by
+    // unref'd handles), so this handle is ref'd exactly then (see _touchKeepAlive).
     this._keepAlive = setInterval(NOOP, 0x7fffffff)
     this._keepAlive.unref()
     this._keepAliveRefed = false
@@ -94,22 +99,14 @@ class PoolInternals {
    * connect(), or null.
    */
   acquire(meta, holder, tag) {
-    const r = this._completions.connect(meta)
+    const r = this._completions.connect(meta, (info) => {
+      this._outstanding--
+      if (info !== null) this._hold(info, holder, tag)
+      this._settled()
+    })
     if (r instanceof CheckoutInfo) return this._hold(r, holder, tag)
     this._outstanding++
-    return r.then(
-      (info) => {
-        this._outstanding--
-        this._hold(info, holder, tag)
-        this._settled()
-        return info
-      },
-      (err) => {
-        this._outstanding--
-        this._settled()
-        throw err
-      }
-    )
+    return r
   }
 
   /**
@@ -120,7 +117,22 @@ class PoolInternals {
   abandon(info) {
     this._forget(this._conns.get(info.connId))
     this._conns.delete(info.connId)
+    this._abandoned.add(info.connId)
     this._completions.released(this._native.release(info.checkoutId, true))
+    this._touchKeepAlive()
+  }
+
+  /**
+   * A pool.query that ran without a client object was served by connection `served` (the
+   * core says so once someone listens, see LeakDetectingPool#on): pg's `connect` (for a new
+   * connection), `acquire` and `release` (with the query's error, if any) for that
+   * connection's client, as pg-pool's query() emits them.
+   */
+  servedImplicitly(served, err) {
+    const client = this.clientOf(served.connId, served.processId)
+    if (served.isNew) safeEmit(this._pool, 'connect', client)
+    safeEmit(this._pool, 'acquire', client)
+    safeEmit(this._pool, 'release', err, client)
   }
 
   /**
@@ -161,6 +173,8 @@ class PoolInternals {
       checkoutStacks: { size: this._entries.size, capacity: max },
       // Live connections (<= max) plus connections whose removal has not finished (<= max).
       clients: { size: this._conns.size, capacity: 2 * max },
+      // Source maps read for reports: one cache for the whole process, bounded by a constant.
+      sourceMaps: sourceMapMemory(),
     })
   }
 
@@ -201,17 +215,30 @@ class PoolInternals {
 
   /** `client.release(err)` of the checkout `slot`'s client holds; throws the core's error if any. */
   release(slot, err) {
+    this._giveBack(slot, !!err, true, err)
+  }
+
+  /**
+   * `client.end()` of the checkout `slot`'s client holds: its connection is closed and its slot
+   * freed now, without `release` (pg-pool emits that at the release that follows).
+   */
+  end(slot) {
+    this._giveBack(slot, true, false)
+  }
+
+  /** Hands the checkout `slot`'s client holds back to the core (`destroy`: close it). */
+  _giveBack(slot, destroy, announce, err) {
     const checkoutId = slot.checkoutId
     const entry = this._entries.get(checkoutId)
     const client = this._forget(slot)
     slot.idle = client
-    safeEmit(this._pool, 'release', err, client)
-    const r = this._completions.released(this._native.release(checkoutId, !!err))
+    if (announce) safeEmit(this._pool, 'release', err, client)
+    const r = this._completions.released(this._native.release(checkoutId, destroy))
     if (typeof r !== 'number') throw fromInfo(r)
     // Only a checkout an event may still name is remembered: one the core says an event may
     // follow for (a reported leak, a release inside a transaction) or one it had already
-    // reclaimed (its forceRelease is on its way). Keeping every released entry alive for a
-    // while made V8 promote them all.
+    // reclaimed (its forceRelease is on its way). Entries kept alive for a while would be
+    // promoted by V8 with their stacks, one per checkout.
     if (entry && (r & 4 || !(r & 1))) this.observer.released(checkoutId, entry)
     this._touchKeepAlive()
   }
@@ -251,6 +278,19 @@ class PoolInternals {
     return slot && (slot.idle || slot.ref.deref())
   }
 
+  /**
+   * The client object of connection `connId`, made (not checked out) if JS has none yet: a
+   * connection that so far served only pool.query's fast path has no client object, and pg's
+   * events still name one.
+   */
+  clientOf(connId, processId) {
+    const client = this.clientFor(connId)
+    if (client) return client
+    const slot = this._newSlot(connId, processId)
+    slot.idle = slot.ref.deref()
+    return slot.idle
+  }
+
   /** The entry of checkout `checkoutId`: held, or released a moment ago (an event was on its way). */
   entryOf(checkoutId) {
     return this._entries.get(checkoutId) || this.observer.recentEntry(checkoutId)
@@ -268,6 +308,17 @@ class PoolInternals {
   /** `fn` runs whenever a connect() in flight settles (taken or failed). */
   onSettled(fn) {
     this._settled = fn
+  }
+
+  /**
+   * The error for a query the core refused because it had reclaimed checkout `checkoutId`
+   * before JS heard of it: the core's facts (`reason`, `at`, `heldMs`), worded as the reclaim
+   * event's error is.
+   */
+  reclaimError(checkoutId, facts) {
+    const entry = this.entryOf(checkoutId)
+    const location = (entry && entry.location) || siteOf(false, entry)
+    return reclaimedError(facts.reason, { ageMs: facts.heldMs, location }, facts.at)
   }
 
   /** Checkout `checkoutId` was reported as a leak at `location`. */
@@ -292,11 +343,16 @@ class PoolInternals {
     }
     this._entries.delete(checkoutId)
     this._native.discard(checkoutId)
+    this._touchKeepAlive()
   }
 
-  /** Connection `connId`'s removal finished: its client (returned, if any) is forgotten. */
-  removed(connId) {
-    const client = this.clientFor(connId)
+  /**
+   * Connection `connId`'s removal finished: its client (returned, if any — made for it if
+   * someone listens for `remove`) is forgotten.
+   */
+  removed(connId, processId) {
+    if (this._abandoned.delete(connId)) return undefined
+    const client = this.clientFor(connId) || (this.listens('remove') ? this.clientOf(connId, processId) : undefined)
     this._conns.delete(connId)
     this._touchKeepAlive()
     return client
@@ -310,18 +366,26 @@ class PoolInternals {
     let slot = this._conns.get(connId)
     let client = slot && (slot.idle || slot.ref.deref())
     if (!client) {
-      slot = new Slot()
-      client = new PoolClient(this, slot, info.processId)
-      slot.ref = new WeakRef(client)
-      this._collected.register(client, slot)
-      this._conns.set(connId, slot)
+      slot = this._newSlot(connId, info.processId)
+      client = slot.ref.deref()
     }
     slot.idle = null
     slot.checkoutId = info.checkoutId
     this._entries.set(info.checkoutId, new CheckoutEntry(connId, holder, tag))
     client[ATTACH](info, tag)
     info.client = client
+    if (!this._keepAliveRefed) this._touchKeepAlive()
     return info
+  }
+
+  /** A slot and client object for connection `connId` (the caller keeps the client alive). */
+  _newSlot(connId, processId) {
+    const slot = new Slot()
+    const client = new PoolClient(this, slot, processId)
+    slot.ref = new WeakRef(client)
+    this._collected.register(client, slot)
+    this._conns.set(connId, slot)
+    return slot
   }
 
   /** JS no longer holds `slot`'s checkout; its client (if still alive) is detached with `reason`. */
@@ -333,13 +397,19 @@ class PoolInternals {
     return client
   }
 
+  /**
+   * pg's rule for keeping the process alive: a checked-out client always does (its socket is
+   * ref'd); idle clients do unless allowExitOnIdle (or the pool is ending). Toggles the handle
+   * only when the answer changes, so a checkout costs a ref only when none was held.
+   */
   _touchKeepAlive() {
-    if (this.settings.allowExitOnIdle || this._stopped || this._pool.ending) return
-    const idle = this._native.idleCount > 0
-    if (idle && !this._keepAliveRefed) {
+    if (this._stopped) return
+    const need =
+      this._entries.size > 0 || (!this.settings.allowExitOnIdle && !this._pool.ending && this._native.idleCount > 0)
+    if (need && !this._keepAliveRefed) {
       this._keepAlive.ref()
       this._keepAliveRefed = true
-    } else if (!idle && this._keepAliveRefed) {
+    } else if (!need && this._keepAliveRefed) {
       this._keepAlive.unref()
       this._keepAliveRefed = false
     }

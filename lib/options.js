@@ -7,11 +7,13 @@
 // dispatcher read; `poolOptions` is pg-pool's `pool.options`, a copy of what the user passed.
 
 const { invalidOption } = require('./errors')
+const { FrameRules } = require('./stack')
 
 /** Options only this layer reads: never sent to the core (pg's `Client` and `stream` are functions). */
 const JS_ONLY = new Set([
   'log', 'verify', 'onConnect', 'types', 'Promise', 'Client', 'stream',
-  'captureStacks', 'stackTraceLimit', 'alertBufferSize', 'allowExitOnIdle', 'parseInputDatesAsUTC',
+  'captureStacks', 'stackTraceLimit', 'ignoreFrames', 'alertBufferSize', 'allowExitOnIdle', 'parseInputDatesAsUTC',
+  'pipeline',
 ])
 
 function hide(obj, key, value) {
@@ -104,6 +106,18 @@ function integer(options, key, dflt, min) {
 }
 
 /**
+ * `ignoreFrames`: the app's own helpers a report's location looks through (lib/stack.js), an
+ * array of strings and RegExps; copied, so that later edits of the user's array change nothing.
+ */
+function framePatterns(options) {
+  const v = options.ignoreFrames
+  if (v == null) return []
+  const ok = Array.isArray(v) && v.every((p) => (typeof p === 'string' && p !== '') || p instanceof RegExp)
+  if (!ok) throw invalidOption(TypeError, 'ignoreFrames', 'an array of non-empty strings and RegExps', v)
+  return v.slice()
+}
+
+/**
  * Validates the options only this layer reads and returns their values (defaults applied);
  * throws pg-style TypeError/RangeError naming the option and the value received.
  */
@@ -121,8 +135,10 @@ function jsOptions(options) {
     types: types || undefined,
     captureStacks: bool(o, 'captureStacks', true),
     stackTraceLimit: integer(o, 'stackTraceLimit', 10, 0),
+    ignoreFrames: framePatterns(o),
     alertBufferSize: integer(o, 'alertBufferSize', 100, 1),
     allowExitOnIdle: bool(o, 'allowExitOnIdle', false),
+    pipeline: bool(o, 'pipeline', false),
     // pg's `defaults.parseInputDatesAsUTC`, as a pool option: Date parameters sent as UTC text.
     utc: o.parseInputDatesAsUTC === true,
   }
@@ -139,7 +155,9 @@ function parseResolved(json) {
 /**
  * What the pool, its clients and its event dispatcher read (frozen): the core's resolved view
  * `resolved` for everything the core decides, `js` (from jsOptions) for the rest, and
- * `defaultTypes` when the user gave no `types`.
+ * `defaultTypes` (pg-types, the registry pg reads) when the user gave no `types`, and
+ * `connection`, the pool's ConnectionParameters (lib/connection-parameters.js): where clients
+ * read host, port, user, database, replication and ssl from.
  *
  * Stack capture: a stack is captured at connect() exactly when a leak report by age is
  * possible for that checkout — captureStacks is on and its threshold (per-checkout override,
@@ -148,12 +166,9 @@ function parseResolved(json) {
  * a garbage-collected client, end()) then carry no stack and name the site by tag or
  * 'unknown'.
  */
-function settingsOf(resolved, js, defaultTypes) {
+function settingsOf(resolved, js, defaultTypes, connection) {
   return Object.freeze({
-    host: resolved.host,
-    port: resolved.port,
-    user: resolved.user,
-    database: resolved.database,
+    connection,
     applicationName: resolved.applicationName,
     max: resolved.max,
     min: resolved.min,
@@ -161,8 +176,13 @@ function settingsOf(resolved, js, defaultTypes) {
     leakThresholdMs: resolved.leakThresholdMs,
     captureStacks: js.captureStacks,
     stackTraceLimit: js.stackTraceLimit,
+    // Which frames a report's location looks through; travels with each captured stack.
+    frameRules: new FrameRules(js.ignoreFrames),
     alertBufferSize: js.alertBufferSize,
     allowExitOnIdle: js.allowExitOnIdle,
+    pipeline: js.pipeline,
+    // How TLS starts ('postgres' or 'direct', also 'postgres' without TLS): pg's client.sslNegotiation.
+    sslNegotiation: resolved.sslnegotiation,
     utc: js.utc,
     types: js.types || defaultTypes,
     log: js.log,

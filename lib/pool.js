@@ -6,7 +6,7 @@
 // lib/events.js, leak/metrics views kept in lib/observe.js.
 
 const EventEmitter = require('events')
-const binding = require('../binding')
+const binding = require('./native').load()
 const { normalize, encode } = require('./query')
 const { parse } = require('./result')
 const { fromInfo } = require('./errors')
@@ -18,7 +18,8 @@ const { Dispatcher } = require('./events')
 const { PoolInternals } = require('./internals')
 const { RUN } = require('./client')
 const { Completions, CheckoutInfo } = require('./completions')
-const defaultTypes = require('./types/parsers')
+const pgTypes = require('pg-types')
+const { ConnectionParameters, passwordSource } = require('./connection-parameters')
 
 const { NativePool } = binding
 
@@ -39,8 +40,11 @@ class LeakDetectingPool extends EventEmitter {
       throw new TypeError(`LeakDetectingPool options must be an object, received ${typeof options}`)
     }
     const js = jsOptions(options)
-    const pw = options && typeof options.password === 'function' ? options.password : null
-    const passwordFn = pw ? () => Promise.resolve().then(() => pw()).then((p) => (p == null ? null : String(p))) : undefined
+    // The core asks for a password only when a server asks a new connection for one, on a
+    // later turn, once `params` is set: the user's function, or, when nothing gave a password,
+    // the password file, as pg reads it.
+    let params = null
+    const passwordFn = passwordSource(options && options.password, () => params)
     const completions = new Completions()
     let dispatcher = null
     // Events only arrive on later turns, once `dispatcher` is set.
@@ -48,7 +52,8 @@ class LeakDetectingPool extends EventEmitter {
     if (!(native instanceof NativePool)) throw fromInfo(native)
     completions.native = native
     const resolved = parseResolved(native.resolvedOptions())
-    const settings = settingsOf(resolved, js, defaultTypes)
+    params = new ConnectionParameters(resolved, options)
+    const settings = settingsOf(resolved, js, pgTypes, params)
     const internals = new PoolInternals(this, native, completions, settings)
     dispatcher = new Dispatcher(internals)
     this.options = poolOptions(options, resolved)
@@ -92,7 +97,7 @@ class LeakDetectingPool extends EventEmitter {
       if (cb) return later(cb, err, undefined, NOOP)
       return this.Promise.reject(err)
     }
-    const holder = this._capturesStack(opts) ? capture(this.connect, this._settings.stackTraceLimit) : null
+    const holder = this._capturesStack(opts) ? capture(this.connect, this._settings.stackTraceLimit, this._settings.frameRules) : null
     const p = this._acquire(opts, holder, false)
     if (cb) {
       p.then((c) => cb(undefined, c, (err) => c.release(err)), (e) => cb(e, undefined, NOOP))
@@ -213,6 +218,33 @@ class LeakDetectingPool extends EventEmitter {
     return p
   }
 
+  // pg emits `connect`, `acquire` and `release` for pool.query's client too. A listener added
+  // while a pool.query runs on the fast path (which makes no client) must still hear of it:
+  // from the first such listener on, the core says which connection served each pool.query
+  // (NativePool.watchImplicit). Overriding the adding methods (once and prependOnceListener
+  // go through them) keeps this invisible, unlike a 'newListener' listener.
+  on(name, listener) {
+    this._watch(name)
+    return super.on(name, listener)
+  }
+
+  addListener(name, listener) {
+    this._watch(name)
+    return super.addListener(name, listener)
+  }
+
+  prependListener(name, listener) {
+    this._watch(name)
+    return super.prependListener(name, listener)
+  }
+
+  _watch(name) {
+    if ((name === 'connect' || name === 'acquire' || name === 'release') && !this._watching) {
+      hidden(this, '_watching', true)
+      this._native.watchImplicit()
+    }
+  }
+
   /** Whether nothing could observe a client: pool.query may then skip making one. */
   _fastPath() {
     const s = this._settings
@@ -230,13 +262,21 @@ class LeakDetectingPool extends EventEmitter {
   /** `pool.query` on the core's implicit checkout (never with a query timeout, see query()). */
   async _directQuery(q) {
     const [text, params, name, extended] = encode(q, this._settings.utc)
-    const reply = await this._completions.run(text, params, name, extended)
+    const completions = this._completions
+    const pending = completions.run(text, params, name, extended)
+    const id = completions.lastRunId
+    const reply = await pending
     let parsed = parse(reply, q.rowMode, q.types || this._settings.types)
     if (parsed instanceof Promise) parsed = await parsed
     const { result, error } = parsed
     // The implicit checkout is already back (idle or handed on): the keep-alive handle can only
     // need turning on, which is all this hot path checks for.
     this._internals.afterQuery()
+    // Someone started listening for pg's checkout events while this ran: they fire for it too.
+    if (completions.served.size !== 0) {
+      const served = completions.takeServed(id)
+      if (served !== undefined) this._internals.servedImplicitly(served, error)
+    }
     if (error) {
       Error.captureStackTrace(this._acquireError(error))
       throw error

@@ -4,7 +4,7 @@
 // protocol the way pg does (extended with values, a name, or queryMode 'extended').
 // Submittables (objects with `submit`) never come here: lib/submit/ runs them.
 
-const { prepareValues } = require('./types/prepare-value')
+const { prepareValues } = require('./prepare-value')
 
 function normalize(config, values, callback) {
   if (config == null) {

@@ -7,9 +7,11 @@ const { clientError } = require('./errors')
 const { stackOf, locationOf } = require('./stack')
 
 /**
- * Where a checkout was taken: `pool.query` for pool.query's own checkout, else the first
- * frame outside the library of the stack captured at connect(), else `tag:<tag>`, else
+ * Where a checkout was taken: `pool.query` for pool.query's own checkout, else the app's own
+ * frame in the stack captured at connect() (lib/stack.js: outside this library and
+ * node_modules, past the pool's `ignoreFrames`, source-mapped), else `tag:<tag>`, else
  * `unknown`. `entry` is JS's CheckoutEntry (undefined when JS has none), `tag` the core's.
+ * The same site names a leak, groups getLeakReport() and lists the holders of an exhausted pool.
  */
 function siteOf(implicit, entry, tag) {
   if (implicit) return 'pool.query'
@@ -63,14 +65,17 @@ function leakOf(l, entry) {
   }
 }
 
-/** What a reclaimed client's later queries reject with: which reclaim, when, after how long. */
-function reclaimedError(reason, leak) {
+/**
+ * What a reclaimed client's later queries reject with: which reclaim, when (`at`, epoch ms;
+ * now when not given), after how long.
+ */
+function reclaimedError(reason, leak, at = Date.now()) {
   const what =
     reason === 'end' ? 'was destroyed by pool.end()' : reason === 'garbage-collected' ? 'was reclaimed after being garbage-collected' : 'was force-released by the pool'
   const why = reason === 'idle' ? ` (idle for ${leak.idleMs} ms, over forceReleaseAfterMs)` : reason === 'end' ? ' (still checked out when endTimeoutMs ran out)' : ''
   return clientError(
     'LDP_CLIENT_RECLAIMED',
-    `Client ${what} at ${new Date().toISOString()} after being held for ${leak.ageMs} ms${why}; its connection was closed. It was checked out at ${leak.location}`
+    `Client ${what} at ${new Date(at).toISOString()} after being held for ${leak.ageMs} ms${why}; its connection was closed. It was checked out at ${leak.location}`
   )
 }
 

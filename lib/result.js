@@ -6,7 +6,8 @@
 // ! client-side error, d a DataRow whose values are all ASCII. A long reply may arrive in
 // parts (a ReplyStream), each part whole frames.
 
-const defaultTypes = require('./types/parsers')
+const pgTypes = require('pg-types')
+const { fastest } = require('./fast-parsers')
 const { databaseError, clientError } = require('./errors')
 
 const TAG = /^([A-Za-z]+)(?: (\d+))?(?: (\d+))?/
@@ -81,7 +82,7 @@ function readFields(result, buf, pos) {
     const format = buf.readInt16BE(pos + 16) === 0 ? 'text' : 'binary'
     pos += 18
     fields[i] = new Field(name, tableID, columnID, dataTypeID, dataTypeSize, dataTypeModifier, format)
-    parsers[i] = types ? types.getTypeParser(dataTypeID, format) : defaultTypes.getTypeParser(dataTypeID, format)
+    parsers[i] = fastest((types || pgTypes).getTypeParser(dataTypeID, format))
     empty[name] = null
   }
   result.fields = fields
@@ -181,10 +182,12 @@ class ReplyState {
         case 0x45: // E
           if (!this.error) this.error = databaseError(errorFields(buf, body, frameEnd))
           break
-        case 0x21: { // !
+        case 0x21: { // ! code, message, and optionally the error's other members as JSON
           if (!this.error) {
             const [code, next] = cstring(buf, body)
-            this.error = clientError(code, cstring(buf, next)[0])
+            const [message, rest] = cstring(buf, next)
+            // A third string, when present, holds the error's facts as JSON.
+            this.error = clientError(code, message, rest < frameEnd ? JSON.parse(cstring(buf, rest)[0]) : undefined)
           }
           break
         }

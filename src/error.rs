@@ -29,8 +29,12 @@ pub enum Error {
     ConnectTimeout,
     /// `maxWaiting` callers are already queued.
     QueueFull(usize),
-    /// The network or TLS layer failed while connecting or talking to the server.
+    /// The network or TLS layer failed while connecting or talking to the server, with no
+    /// operating-system error to name (a TLS failure, a name lookup, a reader that stopped).
     Io(String),
+    /// A socket operation failed with an operating-system error: named as Node names it
+    /// (`code` `ECONNRESET`, `read ECONNRESET`), because pg hands Node's socket error on.
+    Socket(SocketError),
     /// The server refused TLS although it was required.
     TlsUnsupported,
     /// TLS configuration or handshake failure.
@@ -53,8 +57,119 @@ pub enum Error {
     QueryEncoding(String),
     /// A caller-named statement was reused for different text on one connection.
     StatementNameReused(String),
-    /// The server said something we did not expect.
+    /// The server broke the protocol: a message that answers no request, or one that cannot
+    /// be parsed. The connection is discarded. `Display` is pg's message where pg has one
+    /// ("Received unexpected dataRow message from backend.").
     Protocol(String),
+}
+
+/// An operating-system error of a socket operation, as Node reports it.
+///
+/// Invariants: `errno` is the OS's (positive) error number and `code` its name (`E…`, or
+/// `Unknown system error N` for one the table does not know); `address`/`port` are set for
+/// `connect` only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocketError {
+    /// `connect`, `read` or `write`.
+    pub syscall: &'static str,
+    pub code: String,
+    pub errno: i32,
+    /// The server connected to: a host or a unix socket path.
+    pub address: Option<String>,
+    pub port: Option<u16>,
+}
+
+impl SocketError {
+    /// The socket error `e` carries, if it carries an operating-system error number.
+    pub fn from_io(syscall: &'static str, e: &std::io::Error) -> Option<SocketError> {
+        let errno = e.raw_os_error()?;
+        let code = errno_name(errno)
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("Unknown system error {errno}"));
+        Some(SocketError {
+            syscall,
+            code,
+            errno,
+            address: None,
+            port: None,
+        })
+    }
+
+    /// The same error, naming the server it was connecting to.
+    pub fn at(mut self, address: &str, port: Option<u16>) -> SocketError {
+        self.address = Some(address.to_string());
+        self.port = port;
+        self
+    }
+}
+
+impl SocketError {
+    /// The members Node's error has besides `code` and `message`: `errno` (negative, as
+    /// libuv reports it), `syscall`, and for `connect` `address` and `port`.
+    pub fn node_fields(&self) -> serde_json::Value {
+        let mut v = serde_json::json!({ "errno": -self.errno, "syscall": self.syscall });
+        if let Some(a) = &self.address {
+            v["address"] = a.clone().into();
+        }
+        if let Some(p) = self.port {
+            v["port"] = p.into();
+        }
+        v
+    }
+}
+
+impl fmt::Display for SocketError {
+    /// Node's form: `read ECONNRESET`, `connect ECONNREFUSED 127.0.0.1:5432`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.syscall, self.code)?;
+        match (&self.address, self.port) {
+            (Some(a), Some(p)) => write!(f, " {a}:{p}"),
+            (Some(a), None) => write!(f, " {a}"),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Node's name for an OS error number (the socket-related ones).
+#[cfg(unix)]
+fn errno_name(n: i32) -> Option<&'static str> {
+    const NAMES: &[(i32, &str)] = &[
+        (libc::ECONNRESET, "ECONNRESET"),
+        (libc::EPIPE, "EPIPE"),
+        (libc::ECONNREFUSED, "ECONNREFUSED"),
+        (libc::ECONNABORTED, "ECONNABORTED"),
+        (libc::ETIMEDOUT, "ETIMEDOUT"),
+        (libc::EHOSTUNREACH, "EHOSTUNREACH"),
+        (libc::EHOSTDOWN, "EHOSTDOWN"),
+        (libc::ENETUNREACH, "ENETUNREACH"),
+        (libc::ENETDOWN, "ENETDOWN"),
+        (libc::ENETRESET, "ENETRESET"),
+        (libc::ENOTCONN, "ENOTCONN"),
+        (libc::ESHUTDOWN, "ESHUTDOWN"),
+        (libc::EADDRNOTAVAIL, "EADDRNOTAVAIL"),
+        (libc::EADDRINUSE, "EADDRINUSE"),
+        (libc::EAFNOSUPPORT, "EAFNOSUPPORT"),
+        (libc::ENOENT, "ENOENT"),
+        (libc::EACCES, "EACCES"),
+        (libc::EPERM, "EPERM"),
+        (libc::EAGAIN, "EAGAIN"),
+        (libc::EINTR, "EINTR"),
+        (libc::EBADF, "EBADF"),
+        (libc::EINVAL, "EINVAL"),
+        (libc::EIO, "EIO"),
+        (libc::ENOBUFS, "ENOBUFS"),
+        (libc::ENOMEM, "ENOMEM"),
+        (libc::EMFILE, "EMFILE"),
+        (libc::ENFILE, "ENFILE"),
+        (libc::ENOTSOCK, "ENOTSOCK"),
+        (libc::EPROTO, "EPROTO"),
+    ];
+    NAMES.iter().find(|(e, _)| *e == n).map(|(_, name)| *name)
+}
+
+#[cfg(not(unix))]
+fn errno_name(_n: i32) -> Option<&'static str> {
+    None
 }
 
 /// Why the pool took a checkout away from its holder.
@@ -163,6 +278,7 @@ impl Error {
             Error::ConnectTimeout => "LDP_CONNECT_TIMEOUT",
             Error::QueueFull(_) => "LDP_QUEUE_FULL",
             Error::Io(_) => "LDP_IO",
+            Error::Socket(e) => &e.code,
             Error::TlsUnsupported => "LDP_TLS_UNSUPPORTED",
             Error::Tls(_) => "LDP_TLS",
             Error::Db(db) => &db.code,
@@ -211,6 +327,7 @@ impl fmt::Display for Error {
                 n
             ),
             Error::Io(m) => f.write_str(m),
+            Error::Socket(e) => write!(f, "{e}"),
             Error::TlsUnsupported => f.write_str("The server does not support SSL connections"),
             Error::Tls(m) => write!(f, "TLS error: {}", m),
             Error::Db(db) => f.write_str(&db.message),
@@ -243,7 +360,7 @@ impl fmt::Display for Error {
                 "Prepared statements must be unique - '{}' was used for a different statement",
                 name
             ),
-            Error::Protocol(m) => write!(f, "protocol error: {}", m),
+            Error::Protocol(m) => f.write_str(m),
         }
     }
 }

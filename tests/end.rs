@@ -35,7 +35,7 @@ async fn end_closes_idle_connections_and_refuses_new_work() {
     assert!(c.ended, "{c:?}");
     for id in [a_conn, b_conn] {
         assert_eq!(
-            events.count(|e| matches!(e, PoolEvent::Removed { conn_id } if *conn_id == id)),
+            events.count(|e| matches!(e, PoolEvent::Removed { conn_id, .. } if *conn_id == id)),
             1,
             "{:#?}",
             events.snapshot()
@@ -181,7 +181,7 @@ async fn end_force_releases_a_checkout_never_released() {
     assert_eq!(forced[0].0.tag.as_deref(), Some("never-released"));
     assert!(forced[0].0.age_ms >= 290, "{forced:#?}");
     assert_eq!(
-        events.count(|e| matches!(e, PoolEvent::Removed { conn_id } if *conn_id == stuck_conn)),
+        events.count(|e| matches!(e, PoolEvent::Removed { conn_id, .. } if *conn_id == stuck_conn)),
         1
     );
 

@@ -305,7 +305,7 @@ async fn force_release_reclaims_an_idle_checkout() {
             "Removed of the reclaimed conn",
             1,
             Duration::from_secs(5),
-            |e| matches!(e, PoolEvent::Removed { conn_id } if *conn_id == stuck_conn),
+            |e| matches!(e, PoolEvent::Removed { conn_id, .. } if *conn_id == stuck_conn),
         )
         .await;
     let deadline = Instant::now() + Duration::from_secs(5);

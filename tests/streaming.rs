@@ -29,7 +29,10 @@ fn start_streaming(pool: &Pool, stmt: Statement) -> (Parts, oneshot::Receiver<Ve
     pool.query_streaming(
         stmt,
         Some(Arc::new(move |part: Vec<u8>| sink.lock().push(part))),
-        move |last| {
+        move |last, served| {
+            // The connection it ran on is named (JS emits pg's checkout events with it).
+            let served = served.expect("a served query names its connection");
+            assert!(served.conn_id > 0 && served.pid > 0, "{served:?}");
             let _ = tx.send(last.expect("an acquire that succeeds"));
         },
     );

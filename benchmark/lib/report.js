@@ -153,7 +153,7 @@ const ROWS_SPEC = [
 function markdown(results) {
   const { summary, targets: tg, pgbench } = results
   const lines = []
-  const subjects = SUBJECTS
+  const subjects = SUBJECTS.filter((s) => Object.values(summary).some((bySubject) => bySubject[s.id] && (bySubject[s.id].n || bySubject[s.id].errors.length)))
   lines.push(`| metric (median of ${results.options.rounds} round${results.options.rounds === 1 ? '' : 's'}, ±half-range) | ${subjects.map((s) => s.label).join(' | ')} |`)
   lines.push(`|---|${subjects.map(() => '---:').join('|')}|`)
   for (const r of ROWS_SPEC) {
@@ -179,12 +179,13 @@ function markdown(results) {
   lines.push('')
   lines.push('Ratios of medians (LeakDetectingPool with detection on ÷ other):')
   lines.push('')
-  lines.push('| metric | ÷ pg.Pool | ÷ postgres.js | ÷ LDP (detection off) | ÷ pure-JS wrapper |')
-  lines.push('|---|---:|---:|---:|---:|')
+  const others = ['pg', 'postgresjs', 'ldp-off', 'js-wrapper', 'ldp-base'].filter((b) => subjects.some((s) => s.id === b))
+  lines.push(`| metric | ${others.map((b) => `÷ ${SUBJECTS.find((s) => s.id === b).label}`).join(' | ')} |`)
+  lines.push(`|---|${others.map(() => '---:').join('|')}|`)
   for (const r of ROWS_SPEC) {
     if (r.signed || r.metric === 'rssMB' || r.metric === 'stallMaxMs') continue
     const a = med(summary, r.caseId, 'ldp', r.metric)
-    const cells = ['pg', 'postgresjs', 'ldp-off', 'js-wrapper'].map((b) => {
+    const cells = others.map((b) => {
       const vb = med(summary, r.caseId, b, r.metric)
       return a != null && vb ? `${fmt(a / vb, 2)}×` : '–'
     })

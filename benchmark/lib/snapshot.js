@@ -69,8 +69,8 @@ function snapshotPackage(root, addonPath) {
     if (fs.existsSync(path.join(root, f))) fs.copyFileSync(path.join(root, f), path.join(dir, f))
   }
   fs.cpSync(path.join(root, 'lib'), path.join(dir, 'lib'), { recursive: true })
-  const deps = path.join(root, 'node_modules')
-  if (fs.existsSync(deps)) fs.symlinkSync(deps, path.join(dir, 'node_modules'), 'dir')
+  // The package's dependencies (pg-types, pg-protocol, pgpass) resolve from the checkout's.
+  fs.symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'), 'dir')
   const target = nodeName || `leak-detecting-pool.${process.platform}-${process.arch}-gnu.node`
   fs.copyFileSync(src, path.join(dir, target))
   const addon = describeAddon(src, root)

@@ -64,7 +64,7 @@ class SessionFeed {
 /**
  * What a Submitter needs of its PoolClient, given by the client: `checkoutId()` (0 while it
  * holds none), `types()` (its type parsers), `unusable()` (the error for a client without a
- * checkout), `destroy()` (release it, destroying its connection) and `emit(name, ...args)`.
+ * checkout), `end()` (client.end(): close its connection) and `emit(name, ...args)`.
  */
 class Submitter {
   /** `client`: see above; `pool`: the pool's internal interface (lib/internals.js). */
@@ -161,9 +161,9 @@ class Submitter {
     if (checkoutId !== 0) this._pool.noteStatement(checkoutId, name, text)
   }
 
-  /** pg-cursor's deprecated `end()`: a pooled connection ends by being destroyed. */
+  /** pg-cursor's deprecated `end()`: the client's connection ends (client.end()). */
   end() {
-    this._client.destroy()
+    this._client.end()
     process.nextTick(() => this.connection.emit('end'))
   }
 

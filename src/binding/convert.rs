@@ -94,6 +94,7 @@ fn js_message(e: &Error) -> String {
 pub fn acquire_error_frames(e: &Error) -> Vec<u8> {
     match e {
         Error::Db(db) => db.frame.clone(),
+        Error::Socket(_) => frames::error_reply(e),
         e => frames::client_error(e.code(), &js_message(e)),
     }
 }
@@ -115,6 +116,16 @@ impl From<Error> for JsErrorInfo {
                 })
                 .to_string(),
             ),
+            // The facts of a reclaim: JS words the message (with the checkout's site).
+            Error::ClientReclaimed(r) => Some(
+                serde_json::json!({
+                    "reason": r.reason.as_str(),
+                    "at": r.at_ms,
+                    "heldMs": r.held_ms,
+                })
+                .to_string(),
+            ),
+            Error::Socket(s) => Some(s.node_fields().to_string()),
             _ => None,
         };
         JsErrorInfo {

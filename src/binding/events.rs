@@ -42,6 +42,10 @@ fn error_json(e: &crate::error::Error) -> Value {
         crate::error::Error::Db(db) => {
             json!({ "code": e.code(), "message": e.to_string(), "fields": frame_fields(&db.frame) })
         }
+        // Node's socket error members (errno, syscall …), as pg passes Node's error on.
+        crate::error::Error::Socket(s) => {
+            json!({ "code": e.code(), "message": e.to_string(), "extra": s.node_fields() })
+        }
         _ => json!({ "code": e.code(), "message": e.to_string() }),
     }
 }
@@ -49,9 +53,15 @@ fn error_json(e: &crate::error::Error) -> Value {
 /// The JSON form of an event (`type` plus its payload).
 pub fn to_json(ev: &PoolEvent) -> Value {
     match ev {
-        PoolEvent::Removed { conn_id } => json!({ "type": "removed", "connId": conn_id }),
-        PoolEvent::IdleError { conn_id, error } => {
-            json!({ "type": "idleError", "connId": conn_id, "error": error_json(error) })
+        PoolEvent::Removed { conn_id, pid } => {
+            json!({ "type": "removed", "connId": conn_id, "processId": pid })
+        }
+        PoolEvent::IdleError {
+            conn_id,
+            pid,
+            error,
+        } => {
+            json!({ "type": "idleError", "connId": conn_id, "processId": pid, "error": error_json(error) })
         }
         PoolEvent::ClientError { conn_id, error } => {
             json!({ "type": "clientError", "connId": conn_id, "error": error_json(error) })

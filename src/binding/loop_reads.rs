@@ -78,14 +78,15 @@ pub struct LoopReads {
 }
 
 impl LoopReads {
-    pub fn new(completions: Arc<Completions>, runtime: Handle) -> Arc<Self> {
-        Arc::new(LoopReads {
+    /// Always `Some` here (see `no_loop_reads.rs` for where it is not).
+    pub fn new(completions: Arc<Completions>, runtime: Handle) -> Option<Arc<Self>> {
+        Some(Arc::new(LoopReads {
             waiting: Mutex::new(Vec::new()),
             resumes: Mutex::new(Vec::new()),
             paused: Paused::default(),
             completions,
             runtime,
-        })
+        }))
     }
 
     /// Starts polling the sockets of the connections opened since the last call, and again
@@ -183,7 +184,11 @@ extern "C" fn on_poll(h: *mut c_void, status: c_int, _events: c_int) {
     let open = catch_unwind(AssertUnwindSafe(|| {
         let _g = slot.runtime.enter();
         if status < 0 {
-            slot.reader.fail("polling the socket failed");
+            // libuv reports a socket error (e.g. a reset) as a failed poll: reading names it
+            // (`read ECONNRESET`, as pg reports it); only if reading does not is it generic.
+            if slot.reader.on_readable() {
+                slot.reader.fail("polling the socket failed");
+            }
             false
         } else {
             slot.reader.on_readable()

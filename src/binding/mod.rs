@@ -19,6 +19,10 @@ mod checkouts;
 mod completions;
 mod convert;
 mod events;
+#[cfg(unix)]
+mod loop_reads;
+#[cfg(not(unix))]
+#[path = "no_loop_reads.rs"]
 mod loop_reads;
 mod pool;
 

@@ -16,9 +16,10 @@ use super::loop_reads::LoopReads;
 use crate::config::{PasswordSpec, PoolConfig};
 use crate::error::Error as CoreError;
 use crate::pg::{PartialSink, ReadScheduler, ReplyFn, ReplyTo};
-use crate::pool::{Checkout, PasswordSource, Pool, StaticPassword};
+use crate::pool::{Checkout, PasswordSource, Pool, Served, StaticPassword};
 use parking_lot::Mutex;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// `() => Promise<string | null>`: the JS side wraps pg's password function.
 type PasswordFn = ThreadsafeFunction<(), Promise<Option<String>>, (), Status, false, true>;
@@ -54,6 +55,22 @@ pub struct NativePool {
     held: Checkouts,
     /// Who reads the pool's plain sockets on the JS thread (`None`: reader tasks do).
     reads: Option<Arc<LoopReads>>,
+    /// Set once JS listens for `connect`/`acquire`/`release`: each `pool.query` reply is then
+    /// preceded by a record of the connection it ran on (see [`NativePool::submit`]).
+    watch: Arc<AtomicBool>,
+}
+
+/// The completions id of the records saying which connection served a `pool.query`.
+const SERVED: u32 = 0;
+
+/// `[query id u32][conn id u32][pid i32][is new u8]`, little-endian.
+fn served_record(id: u32, s: &Served) -> Vec<u8> {
+    let mut v = Vec::with_capacity(13);
+    v.extend_from_slice(&id.to_le_bytes());
+    v.extend_from_slice(&(s.conn_id as u32).to_le_bytes());
+    v.extend_from_slice(&s.pid.to_le_bytes());
+    v.push(u8::from(s.is_new));
+    v
 }
 
 impl NativePool {
@@ -72,9 +89,11 @@ impl NativePool {
 impl NativePool {
     /// Builds a pool from the user's options; they are parsed and validated here, once.
     /// `optionsJson`: the options the core reads (see `lib/options.js`); `onEvent(json)`: the
-    /// event sink; `onComplete()`: the completions wake-up; `password`: present when the
-    /// user's password is a function. Returns the pool, or the invalid option as data
-    /// (`LDP_INVALID_OPTION`, `extra`: `{ kind, option }`).
+    /// event sink; `onComplete()`: the completions wake-up; `password`: the user's password
+    /// function when the password is one, else used only when the options, the connection
+    /// string and `PGPASSWORD` give no password (the password file); either is called only when
+    /// a server asks a new connection for a password. Returns the pool, or the invalid option
+    /// as data (`LDP_INVALID_OPTION`, `extra`: `{ kind, option }`).
     #[napi(ts_return_type = "NativePool | JsErrorInfo")]
     pub fn open(
         options_json: String,
@@ -94,12 +113,16 @@ impl NativePool {
             .callee_handled::<false>()
             .build()?;
         let password: Arc<dyn PasswordSource> = match (&config.connect.password, password) {
-            (PasswordSpec::Dynamic, Some(f)) => Arc::new(JsPassword(Arc::new(
-                f.build_threadsafe_function::<()>()
-                    .weak::<true>()
-                    .callee_handled::<false>()
-                    .build()?,
-            ))),
+            // The user's function, or, when nothing gave a password, JS's password-file lookup
+            // (pg reads `~/.pgpass` / `PGPASSFILE` then, with the `pgpass` package).
+            (PasswordSpec::Dynamic | PasswordSpec::None, Some(f)) => {
+                Arc::new(JsPassword(Arc::new(
+                    f.build_threadsafe_function::<()>()
+                        .weak::<true>()
+                        .callee_handled::<false>()
+                        .build()?,
+                )))
+            }
             (PasswordSpec::Static(s), _) => Arc::new(StaticPassword(Some(s.expose().to_string()))),
             _ => Arc::new(StaticPassword(None)),
         };
@@ -112,7 +135,8 @@ impl NativePool {
         let completions = Completions::new(wake);
         // Sockets are read on the JS thread unless LDP_LOOP_READS=0 (then by reader tasks).
         let reads = (std::env::var("LDP_LOOP_READS").as_deref() != Ok("0"))
-            .then(|| LoopReads::new(completions.clone(), runtime.clone()));
+            .then(|| LoopReads::new(completions.clone(), runtime.clone()))
+            .flatten();
         let mut builder = Pool::builder(config)
             .events(Arc::new(JsEvents(events)))
             .password(password);
@@ -126,6 +150,7 @@ impl NativePool {
             reads,
             ready: Arc::default(),
             held: Checkouts::default(),
+            watch: Arc::default(),
         }))
     }
 
@@ -342,7 +367,9 @@ impl NativePool {
     }
 
     /// `pool.query` with an implicit checkout; the reply arrives through the completions
-    /// buffer under `id`. Counters change before this returns.
+    /// buffer under `id`. Counters change before this returns. Once `watchImplicit()` was
+    /// called, the reply is preceded by a record under id 0 naming the connection it ran on
+    /// (`[id u32][connId u32][processId i32][isNew u8]`).
     #[napi]
     pub fn submit(
         &self,
@@ -353,11 +380,26 @@ impl NativePool {
         extended: bool,
     ) {
         let (partial, done) = self.reply_sinks(id);
+        let watch = self.watch.clone();
+        let completions = self.completions.clone();
         self.pool.query_streaming(
             statement(sql, params, name, extended),
             Some(partial),
-            move |r| done(r.unwrap_or_else(|e| acquire_error_frames(&e))),
+            move |r, served| {
+                if let Some(s) = served.filter(|_| watch.load(Ordering::Relaxed)) {
+                    completions.complete(SERVED, served_record(id, &s));
+                }
+                done(r.unwrap_or_else(|e| acquire_error_frames(&e)))
+            },
         );
+    }
+
+    /// From now on, say which connection served each `pool.query` (JS listens for pg's
+    /// `connect`/`acquire`/`release`, which pg emits for those too). Replies still on their
+    /// way are covered: the flag is read when each reply is handed on.
+    #[napi]
+    pub fn watch_implicit(&self) {
+        self.watch.store(true, Ordering::Relaxed);
     }
 
     /// Where the reply of query `id` goes: the completions buffer, the leading parts of a long

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use super::connstring;
 use super::error::{ConfigError, ConfigErrorKind, Origin};
 use super::value::{self, is_function, show, show_type, truthy};
-use super::{ConnectConfig, Host, PasswordSpec, Secret, SslConfig};
+use super::{ConnectConfig, Host, PasswordSpec, Secret, SslConfig, SslNegotiation};
 
 /// The environment lookup passed to [`super::PoolConfig::from_options`].
 pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -141,11 +141,14 @@ pub(crate) fn resolve_with(
     };
 
     let options = m.string("options", None, env)?;
-    let ssl = match m.get("ssl") {
+    let mut ssl = match m.get("ssl") {
         Some((v, origin)) => super::ssl::from_value(v, origin)?,
         None => super::ssl::from_env(env)?,
     };
-    ssl_negotiation(&m, &ssl, env)?;
+    let negotiation = ssl_negotiation(&m, &ssl, env)?;
+    if let SslConfig::Enabled(tls) = &mut ssl {
+        tls.negotiation = negotiation;
+    }
     // pg always announces client_encoding UTF8; the option only changes how node decodes.
     m.string("client_encoding", None, env)?;
 
@@ -212,6 +215,7 @@ pub(crate) fn resolve_with(
         }
         None => (None, env_connect_timeout(env)?),
     };
+    let scram_max_iterations = scram_max_iterations(opts.get("scramMaxIterations"));
 
     Ok(Resolved {
         connect: ConnectConfig {
@@ -225,6 +229,7 @@ pub(crate) fn resolve_with(
             keep_alive,
             keep_alive_initial_delay,
             connect_timeout,
+            scram_max_iterations,
         },
         connection_timeout,
         query_timeout,
@@ -304,8 +309,13 @@ fn server_timeout(m: &Merged<'_>, key: &str) -> Result<Option<String>, ConfigErr
     Ok((v.is_string() || n != 0.0).then(|| value::show_f64(n.trunc())))
 }
 
-/// `sslnegotiation` / `PGSSLNEGOTIATION`: only pg's default (`postgres`) is supported.
-fn ssl_negotiation(m: &Merged<'_>, ssl: &SslConfig, env: Env<'_>) -> Result<(), ConfigError> {
+/// `sslnegotiation` / `PGSSLNEGOTIATION` (pg's `ConnectionParameters`): `postgres` (the
+/// default) or `direct`, which needs TLS on.
+fn ssl_negotiation(
+    m: &Merged<'_>,
+    ssl: &SslConfig,
+    env: Env<'_>,
+) -> Result<SslNegotiation, ConfigError> {
     let origin = match m.truthy("sslnegotiation") {
         Some((_, o)) => o,
         None => Origin::Env("PGSSLNEGOTIATION"),
@@ -314,23 +324,34 @@ fn ssl_negotiation(m: &Merged<'_>, ssl: &SslConfig, env: Env<'_>) -> Result<(), 
         .string("sslnegotiation", Some("PGSSLNEGOTIATION"), env)?
         .as_deref()
     {
-        None | Some("postgres") => Ok(()),
+        None | Some("postgres") => Ok(SslNegotiation::Postgres),
         Some("direct") if matches!(ssl, SslConfig::Disabled) => Err(ConfigError::other(
             ConfigErrorKind::Range,
             origin,
             "sslnegotiation=direct requires SSL to be enabled",
         )),
-        Some("direct") => Err(ConfigError::other(
-            ConfigErrorKind::Range,
-            origin,
-            "sslnegotiation=direct is not supported; use \"postgres\"",
-        )),
+        Some("direct") => Ok(SslNegotiation::Direct),
         Some(other) => Err(ConfigError::range_err(
             origin,
             "\"postgres\" or \"direct\"",
             &show(&Value::String(other.to_string())),
         )),
     }
+}
+
+/// pg's default `scramMaxIterations`.
+pub(crate) const DEFAULT_SCRAM_MAX_ITERATIONS: f64 = 100_000.0;
+
+/// `scramMaxIterations`, coerced as pg's `Client` does: a finite number, or a string that
+/// reads as one; anything else (absent, `null`, `NaN`, a word) is the default.
+fn scram_max_iterations(v: Option<&Value>) -> f64 {
+    let n = match v {
+        Some(Value::Number(n)) => n.as_f64(),
+        Some(Value::String(s)) if !s.trim().is_empty() => value::parse_number_str(s),
+        _ => None,
+    };
+    n.filter(|n| n.is_finite())
+        .unwrap_or(DEFAULT_SCRAM_MAX_ITERATIONS)
 }
 
 /// `PGCONNECT_TIMEOUT`: whole seconds, `0` meaning none.
@@ -524,24 +545,72 @@ mod tests {
 
     #[test]
     fn ssl_negotiation() {
-        assert!(resolve_json(json!({"sslnegotiation": "postgres"}), &no_env).is_ok());
+        let negotiation = |r: Resolved| match r.connect.ssl {
+            SslConfig::Enabled(tls) => Some(tls.negotiation),
+            SslConfig::Disabled => None,
+        };
+        let r = resolve_json(json!({"sslnegotiation": "postgres"}), &no_env).unwrap();
+        assert_eq!(negotiation(r), None);
         let e = resolve_json(json!({"sslnegotiation": "direct"}), &no_env).unwrap_err();
         assert!(e.message.contains("requires SSL"), "{}", e.message);
-        let e =
-            resolve_json(json!({"sslnegotiation": "direct", "ssl": true}), &no_env).unwrap_err();
-        assert!(e.message.contains("not supported"));
-        let e = resolve_json(
+        let r = resolve_json(json!({"sslnegotiation": "direct", "ssl": true}), &no_env).unwrap();
+        assert_eq!(negotiation(r), Some(SslNegotiation::Direct));
+        let r = resolve_json(json!({"ssl": true}), &no_env).unwrap();
+        assert_eq!(negotiation(r), Some(SslNegotiation::Postgres));
+        // In a connection string, direct negotiation turns TLS on by itself (pg-connection-string).
+        let r = resolve_json(
             json!({"connectionString": "postgres://h/d?sslnegotiation=direct"}),
+            &no_env,
+        )
+        .unwrap();
+        assert_eq!(negotiation(r), Some(SslNegotiation::Direct));
+        let e = resolve_json(
+            json!({"connectionString": "postgres://h/d?sslnegotiation=direct&sslmode=disable"}),
             &no_env,
         )
         .unwrap_err();
         assert_eq!(e.option, "connectionString");
+        let env = |k: &str| (k == "PGSSLNEGOTIATION").then(|| "direct".to_string());
+        let r = resolve_json(json!({"ssl": {"rejectUnauthorized": false}}), &env).unwrap();
+        assert_eq!(negotiation(r), Some(SslNegotiation::Direct));
         let env = |k: &str| (k == "PGSSLNEGOTIATION").then(|| "bogus".to_string());
         let e = resolve_json(json!({}), &env).unwrap_err();
         assert_eq!(
             (e.kind, e.option.as_str()),
             (ConfigErrorKind::Range, "PGSSLNEGOTIATION")
         );
+    }
+
+    #[test]
+    fn scram_max_iterations_is_coerced_as_pg_does() {
+        let max = |v: Value| {
+            resolve_json(json!({ "scramMaxIterations": v }), &no_env)
+                .unwrap()
+                .connect
+                .scram_max_iterations
+        };
+        let default = resolve_json(json!({}), &no_env).unwrap();
+        assert_eq!(default.connect.scram_max_iterations, 100_000.0);
+        assert_eq!(max(json!(4096)), 4096.0);
+        assert_eq!(max(json!(0)), 0.0);
+        assert_eq!(max(json!(" 5000 ")), 5000.0);
+        assert_eq!(max(json!(-1)), -1.0);
+        for ignored in [
+            json!(null),
+            json!(""),
+            json!("many"),
+            json!("NaN"),
+            json!(true),
+        ] {
+            assert_eq!(max(ignored), 100_000.0);
+        }
+        // Read from the options only, as pg's Client reads it, never from the string.
+        let r = resolve_json(
+            json!({"connectionString": "postgres://h/d?scramMaxIterations=1"}),
+            &no_env,
+        )
+        .unwrap();
+        assert_eq!(r.connect.scram_max_iterations, 100_000.0);
     }
 
     #[test]

@@ -13,8 +13,9 @@
 //! * Unknown keys are ignored, as pg ignores them. Invalid values are errors, never a
 //!   silent default.
 //! * Only what the core uses is read here. Options only the JS layer uses (hooks, `types`,
-//!   `captureStacks`, `stackTraceLimit`, `alertBufferSize`, `allowExitOnIdle`) are validated
-//!   there and never sent; the JS layer reads everything else from [`ResolvedOptions`].
+//!   `captureStacks`, `stackTraceLimit`, `ignoreFrames`, `alertBufferSize`,
+//!   `allowExitOnIdle`) are validated there and never sent; the JS layer reads everything
+//!   else from [`ResolvedOptions`].
 
 mod account;
 mod connect;
@@ -147,6 +148,11 @@ pub struct ConnectConfig {
     pub keep_alive_initial_delay: Duration,
     /// `connectionTimeoutMillis` (ms), or `PGCONNECT_TIMEOUT` (s) when that option is absent.
     pub connect_timeout: Option<Duration>,
+    /// `scramMaxIterations`: the highest SCRAM iteration count the server may ask for before
+    /// the client refuses to hash (pg's default 100000; `0` disables the check). Kept as pg
+    /// coerces it (any finite number, from a number or a numeric string), so a negative value
+    /// refuses every SCRAM exchange, as in pg.
+    pub scram_max_iterations: f64,
 }
 
 impl ConnectConfig {
@@ -157,6 +163,14 @@ impl ConnectConfig {
             .iter()
             .find(|(k, _)| k == "application_name")
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The startup parameter `key` as sent, if it is sent.
+    pub fn startup_param(&self, key: &str) -> Option<String> {
+        self.startup_params
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
     }
 }
 
@@ -231,6 +245,31 @@ pub struct TlsOptions {
     pub key: Option<Secret>,
     /// SNI / verification name (default: the host).
     pub servername: Option<String>,
+    /// How the TLS session is started (`sslnegotiation`, default `postgres`).
+    pub negotiation: SslNegotiation,
+}
+
+/// pg's `sslnegotiation`: how a TLS connection starts.
+///
+/// Invariant: it exists only inside [`TlsOptions`], so `Direct` always comes with TLS on
+/// (pg: "sslnegotiation=direct requires SSL to be enabled").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SslNegotiation {
+    /// Send `SSLRequest`, wait for the server's `S`, then start TLS (every server version).
+    #[default]
+    Postgres,
+    /// Start the TLS handshake at once, with ALPN `postgresql` (PostgreSQL 17 and later).
+    Direct,
+}
+
+impl SslNegotiation {
+    /// The option's value as pg spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SslNegotiation::Postgres => "postgres",
+            SslNegotiation::Direct => "direct",
+        }
+    }
 }
 
 impl PoolConfig {

@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 
 use super::error::{ConfigError, ConfigErrorKind, Origin};
 use super::value::{show, show_type};
-use super::{Secret, SslConfig, TlsOptions};
+use super::{Secret, SslConfig, SslNegotiation, TlsOptions};
 
 impl Default for TlsOptions {
     /// pg's `ssl: true`: verify the server certificate against the system roots.
@@ -15,6 +15,7 @@ impl Default for TlsOptions {
             cert: None,
             key: None,
             servername: None,
+            negotiation: SslNegotiation::Postgres,
         }
     }
 }
@@ -136,6 +137,7 @@ fn tls_options(m: &Map<String, Value>, origin: Origin<'_>) -> Result<TlsOptions,
         cert,
         key,
         servername,
+        negotiation: SslNegotiation::Postgres,
     })
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{Host, PoolConfig, SslConfig};
+use super::{Host, PoolConfig, SslConfig, SslNegotiation};
 
 /// A [`PoolConfig`] with every default applied, the connection string and the `PG*`
 /// environment merged, and the password left out.
@@ -30,6 +30,25 @@ pub struct ResolvedOptions {
     pub application_name: Option<String>,
     /// Whether connections use TLS.
     pub ssl: bool,
+    /// How TLS starts: `postgres` (also when TLS is off, as pg's client reports it) or `direct`.
+    pub sslnegotiation: &'static str,
+    /// See [`super::ConnectConfig::scram_max_iterations`].
+    pub scram_max_iterations: f64,
+    /// Startup parameters as sent to the server (`options`, the server-side timeouts in
+    /// milliseconds as text, `replication`), each absent when not sent.
+    pub options: Option<String>,
+    #[serde(rename = "statement_timeout")]
+    pub statement_timeout: Option<String>,
+    #[serde(rename = "lock_timeout")]
+    pub lock_timeout: Option<String>,
+    #[serde(rename = "idle_in_transaction_session_timeout")]
+    pub idle_in_transaction_session_timeout: Option<String>,
+    pub replication: Option<String>,
+    pub keep_alive: bool,
+    pub keep_alive_initial_delay_millis: f64,
+    /// The bound on opening one connection (`connectionTimeoutMillis`, else
+    /// `PGCONNECT_TIMEOUT`); 0: none.
+    pub connect_timeout_millis: f64,
     pub max: usize,
     pub min: usize,
     /// 0: idle connections are never closed.
@@ -80,6 +99,20 @@ impl PoolConfig {
             database: c.database.clone(),
             application_name: c.application_name().map(str::to_string),
             ssl: matches!(c.ssl, SslConfig::Enabled(_)),
+            sslnegotiation: match &c.ssl {
+                SslConfig::Enabled(tls) => tls.negotiation.as_str(),
+                SslConfig::Disabled => SslNegotiation::Postgres.as_str(),
+            },
+            scram_max_iterations: c.scram_max_iterations,
+            options: c.startup_param("options"),
+            statement_timeout: c.startup_param("statement_timeout"),
+            lock_timeout: c.startup_param("lock_timeout"),
+            idle_in_transaction_session_timeout: c
+                .startup_param("idle_in_transaction_session_timeout"),
+            replication: c.startup_param("replication"),
+            keep_alive: c.keep_alive,
+            keep_alive_initial_delay_millis: ms(c.keep_alive_initial_delay),
+            connect_timeout_millis: ms_or_zero(c.connect_timeout),
             max: self.max,
             min: self.min,
             idle_timeout_millis: ms_or_zero(self.idle_timeout),
@@ -129,6 +162,16 @@ mod tests {
                 database: "me".into(),
                 application_name: None,
                 ssl: false,
+                sslnegotiation: "postgres",
+                scram_max_iterations: 100_000.0,
+                options: None,
+                statement_timeout: None,
+                lock_timeout: None,
+                idle_in_transaction_session_timeout: None,
+                replication: None,
+                keep_alive: false,
+                keep_alive_initial_delay_millis: 0.0,
+                connect_timeout_millis: 0.0,
                 max: 10,
                 min: 0,
                 idle_timeout_millis: 10000.0,
@@ -174,8 +217,40 @@ mod tests {
         assert_eq!(v.query_timeout, 250.0);
         assert_eq!((v.max, v.max_lifetime_seconds), (4, 1.5));
         assert_eq!(v.idle_timeout_millis, 0.5);
+        let v = view(
+            json!({"connectionString": "postgres://h/d?sslnegotiation=direct", "scramMaxIterations": "4096"}),
+            &[],
+        );
+        assert_eq!(
+            (v.ssl, v.sslnegotiation, v.scram_max_iterations),
+            (true, "direct", 4096.0)
+        );
         let v = view(json!({}), &[("PGHOST", "/run/pg"), ("PGUSER", "pu")]);
         assert_eq!((v.host.as_str(), v.user.as_str()), ("/run/pg", "pu"));
+    }
+
+    #[test]
+    fn startup_parameters_are_reported_as_sent() {
+        let v = view(
+            json!({
+                "connectionString": "postgres://u@h/d?options=-c%20search_path%3Dx&lock_timeout=20",
+                "statement_timeout": 1500,
+                "keepAlive": true,
+                "keepAliveInitialDelayMillis": 250,
+                "connectionTimeoutMillis": 3000,
+            }),
+            &[("USER", "me")],
+        );
+        assert_eq!(v.options.as_deref(), Some("-c search_path=x"));
+        assert_eq!(v.statement_timeout.as_deref(), Some("1500"));
+        assert_eq!(v.lock_timeout.as_deref(), Some("20"));
+        assert_eq!(v.idle_in_transaction_session_timeout, None);
+        assert_eq!(v.replication, None);
+        assert!(v.keep_alive);
+        assert_eq!(v.keep_alive_initial_delay_millis, 250.0);
+        assert_eq!(v.connect_timeout_millis, 3000.0);
+        let v = view(json!({}), &[("USER", "me"), ("PGCONNECT_TIMEOUT", "2")]);
+        assert_eq!(v.connect_timeout_millis, 2000.0);
     }
 
     #[test]

@@ -10,19 +10,24 @@
 //! every pending and later request is answered with "Connection terminated unexpectedly" — a
 //! reply is never lost.
 
+#[cfg(unix)]
 use std::os::fd::OwnedFd;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::external::{self, ExternalReader, ReadScheduler};
+use super::external::ReadScheduler;
+#[cfg(unix)]
+use super::external::{self, ExternalReader};
 use super::frames;
 use super::queue::ReplyTo;
 use super::read::{reader, ReadLoop};
 use super::request::Statement;
 use super::shared::{ConnListener, ConnShared};
-use super::stream::{self, PgStream};
+use super::stream;
+#[cfg(unix)]
+use super::stream::PgStream;
 use super::write::{Close, WrittenFn};
 use crate::config::ConnectConfig;
 use crate::error::{Error, Result};
@@ -39,14 +44,19 @@ impl Conn {
     /// Opens a connection (socket, TLS, startup, auth) and starts its tasks on the current runtime.
     /// With `reads`, a plain TCP or unix socket is read by that scheduler instead of a reader
     /// task (TLS connections always have a reader task).
-    pub async fn connect(
+    /// `password` is called only if the server asks for one (see `startup::handshake`).
+    pub async fn connect<F, Fut>(
         id: u64,
         cfg: &ConnectConfig,
-        password: Option<&str>,
+        password: F,
         cache_size: usize,
         listener: Arc<dyn ConnListener>,
         reads: Option<&Arc<dyn ReadScheduler>>,
-    ) -> Result<Conn> {
+    ) -> Result<Conn>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<String>>>,
+    {
         let (mut stream, cancel_target) = stream::open(cfg).await?;
         let startup = super::startup::handshake(&mut stream, cfg, password).await?;
         let shared = Arc::new(ConnShared::new(
@@ -61,10 +71,12 @@ impl Conn {
         let lp = ReadLoop::new(shared.clone(), startup.leftover, listener);
         match (reads, stream) {
             // A plain socket read by the scheduler's thread: it leaves tokio's reactor.
+            #[cfg(unix)]
             (Some(reads), PgStream::Tcp(s)) => {
                 let fd = OwnedFd::from(s.into_std()?);
                 Self::hand_over(&shared, fd, lp, reads)?;
             }
+            #[cfg(unix)]
             (Some(reads), PgStream::Unix(s)) => {
                 let fd = OwnedFd::from(s.into_std()?);
                 Self::hand_over(&shared, fd, lp, reads)?;
@@ -81,6 +93,7 @@ impl Conn {
     }
 
     /// Sets up a connection whose socket `fd` is read by `reads` (see [`ReadScheduler`]).
+    #[cfg(unix)]
     fn hand_over(
         shared: &Arc<ConnShared>,
         fd: OwnedFd,

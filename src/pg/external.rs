@@ -10,23 +10,32 @@
 //! socket registered for writability only, which arriving data never signals.
 
 use std::io::{self, Read};
+#[cfg(unix)]
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+#[cfg(unix)]
 use std::pin::Pin;
+#[cfg(unix)]
 use std::sync::Arc;
+#[cfg(unix)]
 use std::task::{ready, Context, Poll};
 
 use socket2::Socket;
+#[cfg(unix)]
 use tokio::io::unix::AsyncFd;
+#[cfg(unix)]
 use tokio::io::{AsyncWrite, Interest};
 
-use super::read::ReadLoop;
+use super::read::{Ended, ReadLoop};
+use crate::error::Error;
 
 /// The seam that keeps the embedder's event loop out of the core: it takes the readers of new
 /// connections and calls [`ExternalReader::on_readable`] whenever their socket is readable, on
 /// a thread of its choosing, until it returns `false`; then it drops the reader. While a
 /// reader [`is_paused`](ExternalReader::is_paused) (a raw session's consumer holds too much)
 /// the scheduler stops watching its socket, until [`resume`](Self::resume) names its
-/// connection. `adopt` and `resume` are called on any thread and must not block.
+/// connection. `adopt` and `resume` are called on any thread and must not block. Only where
+/// sockets are file descriptors (unix): elsewhere every connection has a reader task and a
+/// scheduler is never called.
 pub trait ReadScheduler: Send + Sync + 'static {
     /// Takes over reading a new connection's socket ([`ExternalReader::fd`]).
     fn adopt(&self, reader: ExternalReader);
@@ -59,6 +68,7 @@ thread_local! {
 }
 
 impl ExternalReader {
+    #[cfg(unix)]
     pub(crate) fn new(sock: Socket, lp: ReadLoop) -> Self {
         ExternalReader { sock, lp }
     }
@@ -83,6 +93,7 @@ impl ExternalReader {
     }
 
     /// The socket to watch for readability.
+    #[cfg(unix)]
     pub fn fd(&self) -> RawFd {
         self.sock.as_raw_fd()
     }
@@ -112,14 +123,19 @@ impl ExternalReader {
             }
             match self.read_some() {
                 Ok(0) => {
-                    self.lp.finish(None);
+                    self.lp.finish(Ended::Eof);
                     return false;
                 }
-                Ok(_) => self.lp.process(),
+                Ok(_) => {
+                    self.lp.process();
+                    if self.lp.is_finished() {
+                        return false;
+                    }
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    self.lp.finish(Some(e));
+                    self.lp.finish(Ended::read_failed(e));
                     return false;
                 }
             }
@@ -128,7 +144,10 @@ impl ExternalReader {
 
     /// Ends the connection because its driver failed (`what` says how).
     pub fn fail(&mut self, what: &str) {
-        self.lp.finish(Some(io::Error::other(what.to_string())));
+        self.lp.finish(Ended::Failed(Error::Io(format!(
+            "{}: {what}",
+            Error::ConnectionTerminated
+        ))));
     }
 }
 
@@ -136,15 +155,16 @@ impl Drop for ExternalReader {
     fn drop(&mut self) {
         if !self.lp.is_finished() {
             let _ = self.sock.shutdown(std::net::Shutdown::Both);
-            self.lp
-                .finish(Some(io::Error::other("the connection's reader stopped")));
+            // Dropping `lp` next answers every request (see `ReadLoop`'s drop).
         }
     }
 }
 
 /// Writes to a socket that tokio's reactor watches for writability only.
+#[cfg(unix)]
 pub(crate) struct RawWriter(AsyncFd<Arc<Socket>>);
 
+#[cfg(unix)]
 impl AsyncWrite for RawWriter {
     fn poll_write(
         self: Pin<&mut Self>,
@@ -176,6 +196,7 @@ impl AsyncWrite for RawWriter {
 }
 
 /// `send` that reports a closed peer as an error instead of raising SIGPIPE.
+#[cfg(unix)]
 fn send(sock: &Socket, buf: &[u8]) -> io::Result<usize> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     const FLAGS: std::os::raw::c_int = 0x4000; // MSG_NOSIGNAL
@@ -186,6 +207,7 @@ fn send(sock: &Socket, buf: &[u8]) -> io::Result<usize> {
 
 /// Splits a connected socket into the reading socket and a writer on a duplicate of it
 /// (registered with the current runtime for writability only), both non-blocking.
+#[cfg(unix)]
 pub(crate) fn split(fd: OwnedFd) -> io::Result<(Socket, RawWriter)> {
     let sock = Socket::from(fd);
     sock.set_nonblocking(true)?;
@@ -197,6 +219,7 @@ pub(crate) fn split(fd: OwnedFd) -> io::Result<(Socket, RawWriter)> {
     Ok((sock, writer))
 }
 
+#[cfg(unix)]
 impl RawWriter {
     /// The socket, shared (to shut its reading side down on an abort).
     pub(crate) fn socket(&self) -> Arc<Socket> {

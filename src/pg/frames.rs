@@ -10,17 +10,148 @@ use crate::error::{DbError, Error};
 /// Length of a frame header (type byte + length).
 pub const HEADER: usize = 5;
 
-/// Returns the total length (header included) of the first complete frame in `buf`, if any.
-pub fn complete_frame_len(buf: &[u8]) -> Option<usize> {
+/// What the start of a buffer of backend bytes holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// A complete frame of this total length (header included).
+    Complete(usize),
+    /// Not all of the first frame has arrived yet.
+    Incomplete,
+    /// The first frame's length field is below 4 (it counts itself): nothing after it can be
+    /// framed, and waiting for more bytes would wait forever.
+    Malformed(i32),
+}
+
+/// How the first frame in `buf` stands (see [`Framing`]).
+pub fn framing(buf: &[u8]) -> Framing {
     if buf.len() < HEADER {
-        return None;
+        return Framing::Incomplete;
     }
-    let len = i32::from_be_bytes([buf[1], buf[2], buf[3], buf[4]]) as usize + 1;
-    if buf.len() >= len {
-        Some(len)
+    let len = i32::from_be_bytes([buf[1], buf[2], buf[3], buf[4]]);
+    if len < 4 {
+        return Framing::Malformed(len);
+    }
+    let total = len as usize + 1;
+    if buf.len() >= total {
+        Framing::Complete(total)
     } else {
-        None
+        Framing::Incomplete
     }
+}
+
+/// Returns the total length (header included) of the first complete frame in `buf`, if any
+/// (`None` for a malformed one too: use [`framing`] on bytes from the server).
+pub fn complete_frame_len(buf: &[u8]) -> Option<usize> {
+    match framing(buf) {
+        Framing::Complete(len) => Some(len),
+        _ => None,
+    }
+}
+
+/// pg's name for a backend message type, as its errors say it ("Received unexpected
+/// dataRow message from backend.").
+pub fn message_name(ty: u8) -> &'static str {
+    match ty {
+        b'T' => "rowDescription",
+        b'D' => "dataRow",
+        b's' => "portalSuspended",
+        b'I' => "emptyQuery",
+        b'C' => "commandComplete",
+        b'1' => "parseComplete",
+        b'2' => "bindComplete",
+        b'3' => "closeComplete",
+        b'n' => "noData",
+        b't' => "parameterDescription",
+        b'G' => "copyInResponse",
+        b'H' => "copyOutResponse",
+        b'W' => "copyBothResponse",
+        b'd' => "copyData",
+        b'c' => "copyDone",
+        b'Z' => "readyForQuery",
+        b'E' => "errorMessage",
+        b'N' => "notice",
+        b'A' => "notification",
+        b'S' => "parameterStatus",
+        b'K' => "backendKeyData",
+        b'R' => "authentication",
+        b'v' => "negotiateProtocolVersion",
+        _ => "unknown",
+    }
+}
+
+/// Checks that a backend frame's body has the shape its type requires, so that nothing
+/// downstream (the reader, the JS parser) reads past it. `Err` says what is wrong, in a
+/// message fit for the caller's error.
+pub fn check_frame(frame: &[u8]) -> std::result::Result<(), String> {
+    let ty = frame[0];
+    let body = &frame[HEADER..];
+    let ok = match ty {
+        b'D' => data_row_ok(body),
+        b'T' => row_description_ok(body),
+        b'C' | b'S' => {
+            body.last() == Some(&0) && (ty != b'S' || body.iter().filter(|b| **b == 0).count() >= 2)
+        }
+        b'Z' => body.len() == 1 && matches!(body[0], b'I' | b'T' | b'E'),
+        b'E' | b'N' => body.last() == Some(&0),
+        b'A' => body.len() >= 6 && body[4..].iter().filter(|b| **b == 0).count() >= 2,
+        b'K' => body.len() >= 8,
+        b'R' => body.len() >= 4,
+        b't' => body.len() >= 2,
+        b'1' | b'2' | b'3' | b'n' | b'I' | b's' | b'c' => true,
+        b'G' | b'H' | b'W' => body.len() >= 3,
+        b'd' | b'v' => true,
+        other => return Err(format!("received invalid response: {:x}", other)),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "Received malformed {} message from backend ({} bytes).",
+            message_name(ty),
+            body.len()
+        ))
+    }
+}
+
+/// A `DataRow` body: a column count, then each value's length (-1: NULL) and bytes, exactly.
+fn data_row_ok(body: &[u8]) -> bool {
+    let Some(n) = body.get(..2) else { return false };
+    let n = i16::from_be_bytes([n[0], n[1]]);
+    if n < 0 {
+        return false;
+    }
+    let mut pos = 2usize;
+    for _ in 0..n {
+        let Some(l) = body.get(pos..pos + 4) else {
+            return false;
+        };
+        let len = i32::from_be_bytes([l[0], l[1], l[2], l[3]]);
+        pos += 4;
+        if len < -1 {
+            return false;
+        }
+        if len > 0 {
+            pos += len as usize;
+        }
+    }
+    pos == body.len()
+}
+
+/// A `RowDescription` body: a field count, then per field a name and 18 bytes, exactly.
+fn row_description_ok(body: &[u8]) -> bool {
+    let Some(n) = body.get(..2) else { return false };
+    let n = i16::from_be_bytes([n[0], n[1]]);
+    if n < 0 {
+        return false;
+    }
+    let mut pos = 2usize;
+    for _ in 0..n {
+        let Some(end) = body.get(pos..).and_then(|r| r.iter().position(|b| *b == 0)) else {
+            return false;
+        };
+        pos += end + 1 + 18;
+    }
+    pos == body.len()
 }
 
 /// Iterates over the `(field type, value)` pairs of an `ErrorResponse`/`NoticeResponse` frame.
@@ -41,13 +172,24 @@ pub fn fields(frame: &[u8]) -> impl Iterator<Item = (u8, &str)> {
 
 /// Appends a synthetic `!` frame carrying a client-side error code and message.
 pub fn push_client_error(out: &mut Vec<u8>, code: &str, message: &str) {
-    let len = 4 + code.len() + 1 + message.len() + 1;
+    push_client_frame(out, code, message, None);
+}
+
+/// A `!` frame: `code\0message\0`, then, when the error has more members (a socket error's
+/// `errno`, `syscall` …), those as a JSON object and `\0`.
+fn push_client_frame(out: &mut Vec<u8>, code: &str, message: &str, extra: Option<&str>) {
+    let extra_len = extra.map_or(0, |x| x.len() + 1);
+    let len = 4 + code.len() + 1 + message.len() + 1 + extra_len;
     out.push(b'!');
     out.extend_from_slice(&(len as i32).to_be_bytes());
     out.extend_from_slice(code.as_bytes());
     out.push(0);
     out.extend_from_slice(message.as_bytes());
     out.push(0);
+    if let Some(x) = extra {
+        out.extend_from_slice(x.as_bytes());
+        out.push(0);
+    }
 }
 
 /// Builds a reply that holds only a client-side error.
@@ -62,6 +204,20 @@ pub fn client_error(code: &str, message: &str) -> Vec<u8> {
 pub fn push_error(out: &mut Vec<u8>, e: &Error) {
     match e {
         Error::Db(db) => out.extend_from_slice(&db.frame),
+        Error::ClientReclaimed(r) => {
+            // The facts of a reclaim: JS words the message (with the checkout's site).
+            let facts = serde_json::json!({
+                "reason": r.reason.as_str(),
+                "at": r.at_ms,
+                "heldMs": r.held_ms,
+            })
+            .to_string();
+            push_client_frame(out, e.code(), &e.to_string(), Some(&facts));
+        }
+        Error::Socket(s) => {
+            let extra = s.node_fields().to_string();
+            push_client_frame(out, e.code(), &e.to_string(), Some(&extra))
+        }
         e => push_client_error(out, e.code(), &e.to_string()),
     }
 }

@@ -19,8 +19,12 @@
 mod cache;
 pub(crate) mod conn;
 mod external;
+#[cfg(test)]
+pub(crate) mod fake;
 pub mod flow;
 pub mod frames;
+#[cfg(test)]
+mod protocol_tests;
 mod queue;
 mod read;
 mod request;

@@ -14,11 +14,11 @@ use std::sync::Arc;
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, ReadHalf};
 
-use super::frames::{self, complete_frame_len, HEADER};
+use super::frames::{self, Framing, HEADER};
 use super::queue::{Driver, Pending, STREAM_CHUNK};
 use super::shared::{ConnListener, ConnShared};
 use super::stream::PgStream;
-use crate::error::Error;
+use crate::error::{Error, SocketError};
 
 /// The reading side of a connection, whoever drives it: frames already read wait in `buf`.
 ///
@@ -50,15 +50,32 @@ impl ReadLoop {
         }
     }
 
-    /// Routes every complete frame in `buf`; what a raw session collected is handed on.
+    /// Routes every complete frame in `buf`; what a raw session collected is handed on. A
+    /// frame that breaks the protocol (malformed, or answering no request) ends the connection
+    /// here: [`finish`](Self::finish) runs with the violation as the reason, and the rest of
+    /// the input is ignored.
     pub(crate) fn process(&mut self) {
-        while let Some(len) = complete_frame_len(&self.buf) {
+        while !self.finished {
+            let len = match frames::framing(&self.buf) {
+                Framing::Complete(len) => len,
+                Framing::Incomplete => break,
+                Framing::Malformed(len) => {
+                    let ty = frames::message_name(self.buf[0]);
+                    let e = format!("Received malformed {ty} message from backend (length {len}).");
+                    self.finish(Ended::Violation(Error::Protocol(e)));
+                    return;
+                }
+            };
             let frame = self.buf.split_to(len);
-            if let Some(e) = handle_frame(&self.shared, &frame, &*self.listener) {
-                self.unsolicited.get_or_insert(e);
+            match handle_frame(&self.shared, &frame, &*self.listener) {
+                Ok(None) => {}
+                Ok(Some(e)) => {
+                    self.unsolicited.get_or_insert(e);
+                }
+                Err(violation) => self.finish(Ended::Violation(violation)),
             }
         }
-        if self.shared.session.load(Ordering::Acquire) {
+        if !self.finished && self.shared.session.load(Ordering::Acquire) {
             flush_session(&self.shared);
         }
     }
@@ -83,9 +100,9 @@ impl ReadLoop {
         self.finished
     }
 
-    /// The socket ended (`error`: how, if not cleanly): answers every pending request and
-    /// tells the listener. Only the first call does anything.
-    pub(crate) fn finish(&mut self, error: Option<std::io::Error>) {
+    /// The connection's reading side ended (see [`Ended`]): answers every pending request
+    /// and tells the listener. Only the first call does anything.
+    pub(crate) fn finish(&mut self, how: Ended) {
         if std::mem::replace(&mut self.finished, true) {
             return;
         }
@@ -98,6 +115,22 @@ impl ReadLoop {
             d.dead = true;
             d.pending.drain(..).collect()
         };
+        let ours = shared.closing.load(Ordering::Acquire);
+        // What failed, as pg reports it: a write that failed first, else how reading ended.
+        // A connection we closed ourselves failed nobody.
+        let failure = match (ours, shared.writes.failure(), how) {
+            (true, _, _) => None,
+            (false, Some(e), Ended::Eof | Ended::Failed(_)) => Some(e),
+            (false, _, Ended::Failed(e)) => Some(e),
+            (false, _, Ended::Violation(e)) => Some(e),
+            (false, _, Ended::Eof) => None,
+        };
+        // Requests in flight get what failed (pg rejects its queries with the socket's or the
+        // protocol's error); after a clean end, "Connection terminated unexpectedly".
+        let answer = match &failure {
+            Some(e @ (Error::Socket(_) | Error::Protocol(_))) => e.clone(),
+            _ => Error::ConnectionTerminated,
+        };
         for p in pending {
             shared.finish_one();
             // A server error already received for this request (e.g. the FATAL that announced
@@ -108,44 +141,81 @@ impl ReadLoop {
             } else {
                 Vec::new()
             };
-            frames::push_error(&mut out, &Error::ConnectionTerminated);
+            frames::push_error(&mut out, &answer);
             p.reply.send(out);
         }
         shared.signal_closed();
-        let ours = shared.closing.load(Ordering::Acquire);
-        let err = match (ours, self.unsolicited.take(), error) {
+        let err = match (ours, self.unsolicited.take(), failure) {
             (true, _, _) => None,
+            (false, _, Some(e @ Error::Protocol(_))) => Some(e),
             (false, Some(frame), _) => Some(Error::Db(frames::db_error(&frame))),
-            (false, None, Some(e)) => {
-                Some(Error::Io(format!("{}: {}", Error::ConnectionTerminated, e)))
-            }
+            (false, None, Some(e)) => Some(e),
             (false, None, None) => Some(Error::ConnectionTerminated),
         };
+        // A server that broke the protocol is not talked to again.
+        if matches!(err, Some(Error::Protocol(_))) {
+            shared.writes.shutdown_read();
+        }
         self.listener.closed(shared.id, err);
     }
 }
 
+/// How a connection's reading side ended.
+pub(crate) enum Ended {
+    /// The server closed the connection (or we shut our reading side down).
+    Eof,
+    /// Reading failed (`Error::Socket` with the OS's error, or `Error::Io`).
+    Failed(Error),
+    /// The server broke the protocol (`Error::Protocol`).
+    Violation(Error),
+}
+
+impl Ended {
+    /// Reading the socket failed with `e`.
+    pub(crate) fn read_failed(e: std::io::Error) -> Ended {
+        Ended::Failed(match SocketError::from_io("read", &e) {
+            Some(s) => Error::Socket(s),
+            None => Error::Io(format!("{}: {}", Error::ConnectionTerminated, e)),
+        })
+    }
+}
+
+impl Drop for ReadLoop {
+    /// A reading side dropped without finishing (its driver stopped, or panicked) still
+    /// answers every request and tells the pool: a reply is never lost.
+    fn drop(&mut self) {
+        if !self.finished {
+            self.finish(Ended::Failed(Error::Io(
+                "Connection terminated unexpectedly: the connection's reader stopped".into(),
+            )));
+        }
+    }
+}
+
 pub(super) async fn reader(mut lp: ReadLoop, mut rd: ReadHalf<PgStream>) {
-    let error = loop {
+    let how = loop {
         lp.process();
+        if lp.is_finished() {
+            return;
+        }
         if lp.paused() {
             tokio::select! {
                 _ = lp.shared.flow.until_resumed() => {}
-                _ = lp.shared.abort.notified() => break None,
+                _ = lp.shared.abort.notified() => break Ended::Eof,
             }
         }
         lp.reserve();
         let read = tokio::select! {
             r = rd.read_buf(&mut lp.buf) => r,
-            _ = lp.shared.abort.notified() => break None,
+            _ = lp.shared.abort.notified() => break Ended::Eof,
         };
         match read {
-            Ok(0) => break None,
+            Ok(0) => break Ended::Eof,
             Ok(_) => {}
-            Err(e) => break Some(e),
+            Err(e) => break Ended::read_failed(e),
         }
     };
-    lp.finish(error);
+    lp.finish(how);
 }
 
 /// Hands what the front raw session collected to its sink (lock released first), counting it
@@ -168,8 +238,14 @@ fn flush_session(shared: &ConnShared) {
     sink(part);
 }
 
-/// Routes one backend frame; returns an `ErrorResponse` that arrived with no request pending.
-fn handle_frame(shared: &ConnShared, frame: &[u8], listener: &dyn ConnListener) -> Option<Vec<u8>> {
+/// Routes one backend frame; returns an `ErrorResponse` that arrived with no request pending,
+/// or the protocol violation the frame is (malformed, or a result answering no request).
+fn handle_frame(
+    shared: &ConnShared,
+    frame: &[u8],
+    listener: &dyn ConnListener,
+) -> Result<Option<Vec<u8>>, Error> {
+    frames::check_frame(frame).map_err(Error::Protocol)?;
     let body = &frame[HEADER..];
     match frame[0] {
         b'A' => {
@@ -178,17 +254,17 @@ fn handle_frame(shared: &ConnShared, frame: &[u8], listener: &dyn ConnListener) 
                 let payload = frames::cstr(rest).map(|(p, _)| p).unwrap_or("");
                 listener.notification(shared.id, pid, channel, payload);
             }
-            return None;
+            return Ok(None);
         }
         b'N' => {
             // A notice raised by a request travels in that request's reply, so the caller sees
             // it before the result (pg emits `notice` before the query resolves); others are events.
             if let Some(p) = shared.driver.lock().pending.front_mut() {
                 p.out.extend_from_slice(frame);
-                return None;
+                return Ok(None);
             }
             listener.notice(shared.id, frame);
-            return None;
+            return Ok(None);
         }
         b'S' => {
             if let Some((k, rest)) = frames::cstr(body) {
@@ -196,7 +272,7 @@ fn handle_frame(shared: &ConnShared, frame: &[u8], listener: &dyn ConnListener) 
                     shared.params.lock().insert(k.to_string(), v.to_string());
                 }
             }
-            return None;
+            return Ok(None);
         }
         _ => {}
     }
@@ -208,7 +284,15 @@ fn handle_frame(shared: &ConnShared, frame: &[u8], listener: &dyn ConnListener) 
         ..
     } = &mut *d;
     let Some(p) = pending.front_mut() else {
-        return (frame[0] == b'E').then(|| frame.to_vec());
+        return match frame[0] {
+            b'E' => Ok(Some(frame.to_vec())),
+            // pg ignores a stray ReadyForQuery; every other result answers nothing.
+            b'Z' => Ok(None),
+            ty => Err(Error::Protocol(format!(
+                "Received unexpected {} message from backend.",
+                frames::message_name(ty)
+            ))),
+        };
     };
     if p.reply.session_sink().is_some() {
         p.out.extend_from_slice(frame);
@@ -222,7 +306,7 @@ fn handle_frame(shared: &ConnShared, frame: &[u8], listener: &dyn ConnListener) 
             shared.finish_one();
             p.reply.send(p.out);
         }
-        return None;
+        return Ok(None);
     }
     match frame[0] {
         b'T' => {
@@ -300,7 +384,7 @@ fn handle_frame(shared: &ConnShared, frame: &[u8], listener: &dyn ConnListener) 
                 if let Some(stmt) = p.retry {
                     drop(d);
                     shared.enqueue(stmt, p.reply);
-                    return None;
+                    return Ok(None);
                 }
             }
             drop(d);
@@ -311,5 +395,5 @@ fn handle_frame(shared: &ConnShared, frame: &[u8], listener: &dyn ConnListener) 
         // PortalSuspended, COPY OUT data: nothing for the caller.
         _ => {}
     }
-    None
+    Ok(None)
 }

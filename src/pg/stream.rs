@@ -1,5 +1,6 @@
 //! Opening the byte stream to the server: TCP (with keepalive) or a unix socket, upgraded to
-//! TLS through PostgreSQL's `SSLRequest` when the configuration asks for it.
+//! TLS when the configuration asks for it: through PostgreSQL's `SSLRequest`, or at once with
+//! `sslnegotiation=direct`.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -7,16 +8,19 @@ use std::task::{Context, Poll};
 
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::net::{TcpStream, UnixStream};
+use tokio::net::TcpStream;
+#[cfg(unix)]
+use tokio::net::UnixStream;
 
 use super::tls;
-use crate::config::{ConnectConfig, Host, SslConfig};
-use crate::error::{Error, Result};
+use crate::config::{ConnectConfig, Host, SslConfig, SslNegotiation};
+use crate::error::{Error, Result, SocketError};
 
 /// A connected byte stream to the server. Invariant: the startup packet has not been sent yet
 /// when it is returned by [`open`].
 pub enum PgStream {
     Tcp(TcpStream),
+    #[cfg(unix)]
     Unix(UnixStream),
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
 }
@@ -25,6 +29,7 @@ pub enum PgStream {
 #[derive(Debug, Clone)]
 pub enum CancelTarget {
     Tcp(String, u16),
+    #[cfg(unix)]
     Unix(std::path::PathBuf),
 }
 
@@ -32,20 +37,39 @@ fn socket_path(dir: &std::path::Path, port: u16) -> std::path::PathBuf {
     dir.join(format!(".s.PGSQL.{}", port))
 }
 
+/// A failed connect: Node's socket error when the OS named it (`connect ECONNREFUSED
+/// 127.0.0.1:5432`), else the failure with the server it was for (a name lookup).
+fn connect_error(e: &std::io::Error, address: &str, port: Option<u16>) -> Error {
+    match SocketError::from_io("connect", e) {
+        Some(s) => Error::Socket(s.at(address, port)),
+        None => match port {
+            Some(p) => Error::Io(format!("connect {address}:{p}: {e}")),
+            None => Error::Io(format!("connect {address}: {e}")),
+        },
+    }
+}
+
 /// Opens a plain socket to the configured server.
 pub async fn open_raw(cfg: &ConnectConfig) -> Result<(PgStream, CancelTarget)> {
     match &cfg.host {
+        #[cfg(unix)]
         Host::Unix(dir) => {
             let path = socket_path(dir, cfg.port);
             let s = UnixStream::connect(&path)
                 .await
-                .map_err(|e| Error::Io(format!("connect {}: {}", path.display(), e)))?;
+                .map_err(|e| connect_error(&e, &path.display().to_string(), None))?;
             Ok((PgStream::Unix(s), CancelTarget::Unix(path)))
         }
+        // tokio has no unix-domain sockets on Windows.
+        #[cfg(not(unix))]
+        Host::Unix(dir) => Err(Error::Io(format!(
+            "connect {}: unix-domain sockets are not supported on this platform",
+            socket_path(dir, cfg.port).display()
+        ))),
         Host::Tcp(host) => {
             let s = TcpStream::connect((host.as_str(), cfg.port))
                 .await
-                .map_err(|e| Error::Io(format!("connect {}:{}: {}", host, cfg.port, e)))?;
+                .map_err(|e| connect_error(&e, host, Some(cfg.port)))?;
             let _ = s.set_nodelay(true);
             if cfg.keep_alive {
                 let ka = socket2::TcpKeepalive::new();
@@ -73,13 +97,18 @@ pub async fn open(cfg: &ConnectConfig) -> Result<(PgStream, CancelTarget)> {
         // TLS over a unix socket makes no sense; pg connects plainly there too.
         other => return Ok((other, target)),
     };
-    let mut req = BytesMut::new();
-    postgres_protocol::message::frontend::ssl_request(&mut req);
-    tcp.write_all(&req).await?;
-    let mut answer = [0u8; 1];
-    tcp.read_exact(&mut answer).await?;
-    if answer[0] != b'S' {
-        return Err(Error::TlsUnsupported);
+    // Direct negotiation (PostgreSQL 17+) starts the handshake at once; a server that does not
+    // speak it reads the ClientHello as a malformed startup packet and closes the connection,
+    // which surfaces as a TLS error.
+    if opts.negotiation == SslNegotiation::Postgres {
+        let mut req = BytesMut::new();
+        postgres_protocol::message::frontend::ssl_request(&mut req);
+        tcp.write_all(&req).await?;
+        let mut answer = [0u8; 1];
+        tcp.read_exact(&mut answer).await?;
+        if answer[0] != b'S' {
+            return Err(Error::TlsUnsupported);
+        }
     }
     let host = match &cfg.host {
         Host::Tcp(h) => h.clone(),
@@ -103,6 +132,7 @@ impl AsyncRead for PgStream {
     ) -> Poll<std::io::Result<()>> {
         match self.get_mut() {
             PgStream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(unix)]
             PgStream::Unix(s) => Pin::new(s).poll_read(cx, buf),
             PgStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
@@ -117,6 +147,7 @@ impl AsyncWrite for PgStream {
     ) -> Poll<std::io::Result<usize>> {
         match self.get_mut() {
             PgStream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(unix)]
             PgStream::Unix(s) => Pin::new(s).poll_write(cx, buf),
             PgStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
@@ -124,6 +155,7 @@ impl AsyncWrite for PgStream {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         match self.get_mut() {
             PgStream::Tcp(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(unix)]
             PgStream::Unix(s) => Pin::new(s).poll_flush(cx),
             PgStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
@@ -131,6 +163,7 @@ impl AsyncWrite for PgStream {
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         match self.get_mut() {
             PgStream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            #[cfg(unix)]
             PgStream::Unix(s) => Pin::new(s).poll_shutdown(cx),
             PgStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
@@ -148,6 +181,7 @@ pub async fn cancel(target: &CancelTarget, pid: i32, secret: i32) -> Result<()> 
             let mut sink = [0u8; 1];
             let _ = s.read(&mut sink).await;
         }
+        #[cfg(unix)]
         CancelTarget::Unix(path) => {
             let mut s = UnixStream::connect(path).await?;
             s.write_all(&buf).await?;

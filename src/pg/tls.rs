@@ -10,15 +10,28 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
-use crate::config::TlsOptions;
+use crate::config::{SslNegotiation, TlsOptions};
 use crate::error::{Error, Result};
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// Builds the rustls configuration for `opts`.
+/// The ALPN protocol a direct TLS connection announces: PostgreSQL 17+ refuses a direct
+/// handshake without it (so that a TLS connection meant for another service cannot be
+/// mistaken for a PostgreSQL one).
+pub const ALPN_POSTGRESQL: &[u8] = b"postgresql";
+
+/// Builds the rustls configuration for `opts` (with ALPN `postgresql` for direct negotiation).
 pub fn client_config(opts: &TlsOptions) -> Result<ClientConfig> {
+    let mut config = verifying_config(opts)?;
+    if opts.negotiation == SslNegotiation::Direct {
+        config.alpn_protocols = vec![ALPN_POSTGRESQL.to_vec()];
+    }
+    Ok(config)
+}
+
+fn verifying_config(opts: &TlsOptions) -> Result<ClientConfig> {
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::Tls(e.to_string()))?;

@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, Notify};
 
 use super::queue::{Driver, Pending, ReplyTo};
 use super::request::{encode_extended, encode_simple, Plan, Statement};
-use crate::error::Error;
+use crate::error::{Error, SocketError};
 
 /// Asks the writer task to say goodbye (`Terminate`) and close the socket.
 pub(super) struct Close;
@@ -43,6 +43,9 @@ struct WriteSide {
     /// The socket, when a [`ReadScheduler`](super::ReadScheduler) reads it: an abort shuts
     /// its reading side down.
     raw: Option<Arc<socket2::Socket>>,
+    /// The first write failure: what the connection's requests are failed with (pg rejects
+    /// them with the socket's error, e.g. `write EPIPE`).
+    failure: Option<Error>,
 }
 
 impl WriteSide {
@@ -62,6 +65,22 @@ impl WriteSide {
         Pin::new(&mut self.half).poll_flush(cx)
     }
 
+    /// Records a write failure and stops the reading side of a socket read elsewhere, so that
+    /// its reader ends now and answers every request with it.
+    fn failed(&mut self, e: &std::io::Error) {
+        self.open = false;
+        self.out.clear();
+        if self.failure.is_none() {
+            self.failure = Some(match SocketError::from_io("write", e) {
+                Some(s) => Error::Socket(s),
+                None => Error::Io(e.to_string()),
+            });
+        }
+        if let Some(sock) = &self.raw {
+            let _ = sock.shutdown(std::net::Shutdown::Read);
+        }
+    }
+
     /// Writes what the socket takes now; what it does not take is left to the writer task.
     fn write_now(&mut self, wake: &Notify) {
         if self.draining {
@@ -71,7 +90,7 @@ impl WriteSide {
         match self.poll_drain(&mut cx) {
             Poll::Ready(Ok(())) => {}
             // The socket is broken: the reading side sees it end and answers every pending slot.
-            Poll::Ready(Err(_)) => self.open = false,
+            Poll::Ready(Err(e)) => self.failed(&e),
             Poll::Pending => {
                 self.draining = true;
                 wake.notify_one();
@@ -104,6 +123,7 @@ impl Writes {
             open: true,
             written: Vec::new(),
             raw,
+            failure: None,
         });
     }
 
@@ -187,6 +207,11 @@ impl Writes {
         }
     }
 
+    /// The first write failure, if a write failed.
+    pub(super) fn failure(&self) -> Option<Error> {
+        self.side.lock().as_ref().and_then(|ws| ws.failure.clone())
+    }
+
     /// Shuts the reading side of a socket read elsewhere down, so that its reader sees the end
     /// of input at once.
     pub(super) fn shutdown_read(&self) {
@@ -231,10 +256,9 @@ impl Writes {
                 r
             })
             .await;
-            if res.is_err() {
+            if let Err(e) = res {
                 if let Some(ws) = self.side.lock().as_mut() {
-                    ws.open = false;
-                    ws.out.clear();
+                    ws.failed(&e);
                     written.append(&mut ws.written);
                 }
             }

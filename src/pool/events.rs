@@ -32,10 +32,15 @@ pub struct LeakInfo {
 /// One event. See the README's events section for the JS names and payloads.
 #[derive(Debug, Clone)]
 pub enum PoolEvent {
-    /// A connection's removal finished (pg's `remove`).
-    Removed { conn_id: u64 },
-    /// An idle connection failed; it was removed from the pool first (pg's `error`).
-    IdleError { conn_id: u64, error: Error },
+    /// A connection's removal finished (pg's `remove`); `pid` is its backend's process id.
+    Removed { conn_id: u64, pid: i32 },
+    /// An idle connection failed; it was removed from the pool first (pg's `error`). `pid`
+    /// is its backend's process id.
+    IdleError {
+        conn_id: u64,
+        pid: i32,
+        error: Error,
+    },
     /// A checked-out connection failed; goes to that client, never to the pool.
     ClientError { conn_id: u64, error: Error },
     /// A `NOTIFY` delivered to a connection that `LISTEN`s.

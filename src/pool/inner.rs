@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use parking_lot::Mutex;
 use tokio::runtime::Handle;
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
 
 use super::checkout::{Checkout, DropPolicy, Status};
 use super::events::{PoolEvent, PoolEvents};
@@ -24,7 +24,8 @@ use crate::pg::{Conn, ConnListener, ReadScheduler};
 
 /// Supplies the password for each new connection (pg accepts a string or a function).
 pub trait PasswordSource: Send + Sync + 'static {
-    /// The password to authenticate the next connection with (`None`: none).
+    /// The password to authenticate the next connection with (`None`: none). Called only when
+    /// the server asks a connection for a password, once per connection attempt.
     fn password(&self) -> Pin<Box<dyn Future<Output = Result<Option<String>>> + Send>>;
 }
 
@@ -61,6 +62,9 @@ pub(super) struct PoolInner {
     pub(super) capture_backtraces: bool,
     /// Who reads plain sockets (see [`ReadScheduler`]); `None`: a reader task per connection.
     pub(super) reads: Option<Arc<dyn ReadScheduler>>,
+    /// Set once `end()` stops waiting: connections still being opened give up (their waiter
+    /// is failed, their slot given back) instead of making `end()` wait for the server.
+    pub(super) abandon_opens: watch::Sender<bool>,
 }
 
 impl PoolInner {
@@ -84,6 +88,7 @@ impl PoolInner {
             next_waiter: AtomicU64::new(1),
             capture_backtraces: false,
             reads: None,
+            abandon_opens: watch::channel(false).0,
         }
     }
 
@@ -152,9 +157,13 @@ impl PoolInner {
     pub(super) fn spawn_connect(self: &Arc<Self>, w: Waiter) {
         let weak = Arc::downgrade(self);
         let this = self.clone();
+        let mut abandon = self.abandon_opens.subscribe();
         self.runtime.spawn(async move {
             let opening = Instant::now();
-            let result = this.open_connection(weak).await;
+            let result = tokio::select! {
+                r = CatchUnwind(Box::pin(this.open_connection(weak))) => r,
+                _ = abandon.wait_for(|a| *a) => Err(Error::PoolEnded),
+            };
             match result {
                 Ok(conn) => {
                     this.metrics.created();
@@ -190,11 +199,10 @@ impl PoolInner {
         let listener = Arc::new(Listener(weak));
         let cfg = &self.config.connect;
         let work = async {
-            let password = self.password.password().await?;
             Conn::connect(
                 id,
                 cfg,
-                password.as_deref(),
+                || self.password.password(),
                 self.config.statement_cache_size,
                 listener,
                 self.reads.as_ref(),
@@ -269,36 +277,61 @@ impl PoolInner {
 
     /// Starts removing `conn` (lock held): it leaves `total` now; `Removed` follows when its
     /// socket has ended (at once, after the lock, if it already has).
+    /// A connection with a statement running is destroyed (see [`destroy`](Self::destroy)):
+    /// a graceful close would wait for the server to finish the statement and read the
+    /// `Terminate`, which can take as long as the statement does.
     pub(super) fn remove_locked(self: &Arc<Self>, st: &mut State, conn: &Conn) {
         st.total -= 1;
         self.metrics.destroyed();
         if conn.shared().is_closed() {
-            st.defer_removed(conn.id());
+            st.defer_removed(conn.id(), conn.pid());
         } else {
-            st.removing.insert(conn.id());
-            conn.close();
+            st.removing.insert(conn.id(), conn.clone());
+            if conn.shared().in_flight() > 0 {
+                self.destroy(conn);
+            } else {
+                conn.close();
+            }
         }
         self.pulse_locked(st);
         self.state.drained.notify_waiters();
     }
 
+    /// Closes `conn` now, without waiting for the server: a statement still running is
+    /// cancelled (so the backend does not keep working for nobody), and the reading side stops
+    /// at once, answering every request in flight. Never blocks; may run under the lock.
+    pub(super) fn destroy(&self, conn: &Conn) {
+        if conn.shared().in_flight() > 0 && !conn.shared().is_closed() {
+            let conn = conn.clone();
+            self.runtime.spawn(async move {
+                let _ = conn.cancel().await;
+            });
+        }
+        conn.abort();
+    }
+
     /// A connection's socket ended (`error`: why, unless the pool closed it).
     fn conn_closed(self: &Arc<Self>, conn_id: u64, error: Option<Error>) {
         let mut st = self.state.lock();
-        if st.removing.remove(&conn_id) {
+        if let Some(conn) = st.removing.remove(&conn_id) {
             // The removal counts as finished for `end()` only once `Removed` is out.
-            st.defer_removed(conn_id);
+            st.defer_removed(conn_id, conn.pid());
             return;
         }
         if let Some(pos) = st.idle.iter().position(|i| i.conn.id() == conn_id) {
-            st.idle.remove(pos);
+            let idle = st.idle.remove(pos);
             st.total -= 1;
             self.metrics.destroyed();
             self.metrics.conn_error();
             self.pulse_locked(&mut st);
             let error = error.unwrap_or(Error::ConnectionTerminated);
-            st.defer_event(PoolEvent::IdleError { conn_id, error });
-            st.defer_removed(conn_id);
+            let pid = idle.conn.pid();
+            st.defer_event(PoolEvent::IdleError {
+                conn_id,
+                pid,
+                error,
+            });
+            st.defer_removed(conn_id, pid);
             return;
         }
         let checked_out = st.checkouts.values().any(|r| r.conn.id() == conn_id);
@@ -338,6 +371,27 @@ impl ConnListener for Listener {
     fn closed(&self, conn_id: u64, error: Option<Error>) {
         if let Some(p) = self.0.upgrade() {
             p.conn_closed(conn_id, error);
+        }
+    }
+}
+
+/// Turns a panic while opening a connection into an error, so that the slot it holds is
+/// always given back and its waiter always answered (a malformed server reply must never cost
+/// a slot, however it is mishandled).
+struct CatchUnwind<F>(Pin<Box<F>>);
+
+impl<F: Future<Output = Result<Conn>>> Future for CatchUnwind<F> {
+    type Output = Result<Conn>;
+    fn poll(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(p) => p,
+            Err(_) => std::task::Poll::Ready(Err(Error::Protocol(
+                "opening the connection failed unexpectedly".into(),
+            ))),
         }
     }
 }

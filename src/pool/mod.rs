@@ -105,6 +105,17 @@ impl PoolBuilder {
     }
 }
 
+/// The connection an implicit query ran on (what pg's `acquire`/`release` listeners would
+/// have been given a client for).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Served {
+    pub conn_id: u64,
+    /// The backend's process id.
+    pub pid: i32,
+    /// Opened for this query (pg emits `connect` for it).
+    pub is_new: bool,
+}
+
 /// Runs `stmt` on an implicit checkout; like pg-pool, a statement that fails destroys the
 /// connection it ran on. With a `partial` sink the reply streams (see [`ReplyTo::Streaming`]);
 /// the checkout is released before the final part is handed on.
@@ -112,13 +123,18 @@ fn run_implicit(
     c: Checkout,
     stmt: Statement,
     partial: Option<PartialSink>,
-    done: impl FnOnce(Result<Vec<u8>>) + Send + 'static,
+    done: impl FnOnce(Result<Vec<u8>>, Option<Served>) + Send + 'static,
 ) {
     let conn = c.conn.clone();
+    let served = Served {
+        conn_id: conn.id(),
+        pid: conn.pid(),
+        is_new: c.is_new(),
+    };
     let done: ReplyFn = Box::new(move |reply| {
         let failed = frames::first_error_code(&reply).is_some();
         let _ = c.release(failed);
-        done(Ok(reply))
+        done(Ok(reply), Some(served))
     });
     let reply = match partial {
         Some(sink) => ReplyTo::Streaming(sink, done),
@@ -210,7 +226,7 @@ impl Pool {
     /// free nothing is spawned; the connection's reader releases the checkout and calls `done`
     /// with the reply frames (exactly once, possibly before this returns).
     pub fn query_with(&self, stmt: Statement, done: impl FnOnce(Vec<u8>) + Send + 'static) {
-        self.query_streaming(stmt, None, move |r| {
+        self.query_streaming(stmt, None, move |r, _| {
             done(r.unwrap_or_else(|e| frames::error_reply(&e)))
         })
     }
@@ -218,12 +234,13 @@ impl Pool {
     /// [`query_with`](Self::query_with) whose long replies stream and whose failed acquire is
     /// an `Err`: with `partial`, the rows collected so far go to it every
     /// [`STREAM_CHUNK`](crate::pg::STREAM_CHUNK) bytes and `done` gets the rest (see
-    /// [`ReplyTo::Streaming`]).
+    /// [`ReplyTo::Streaming`]), with the connection the statement ran on (`None` when no
+    /// connection was acquired).
     pub fn query_streaming(
         &self,
         stmt: Statement,
         partial: Option<PartialSink>,
-        done: impl FnOnce(Result<Vec<u8>>) + Send + 'static,
+        done: impl FnOnce(Result<Vec<u8>>, Option<Served>) + Send + 'static,
     ) {
         let meta = CheckoutMeta {
             implicit: true,
@@ -231,7 +248,7 @@ impl Pool {
         };
         self.connect_with(meta, move |r| match r {
             Ok(c) => run_implicit(c, stmt, partial, done),
-            Err(e) => done(Err(e)),
+            Err(e) => done(Err(e), None),
         });
     }
 

@@ -46,21 +46,17 @@ impl PoolInner {
         let spent = matches!(self.config.max_uses, Some(m) if uses >= m);
         let shared = conn.shared();
         // A raw session left open is in mid-exchange (a portal, a COPY) that only its caller
-        // knew how to finish: the connection is closed without waiting for the server, which
-        // may be blocked sending what nobody will read.
-        let mid_session = shared.in_session();
+        // knew how to finish: cleaning would wait for a reply that never comes, so the
+        // connection is destroyed at once like any released with requests in flight
+        // (`remove_locked`: a cancel request, then the socket closed without waiting).
         if destroy
-            || mid_session
+            || shared.in_session()
             || st.ending
             || shared.is_closed()
             || spent
             || self.lifetime_over(conn)
         {
             self.remove_locked(&mut st, conn);
-            drop(st);
-            if mid_session {
-                conn.abort();
-            }
             return rec.reported;
         }
         if shared.in_flight() == 0 && shared.txn_status() == b'I' {
@@ -69,7 +65,8 @@ impl PoolInner {
             return rec.reported;
         }
         // Released with requests in flight or inside a transaction: cleaned before reuse, the
-        // slot counted meanwhile.
+        // slot counted meanwhile (and `end()` able to destroy it).
+        st.cleaning.insert(conn.id(), conn.clone());
         drop(st);
         let dirty = Dirty {
             checkout_id: id,
@@ -84,7 +81,8 @@ impl PoolInner {
 
     /// Waits for `conn`'s requests to be answered (woken by the last answer, not polled), then
     /// rolls back an open transaction (announcing it) and returns the connection — or removes
-    /// it if it cannot be made clean.
+    /// it if it cannot be made clean. `end()` may destroy it meanwhile (it is in `cleaning`
+    /// until this finishes); then the wait ends at once and the connection is removed.
     async fn clean(self: Arc<Self>, conn: Conn, uses: u64, dirty: Dirty) {
         conn.shared().until_idle().await;
         let status = conn.shared().txn_status();
@@ -97,14 +95,18 @@ impl PoolInner {
                 implicit: dirty.implicit,
                 held_ms: dirty.held_ms,
             });
-            let reply = conn.query(Statement::Simple("ROLLBACK".into())).await;
-            let failed = frames::first_error_code(&reply).is_some();
-            if failed || conn.shared().txn_status() != b'I' {
+            let clean = !conn.shared().is_closed() && {
+                let reply = conn.query(Statement::Simple("ROLLBACK".into())).await;
+                frames::first_error_code(&reply).is_none() && conn.shared().txn_status() == b'I'
+            };
+            if !clean {
                 let mut st = self.state.lock();
+                st.cleaning.remove(&conn.id());
                 self.remove_locked(&mut st, &conn);
                 return;
             }
         }
+        self.state.lock().cleaning.remove(&conn.id());
         self.return_conn(conn, uses);
     }
 
@@ -140,17 +142,12 @@ impl PoolInner {
             reason,
         });
         {
+            // A statement still running is cancelled and the connection destroyed here.
             let mut st = self.state.lock();
             self.remove_locked(&mut st, &conn);
         }
-        // Destroy it for real: a statement still running must neither keep the backend busy
-        // nor make the removal (and so `end()`) wait for it to finish.
-        if conn.shared().in_flight() > 0 {
-            let conn = conn.clone();
-            self.runtime.spawn(async move {
-                let _ = conn.cancel().await;
-            });
-        }
+        // With nothing in flight too, the reading side stops at once rather than waiting for
+        // the server to read the `Terminate` (the holder may have left it busy, e.g. COPY).
         conn.abort();
         Some(info)
     }

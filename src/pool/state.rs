@@ -15,8 +15,12 @@
 //!   ever runs under the state lock.
 //! - `announcing` counts `Removed` events queued and not yet emitted: a removal is finished
 //!   (for `end()`) only once its event is out.
+//! - `cleaning` holds exactly the connections released with work unfinished whose clean-up
+//!   (wait, then `ROLLBACK`) is under way; each is counted in `total`. `removing` holds the
+//!   connections whose removal started and whose socket has not ended; none is counted in
+//!   `total`. Both keep a handle, so that `end()` can destroy them when it must stop waiting.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -102,9 +106,9 @@ pub(super) enum Deferred {
     Serve(CheckoutCallback, Result<Checkout>),
     /// An event for the pool's sink.
     Emit(PoolEvent),
-    /// `Removed` for a connection whose removal has finished; counted in `announcing`
-    /// until emitted.
-    Removed(u64),
+    /// `Removed` for a connection (id, backend pid) whose removal has finished; counted in
+    /// `announcing` until emitted.
+    Removed(u64, i32),
 }
 
 /// See the module docs.
@@ -115,7 +119,9 @@ pub(super) struct State {
     pub(super) waiters: VecDeque<Waiter>,
     pub(super) checkouts: HashMap<u64, CheckoutRecord>,
     /// Connections whose removal started (closed by us), awaiting their socket's end.
-    pub(super) removing: HashSet<u64>,
+    pub(super) removing: HashMap<u64, Conn>,
+    /// Connections released with work unfinished, being cleaned before reuse.
+    pub(super) cleaning: HashMap<u64, Conn>,
     /// `Removed` events queued in `deferred` and not emitted yet.
     pub(super) announcing: usize,
     pub(super) ending: bool,
@@ -137,9 +143,9 @@ impl State {
 
     /// Queues `Removed` for `conn_id`, whose removal has finished; until it is emitted the
     /// pool does not count as drained.
-    pub(super) fn defer_removed(&mut self, conn_id: u64) {
+    pub(super) fn defer_removed(&mut self, conn_id: u64, pid: i32) {
         self.announcing += 1;
-        self.deferred.push(Deferred::Removed(conn_id));
+        self.deferred.push(Deferred::Removed(conn_id, pid));
     }
 
     /// Every connection's removal finished and announced (what `end()` waits for).
@@ -214,8 +220,8 @@ impl Drop for StateGuard<'_> {
             match d {
                 Deferred::Serve(done, result) => done(result),
                 Deferred::Emit(event) => self.lock.events.emit(event),
-                Deferred::Removed(conn_id) => {
-                    self.lock.events.emit(PoolEvent::Removed { conn_id });
+                Deferred::Removed(conn_id, pid) => {
+                    self.lock.events.emit(PoolEvent::Removed { conn_id, pid });
                     self.lock.state.lock().announcing -= 1;
                     self.lock.drained.notify_waiters();
                 }

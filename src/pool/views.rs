@@ -145,6 +145,7 @@ impl PoolInner {
             out.insert("idle", bounded(st.idle.len()));
             out.insert("checkoutRegistry", bounded(st.checkouts.len()));
             out.insert("removing", bounded(st.removing.len()));
+            out.insert("cleaning", bounded(st.cleaning.len()));
             out.insert(
                 "waiters",
                 Usage {

@@ -1,0 +1,106 @@
+'use strict'
+// pg's ConnectionParameters: `client.connectionParameters`, and the argument pg hands a password
+// function (`password(params)`). Every fact the core decides (host, port, user, database, TLS,
+// the startup parameters, the timeouts) comes from its resolved view (lib/options.js) — never
+// from re-reading the options or the connection string. What pg only echoes from the options as
+// given (client_encoding, fallback_application_name, whether sslnegotiation or keepAlive were
+// set) is copied from them. Plus the password as pg asks for it: the user's function, or the
+// password file (`pgpass`) when nothing gave a password.
+
+const pgpass = require('pgpass')
+
+/**
+ * The connection parameters of a pool's connections, in the shape and field order of pg's
+ * `ConnectionParameters`. Invariants: every resolved value is the one the core resolved and
+ * uses (options, connection string, PG* environment and defaults merged); there is no
+ * `password` property (this layer never holds the resolved password); a disabled setting is
+ * `false` or absent exactly where pg's is.
+ */
+class ConnectionParameters {
+  /** `resolved`: the core's view (lib/options.js parseResolved); `options`: what the user passed. */
+  constructor(resolved, options) {
+    const o = options == null ? {} : options
+    this.user = resolved.user
+    this.database = resolved.database
+    this.port = resolved.port
+    this.host = resolved.host
+    // Results are always text (README, Known differences).
+    this.binary = false
+    this.options = orUndefined(resolved.options)
+    this.ssl = sslOf(resolved, o)
+    // pg keeps what was given (undefined when nothing was); `direct` can come from the
+    // connection string or PGSSLNEGOTIATION, which the core read.
+    this.sslnegotiation = resolved.sslnegotiation === 'direct' ? 'direct' : o.sslnegotiation
+    this.client_encoding = o.client_encoding || ''
+    this.replication = orUndefined(resolved.replication)
+    this.isDomainSocket = resolved.host.startsWith('/')
+    this.application_name = orUndefined(resolved.applicationName)
+    this.fallback_application_name = o.fallback_application_name
+    this.statement_timeout = millis(resolved.statement_timeout)
+    this.lock_timeout = millis(resolved.lock_timeout)
+    this.idle_in_transaction_session_timeout = millis(resolved.idle_in_transaction_session_timeout)
+    this.query_timeout = resolved.query_timeout || false
+    this.connect_timeout = Math.floor(resolved.connectTimeoutMillis / 1000)
+    // pg sets these only when the options say so explicitly; the values are the resolved ones.
+    if (o.keepAlive === false) this.keepalives = 0
+    else if (resolved.keepAlive) this.keepalives = 1
+    if (typeof o.keepAliveInitialDelayMillis === 'number') {
+      this.keepalives_idle = Math.floor(resolved.keepAliveInitialDelayMillis / 1000)
+    }
+  }
+
+  /** A copy of `params`, as each pg client holds its own (a password function may write to it). */
+  static copy(params) {
+    return Object.assign(Object.create(ConnectionParameters.prototype), params)
+  }
+}
+
+function orUndefined(v) {
+  return v == null ? undefined : v
+}
+
+/** A server-side timeout as sent (milliseconds as text), as pg keeps it: a number, or false. */
+function millis(sent) {
+  return sent == null ? false : Number(sent)
+}
+
+/**
+ * What pg's `client.ssl` is: false without TLS; the user's own `ssl` object or `true` when
+ * that is what they gave; otherwise (a connection string's `sslmode`, `PGSSLMODE`) `true`.
+ * The private key stays out of enumeration, as pg hides it.
+ */
+function sslOf(resolved, options) {
+  if (!resolved.ssl) return false
+  const given = options.ssl
+  if (given == null || typeof given !== 'object') return true
+  const copy = Object.assign({}, given)
+  if ('key' in given) Object.defineProperty(copy, 'key', { value: given.key, enumerable: false, writable: true, configurable: true })
+  return copy
+}
+
+/**
+ * The password source the core calls when the server asks a new connection for a password
+ * (and only then), with a fresh copy of `params()` as pg passes its client's parameters:
+ * `fn(params)` when the user's password is a function (sync or async; a string is the
+ * password, `undefined` none, anything else fails the connection with pg's TypeError), else
+ * pg's password-file lookup (`PGPASSFILE`, else `~/.pgpass`), which the core asks only when
+ * the options, the connection string and `PGPASSWORD` give no password.
+ */
+function passwordSource(fn, params) {
+  if (typeof fn !== 'function') return () => passwordFromFile(ConnectionParameters.copy(params()))
+  return () =>
+    Promise.resolve()
+      .then(() => fn(ConnectionParameters.copy(params())))
+      .then((pass) => {
+        if (pass === undefined) return null
+        if (typeof pass !== 'string') throw new TypeError('Password must be a string')
+        return pass
+      })
+}
+
+/** The matching entry's password in the password file, or null (pg reads it with `pgpass`). */
+function passwordFromFile(params) {
+  return new Promise((resolve) => pgpass(params, (pass) => resolve(pass === undefined ? null : pass)))
+}
+
+module.exports = { ConnectionParameters, passwordSource }
