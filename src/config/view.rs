@@ -57,6 +57,8 @@ pub struct ResolvedOptions {
     pub max_lifetime_seconds: f64,
     /// `null`: Infinity.
     pub max_waiting: Option<usize>,
+    /// Tag → the most connections its checkouts may hold at once.
+    pub tag_limits: std::collections::BTreeMap<String, usize>,
     pub statement_cache_size: usize,
     /// 0: no client-side query timeout.
     #[serde(rename = "query_timeout")]
@@ -111,6 +113,7 @@ impl PoolConfig {
             max_uses: self.max_uses,
             max_lifetime_seconds: self.max_lifetime.map_or(0.0, |d| d.as_secs_f64()),
             max_waiting: self.max_waiting,
+            tag_limits: self.tag_limits.clone(),
             statement_cache_size: self.statement_cache_size,
             query_timeout: ms_or_zero(self.query_timeout),
             end_timeout_ms: ms(self.end_timeout),
@@ -168,6 +171,7 @@ mod tests {
                 max_uses: None,
                 max_lifetime_seconds: 0.0,
                 max_waiting: None,
+                tag_limits: Default::default(),
                 statement_cache_size: 100,
                 query_timeout: 0.0,
                 end_timeout_ms: 10000.0,
