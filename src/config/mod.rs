@@ -64,6 +64,9 @@ pub struct PoolConfig {
     /// `tagLimits` (default none): the most connections checkouts with each tag may hold at
     /// once. Every limit is `>= 1`.
     pub tag_limits: BTreeMap<String, usize>,
+    /// `healthCheckIntervalMs` (default 0: off): connections idle this long get an empty
+    /// query, one at a time, and are evicted if it fails or goes unanswered.
+    pub health_check_interval: Option<Duration>,
     /// `statementCacheSize`: prepared statements kept per connection; 0 disables.
     pub statement_cache_size: usize,
     /// `query_timeout` (client-side, ms); `None` when false/0/absent. Resolved here because
@@ -352,6 +355,7 @@ impl PoolConfig {
             max_lifetime,
             max_waiting,
             tag_limits,
+            health_check_interval: o.ms("healthCheckIntervalMs", 0, true)?,
             statement_cache_size: o.count("statementCacheSize", 100, 0)?,
             query_timeout: resolved.query_timeout,
             end_timeout: o

@@ -5,14 +5,15 @@
 //! [`Pool::new`] or [`Pool::builder`]. Inside, modules depend one way: the API here → the
 //! transitions on `PoolInner` (`acquire`, `release`, `end`, `inner`) and what reads
 //! the pool (`views`, `leak`) → the locked state (`state`), the RAII handle (`checkout`) and
-//! what the pool tells its owner (`events`). `reaper`, `leak::checker` and the metrics sampler
-//! (`views`) are background tasks holding a `Weak`. Counters change synchronously with the
+//! what the pool tells its owner (`events`). `reaper`, `leak::checker`, `health` and the
+//! metrics sampler (`views`) are background tasks holding a `Weak`. Counters change synchronously with the
 //! call that changes them.
 
 mod acquire;
 mod checkout;
 mod end;
 mod events;
+mod health;
 mod inner;
 mod leak;
 mod reaper;
@@ -105,6 +106,7 @@ impl PoolBuilder {
         runtime.spawn(reaper::run(Arc::downgrade(&inner)));
         leak::checker::spawn(&inner);
         views::spawn_sampler(&inner);
+        health::spawn(&inner);
         Pool { inner }
     }
 }
