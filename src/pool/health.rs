@@ -47,15 +47,19 @@ pub(super) fn spawn(pool: &Arc<PoolInner>) {
 }
 
 impl PoolInner {
-    /// Takes the longest-idle connection off the idle stack if it has been idle `every` or
-    /// more (lock held briefly). The stack's bottom is its longest-idle entry.
+    /// Takes an idle connection off the idle stack if it has been idle `every` or more since
+    /// it went idle or last passed a check (lock held briefly; the stack is at most `max`
+    /// long). The stack's bottom holds the longest idle.
     fn take_due(&self, every: Duration) -> Option<IdleConn> {
         let mut st = self.state.lock();
         if st.ending {
             return None;
         }
-        let due = st.idle.first().is_some_and(|i| i.since.elapsed() >= every);
-        due.then(|| st.idle.remove(0))
+        let due = st
+            .idle
+            .iter()
+            .position(|i| i.checked.unwrap_or(i.since).elapsed() >= every)?;
+        Some(st.idle.remove(due))
     }
 
     /// Runs the empty query on `idle`, then puts it back or evicts it.
@@ -96,7 +100,8 @@ impl PoolInner {
 
     /// Returns a connection that passed its check: to a waiter if one queued meanwhile, else to
     /// the bottom of the idle stack with its idle time kept.
-    fn put_back(self: &Arc<Self>, idle: IdleConn) {
+    fn put_back(self: &Arc<Self>, mut idle: IdleConn) {
+        idle.checked = Some(std::time::Instant::now());
         let mut st = self.state.lock();
         if st.ending || idle.conn.shared().is_closed() || !st.waiters.is_empty() {
             drop(st);
@@ -156,6 +161,11 @@ mod tests {
         assert_eq!((st.idle.len(), st.total), (1, 1));
         assert_eq!(st.idle[0].conn.id(), id);
         assert_eq!(st.idle[0].since, since, "a check does not count as use");
+        drop(st);
+        assert!(
+            inner.take_due(Duration::from_secs(1)).is_none(),
+            "not checked again before another interval"
+        );
     }
 
     #[tokio::test(start_paused = true)]

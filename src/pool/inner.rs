@@ -258,6 +258,7 @@ impl PoolInner {
                     conn: lease.conn,
                     since: Instant::now(),
                     uses: lease.uses,
+                    checked: None,
                 });
             }
         }
@@ -291,6 +292,7 @@ impl PoolInner {
             conn,
             since: Instant::now(),
             uses,
+            checked: None,
         });
         if st.tags.queued() > 0 {
             // Waiters that went away gave tag slots back: their tags' next callers may pass.

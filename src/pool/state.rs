@@ -54,8 +54,11 @@ pub struct CheckoutMeta {
 /// A connection sitting in the idle stack.
 pub(super) struct IdleConn {
     pub(super) conn: Conn,
+    /// Idle since (what `idleTimeoutMillis` counts from; a health check does not reset it).
     pub(super) since: Instant,
     pub(super) uses: u64,
+    /// When it last passed a health check during this idle period (`None`: not yet).
+    pub(super) checked: Option<Instant>,
 }
 
 /// What a waiter receives: a connection (new or reused) and its use count.
