@@ -25,7 +25,10 @@ test('a tag at its limit waits while untagged traffic flows at full speed', asyn
   // Untagged queries and other tags use the other four connections meanwhile.
   const t0 = Date.now()
   const results = await Promise.all(Array.from({ length: 40 }, (_, i) => pool.query('SELECT $1::int AS i', [i])))
-  assert.deepEqual(results.map((r) => r.rows[0].i), Array.from({ length: 40 }, (_, i) => i))
+  assert.deepEqual(
+    results.map((r) => r.rows[0].i),
+    Array.from({ length: 40 }, (_, i) => i)
+  )
   const other = await pool.connect({ tag: 'billing' })
   await other.query('SELECT 1')
   other.release()
@@ -79,7 +82,10 @@ test('a caller timing out at its tag is told the tag and who holds it', async (t
   const u = await pool.connect()
   u.release()
   const m = pool.getMetrics()
-  assert.deepEqual(m.tags.find((r) => r.tag === 'export'), { tag: 'export', held: 2, waiting: 0, limit: 2, timeouts: 1 })
+  assert.deepEqual(
+    m.tags.find((r) => r.tag === 'export'),
+    { tag: 'export', held: 2, waiting: 0, limit: 2, timeouts: 1 }
+  )
   const text = pool.metricsText()
   assert.match(text, /^ldp_tag_connections_active\{pool="[^"]*",tag="export"\} 2$/m)
   assert.match(text, /^ldp_tag_connections_max\{pool="[^"]*",tag="export"\} 2$/m)
@@ -89,18 +95,27 @@ test('a caller timing out at its tag is told the tag and who holds it', async (t
 })
 
 test('a leaking tagged feature is contained to its limit and reported by tag', async (t) => {
-  const pool = await makePool({ max: 4, tagLimits: { export: 2 }, leakThresholdMs: 50, checkIntervalMs: 20, connectionTimeoutMillis: 200 }, t)
+  const pool = await makePool(
+    { max: 4, tagLimits: { export: 2 }, leakThresholdMs: 50, checkIntervalMs: 20, connectionTimeoutMillis: 200 },
+    t
+  )
   const leaks = collect(pool, 'leaksDetected')
   const leaked = [await exportReport(pool), await exportReport(pool)]
   // The feature keeps trying and is held to its limit; everyone else still gets connections.
   const more = await Promise.allSettled([exportReport(pool), exportReport(pool)])
-  assert.deepEqual(more.map((r) => r.status), ['rejected', 'rejected'])
+  assert.deepEqual(
+    more.map((r) => r.status),
+    ['rejected', 'rejected']
+  )
   assert.ok(more.every((r) => r.reason.code === 'LDP_TAG_LIMIT_TIMEOUT'))
   const others = await Promise.all([pool.connect(), pool.connect()])
   others.forEach((c) => c.release())
   assert.equal(pool.totalCount, 4)
   await waitUntil(() => leaks.flatMap((e) => e.leaks).length >= 2, 3000, 'both leaks reported')
-  assert.deepEqual(leaks.flatMap((e) => e.leaks).map((l) => l.tag), ['export', 'export'])
+  assert.deepEqual(
+    leaks.flatMap((e) => e.leaks).map((l) => l.tag),
+    ['export', 'export']
+  )
   const report = pool.getLeakReport()
   assert.equal(report.length, 1)
   assert.deepEqual(report[0].tags, { export: 2 })
@@ -128,8 +143,14 @@ test('setTagLimit at run time: raising lets waiters through, removing lifts the 
 
 test('tagLimits is validated at construction', async () => {
   const { LeakDetectingPool } = require('..')
-  assert.throws(() => new LeakDetectingPool({ tagLimits: { export: 0 } }), (e) => e instanceof RangeError && e.option === 'tagLimits.export')
-  assert.throws(() => new LeakDetectingPool({ tagLimits: 3 }), (e) => e instanceof TypeError && e.option === 'tagLimits')
+  assert.throws(
+    () => new LeakDetectingPool({ tagLimits: { export: 0 } }),
+    (e) => e instanceof RangeError && e.option === 'tagLimits.export'
+  )
+  assert.throws(
+    () => new LeakDetectingPool({ tagLimits: 3 }),
+    (e) => e instanceof TypeError && e.option === 'tagLimits'
+  )
 })
 
 test('slot accounting stays exact under random tags, releases, destroys and timeouts', async (t) => {
@@ -165,7 +186,14 @@ test('slot accounting stays exact under random tags, releases, destroys and time
   }
   await Promise.all(work)
   const s = pool.getPoolStatus()
-  assert.deepEqual(s.tags.map((r) => [r.tag, r.held, r.waiting]), [['a', 0, 0], ['b', 0, 0], ['c', 0, 0]])
+  assert.deepEqual(
+    s.tags.map((r) => [r.tag, r.held, r.waiting]),
+    [
+      ['a', 0, 0],
+      ['b', 0, 0],
+      ['c', 0, 0],
+    ]
+  )
   assert.equal(s.waiting, 0)
   assert.equal(s.active, 0)
 })
