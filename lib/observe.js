@@ -188,7 +188,12 @@ function metricsText(m, poolName) {
   const s = (name, help, d) => {
     const n = `ldp_${name}_seconds`
     family(n, help, 'summary')
-    for (const [q, k] of [['0.5', 'p50'], ['0.95', 'p95'], ['0.99', 'p99']]) out.push(`${n}{${l},quantile="${q}"} ${fmt(d[k] / 1000)}`)
+    for (const [q, k] of [
+      ['0.5', 'p50'],
+      ['0.95', 'p95'],
+      ['0.99', 'p99'],
+    ])
+      out.push(`${n}{${l},quantile="${q}"} ${fmt(d[k] / 1000)}`)
     out.push(`${n}_sum{${l}} ${fmt((d.sumMs || 0) / 1000)}`, `${n}_count{${l}} ${fmt(d.total || 0)}`)
   }
   g('connections', 'Connections in the pool (opening, idle and in use)', m.pool.total)
@@ -224,7 +229,9 @@ function metricsText(m, poolName) {
     perTag('tag_connections_active', 'Connections held by checkouts of a tag (and its callers queued for the pool)', 'gauge', (t) => t.held)
     perTag('tag_connections_pending', 'Callers waiting for their tag to be under its limit', 'gauge', (t) => t.waiting)
     perTag('tag_connections_max', 'The limit of a tag (tagLimits)', 'gauge', (t) => t.limit)
-    perTag('tag_connections_timeout_total', 'Callers that timed out waiting for their tag', 'counter', (t) => (t.limit == null ? null : t.timeouts))
+    perTag('tag_connections_timeout_total', 'Callers that timed out waiting for their tag', 'counter', (t) =>
+      t.limit == null ? null : t.timeouts
+    )
   }
   return out.join('\n') + '\n'
 }
