@@ -123,6 +123,25 @@ export interface LeakDetectionOptions {
    */
   maxWaiting?: number | undefined
   /**
+   * Containment: the most connections checkouts with each tag (`connect({ tag })`,
+   * `query({ text, tag })`) may hold at once, e.g. `{ 'report-export': 2 }`. Further callers
+   * of that tag wait in their own queue (never in front of untagged callers or other tags),
+   * bounded by `connectionTimeoutMillis` (`code: 'LDP_TAG_LIMIT_TIMEOUT'`) and `maxWaiting`.
+   * Change at run time with `setTagLimit`.
+   * @default {}
+   */
+  tagLimits?: { [tag: string]: number } | undefined
+  /**
+   * Health checks of idle connections (milliseconds; `0` or `Infinity`: off). A connection idle
+   * at least this long gets an empty query, one connection at a time per pool, never a
+   * checked-out one; one that fails or does not answer within `connectionTimeoutMillis` (5 s
+   * when that is 0) is evicted, emitting `error` then `remove` as pg does for an idle
+   * connection that died. Costs one round trip per idle connection per interval; finds
+   * connections a network drop killed silently before a caller gets one.
+   * @default 0
+   */
+  healthCheckIntervalMs?: number | undefined
+  /**
    * How long (milliseconds) `end()` waits for checked-out clients before destroying them; each
    * one destroyed is reported through `forceRelease` with `reason: 'end'`. `0` destroys at once.
    * @default 10000
@@ -188,6 +207,8 @@ export interface LeakDetectingQueryConfig<I = any[]> extends QueryConfig<I> {
   query_timeout?: number | undefined
   /** `'extended'` forces the extended protocol even without values (as in pg). */
   queryMode?: 'extended' | undefined
+  /** Runs this `pool.query` on a checkout with this tag: it counts for the tag and its limit. */
+  tag?: string | undefined
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -400,6 +421,21 @@ export interface PoolStatus {
   /** `active / max`. */
   utilization: number
   activeConnections: ActiveConnection[]
+  /** Per tag held, waited for or limited, sorted by tag. */
+  tags: TagCount[]
+}
+
+/** One tag's containment numbers (`getPoolStatus().tags`, `getMetrics().tags`). */
+export interface TagCount {
+  tag: string
+  /** Connections its checkouts hold, plus its callers already queued for the pool. */
+  held: number
+  /** Callers waiting for the tag to be under its limit. */
+  waiting: number
+  /** Its limit (`tagLimits`, `setTagLimit`); `null` when it has none. */
+  limit: number | null
+  /** Callers that timed out waiting for the tag (counted while it has a limit). */
+  timeouts: number
 }
 
 /**
@@ -455,6 +491,10 @@ export interface PoolStats {
   leaksDetected: number
   /** Checkouts reclaimed by the pool (idle, `end()`, garbage-collected). */
   forcedReleases: number
+  /** Health checks of idle connections run (`healthCheckIntervalMs`). */
+  healthChecks: number
+  /** Of those, the ones that failed: the connection was evicted (`error`, then `remove`). */
+  healthCheckFailures: number
 }
 
 /** `getMetrics()`. */
@@ -476,6 +516,8 @@ export interface PoolMetrics {
   creation: Percentiles
   /** The last `metricsHistorySize` samples, oldest first. */
   history: MetricsSample[]
+  /** Per tag held, waited for or limited, sorted by tag. */
+  tags: TagCount[]
 }
 
 /** Fields every alert has. */
@@ -519,6 +561,8 @@ export interface LeakReportEntry {
   lastSeen: number
   /** The longest (ms) a leak from this site has been held: until it ended, or until now if still checked out. */
   oldestAgeMs: number
+  /** How many of this site's leaks were checkouts of each tag. */
+  tags: { [tag: string]: number }
 }
 
 /** Size and capacity of one internal collection. */
@@ -538,6 +582,10 @@ export interface MemoryUsage {
   removing: CollectionUsage
   /** Queued callers (bounded by `maxWaiting`). */
   waiters: CollectionUsage
+  /** Callers waiting for their tag (bounded by `maxWaiting`). */
+  tagWaiters: CollectionUsage
+  /** Tags with a connection held or a caller waiting (bounded by `max` + `maxWaiting`). */
+  tags: CollectionUsage
   /** The metrics history ring (`metricsHistorySize`). */
   history: CollectionUsage
   acquireWaitSamples: CollectionUsage
@@ -568,6 +616,7 @@ export type LeakDetectingPoolErrorCode =
   | 'LDP_POOL_ENDED'
   | 'LDP_END_TWICE'
   | 'LDP_ACQUIRE_TIMEOUT'
+  | 'LDP_TAG_LIMIT_TIMEOUT'
   | 'LDP_CONNECT_TIMEOUT'
   | 'LDP_QUEUE_FULL'
   | 'LDP_IO'
@@ -605,6 +654,18 @@ export interface PoolHolder {
  */
 export interface PoolExhaustedError extends LeakDetectingPoolError {
   code: 'LDP_ACQUIRE_TIMEOUT'
+  holders: PoolHolder[]
+}
+
+/**
+ * A caller that waited `connectionTimeoutMillis` for its tag, which stayed at its limit:
+ * pg's message followed by who holds the tag, e.g. `(tag "export" at its limit, 2/2 in use: 2
+ * held by exportCsv (src/export.js:8:20) for up to 40.0s)`.
+ */
+export interface TagLimitTimeoutError extends LeakDetectingPoolError {
+  code: 'LDP_TAG_LIMIT_TIMEOUT'
+  tag: string
+  /** The tag's checkouts by acquisition site. */
   holders: PoolHolder[]
 }
 
@@ -718,6 +779,12 @@ export declare class LeakDetectingPool extends EventEmitter {
   metricsText(): string
   /** Size and capacity of every internal collection. */
   getMemoryUsage(): MemoryUsage
+  /**
+   * Sets the most connections checkouts tagged `tag` may hold at once (a positive integer), or
+   * removes the limit (`null`/`undefined`/`Infinity`). Raising it lets the tag's waiting
+   * callers through at once; lowering it takes no connection away.
+   */
+  setTagLimit(tag: string, limit: number | null | undefined): void
   toJSON(): {
     options: LeakDetectingPoolOptions
     totalCount: number

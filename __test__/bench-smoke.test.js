@@ -79,7 +79,10 @@ test('benchmark/run.js --quick produces a result for every subject and case', { 
       assert.match(String(results.pgbench.skipped), /\S/)
     } else {
       assert.ok(results.pgbench.runs.length >= 1)
-      assert.ok(results.pgbench.runs.every((x) => x.ok), JSON.stringify(results.pgbench.runs))
+      assert.ok(
+        results.pgbench.runs.every((x) => x.ok),
+        JSON.stringify(results.pgbench.runs)
+      )
       assert.ok(results.pgbench.medianTps > 0)
     }
 

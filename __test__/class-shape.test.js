@@ -81,7 +81,14 @@ test('no-argument constructor: pg defaults, and the PG* environment is used to c
     }
     assert.deepStrictEqual(out.ours, out.pg)
     assert.deepEqual(out.ours.who, { u: cfg.user, d: cfg.database })
-    assert.deepEqual(out.ours.opts, { max: 10, min: 0, maxUses: Infinity, allowExitOnIdle: false, maxLifetimeSeconds: 0, idleTimeoutMillis: 10000 })
+    assert.deepEqual(out.ours.opts, {
+      max: 10,
+      min: 0,
+      maxUses: Infinity,
+      allowExitOnIdle: false,
+      maxLifetimeSeconds: 0,
+      idleTimeoutMillis: 10000,
+    })
   } finally {
     for (const k of Object.keys(saved)) {
       if (saved[k] === undefined) delete process.env[k]
@@ -98,7 +105,13 @@ test('pool.options: same defaults and copies as pg.Pool; the options object is n
     const P = impl === 'pg' ? pg.Pool : LeakDetectingPool
     const a = new P(input)
     const b = new P(frozen)
-    const out = { options: { ...a.options }, password: a.options.password, passwordEnumerable: Object.keys(a.options).includes('password'), frozenOk: b.options.max, sameObject: a.options === input }
+    const out = {
+      options: { ...a.options },
+      password: a.options.password,
+      passwordEnumerable: Object.keys(a.options).includes('password'),
+      frozenOk: b.options.max,
+      sameObject: a.options === input,
+    }
     await a.end()
     await b.end()
     return out

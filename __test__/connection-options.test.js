@@ -27,11 +27,11 @@ test('discrete options reach the server (parity)', async () => {
       keepAlive: true,
       keepAliveInitialDelayMillis: 1000,
     },
-    settings,
+    settings
   )
   assert.deepEqual(
     { app: r.ours.value.app, st: r.ours.value.st, lt: r.ours.value.lt, itx: r.ours.value.itx, sp: r.ours.value.sp },
-    { app: 'ldp-opts', st: '4321ms', lt: '1234ms', itx: '5678ms', sp: 'ldp_a,public' },
+    { app: 'ldp-opts', st: '4321ms', lt: '1234ms', itx: '5678ms', sp: 'ldp_a,public' }
   )
 })
 
@@ -53,7 +53,10 @@ test("pg's environment variables (PGAPPNAME, PGHOST, PGPORT, PGUSER, PGDATABASE)
     process.env[k] = v
   }
   try {
-    const r = await assertParity({ connectionString: undefined, host: undefined, port: undefined, user: undefined, database: undefined }, settings)
+    const r = await assertParity(
+      { connectionString: undefined, host: undefined, port: undefined, user: undefined, database: undefined },
+      settings
+    )
     assert.equal(r.ours.value.app, 'ldp-env')
     assert.equal(r.ours.value.u, cfg.user)
   } finally {
@@ -71,7 +74,10 @@ test('unix socket directory as host, and in a connection string (parity)', async
   const r = await assertParity(viaSocket, async (pool) => (await pool.query('SELECT inet_server_addr() IS NULL AS unix')).rows[0])
   assert.deepEqual(r.ours.value, { unix: true })
   const url = `postgresql://postgres@${encodeURIComponent(cluster.socketDir)}:${cluster.port}/postgres`
-  const r2 = await assertParity({ connectionString: url, host: undefined, port: undefined, user: undefined, database: undefined }, async (pool) => (await pool.query('SELECT inet_server_addr() IS NULL AS unix')).rows[0])
+  const r2 = await assertParity(
+    { connectionString: url, host: undefined, port: undefined, user: undefined, database: undefined },
+    async (pool) => (await pool.query('SELECT inet_server_addr() IS NULL AS unix')).rows[0]
+  )
   assert.deepEqual(r2.ours.value, { unix: true })
 })
 

@@ -23,11 +23,12 @@ function listen(onConnection) {
     srv.listen(0, '127.0.0.1', () =>
       resolve({
         port: srv.address().port,
-        close: () => new Promise((r) => {
-          for (const s of sockets) s.destroy()
-          srv.close(r)
-        }),
-      }),
+        close: () =>
+          new Promise((r) => {
+            for (const s of sockets) s.destroy()
+            srv.close(r)
+          }),
+      })
     )
   })
 }
@@ -41,12 +42,20 @@ async function closedPort() {
 test('connection refused: the same Node net error as pg, counts back to 0, waiters all fail', async () => {
   const port = await closedPort()
   const r = await assertParity({ connectionString: undefined, host: '127.0.0.1', port, max: 2 }, async (pool) => {
-    const ps = [pool.query('SELECT 1'), pool.connect(), pool.query('SELECT 1'), pool.connect()].map((p) => p.then(() => 'ok', (e) => e))
+    const ps = [pool.query('SELECT 1'), pool.connect(), pool.query('SELECT 1'), pool.connect()].map((p) =>
+      p.then(
+        () => 'ok',
+        (e) => e
+      )
+    )
     // (no counts here: a refused connect fails on the core's threads within microseconds, so
     // the counts may already move on before this line — unlike pg, whose counts only move
     // between event-loop turns)
     const errs = await Promise.all(ps)
-    return { errs: errs.map((e) => ({ message: e.message, code: e.code, errno: e.errno, syscall: e.syscall, address: e.address, port: e.port })), after: counts(pool) }
+    return {
+      errs: errs.map((e) => ({ message: e.message, code: e.code, errno: e.errno, syscall: e.syscall, address: e.address, port: e.port })),
+      after: counts(pool),
+    }
   })
   assert.equal(r.ours.value.errs[0].code, 'ECONNREFUSED')
   assert.equal(r.ours.value.errs[0].message, `connect ECONNREFUSED 127.0.0.1:${port}`)
@@ -69,15 +78,18 @@ test('missing unix socket: connect ENOENT like pg', async () => {
   assert.equal(r.ours.value.code, 'ENOENT')
 })
 
-test('a server that never answers: connectionTimeoutMillis ends the attempt with pg\'s message', async () => {
+test("a server that never answers: connectionTimeoutMillis ends the attempt with pg's message", async () => {
   const srv = await listen() // accepts, never speaks
   try {
-    const r = await assertParity({ connectionString: undefined, host: '127.0.0.1', port: srv.port, connectionTimeoutMillis: 150 }, async (pool) => {
-      const t0 = Date.now()
-      const e = await rejection(pool.connect())
-      const ms = Date.now() - t0
-      return { message: e.message, inWindow: ms >= 130 && ms < 1500, total: pool.totalCount }
-    })
+    const r = await assertParity(
+      { connectionString: undefined, host: '127.0.0.1', port: srv.port, connectionTimeoutMillis: 150 },
+      async (pool) => {
+        const t0 = Date.now()
+        const e = await rejection(pool.connect())
+        const ms = Date.now() - t0
+        return { message: e.message, inWindow: ms >= 130 && ms < 1500, total: pool.totalCount }
+      }
+    )
     assert.deepEqual(r.ours.value, { message: 'Connection terminated due to connection timeout', inWindow: true, total: 0 })
   } finally {
     await srv.close()
@@ -111,7 +123,10 @@ test('dead server: clear connect error, totalCount exact, and the pool works aft
     await cluster.stopServer('immediate')
     for (let i = 0; i < 400 && pool.idleCount > 0; i++) await sleep(5)
     const afterStop = counts(pool)
-    const heldQuery = await c.query('SELECT 1').then(() => 'ok', (e) => e instanceof Error)
+    const heldQuery = await c.query('SELECT 1').then(
+      () => 'ok',
+      (e) => e instanceof Error
+    )
     c.release()
     const afterRelease = counts(pool)
     const down = await rejection(pool.query('SELECT 1'))
@@ -170,7 +185,7 @@ test('ours: slot count exact through a storm of failures (kills, bad queries, de
             return
           }
           return pool.query('SELECT 1').catch(() => {})
-        })(),
+        })()
       )
     }
     await Promise.all(work)

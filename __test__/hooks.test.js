@@ -22,7 +22,10 @@ test('log(msg) is called with strings during connect, query and end', async () =
     assert.ok(out[impl].length >= 3, `${impl} log called ${out[impl].length} times`)
     assert.ok(out[impl].every((a) => typeof a[0] === 'string'))
     for (const msg of ['new client connected', 'dispatching query', 'ending']) {
-      assert.ok(out[impl].some((a) => a[0] === msg), `${impl} never logged ${msg}: ${JSON.stringify(out[impl])}`)
+      assert.ok(
+        out[impl].some((a) => a[0] === msg),
+        `${impl} never logged ${msg}: ${JSON.stringify(out[impl])}`
+      )
     }
   }
 })
@@ -46,7 +49,7 @@ test('verify(client, cb): called once per new connection, before connect() resol
       await pool.query('SELECT 1')
       return { afterFirst, total: verified.length - before }
     },
-    { events: true },
+    { events: true }
   )
   assert.deepEqual(r.ours.value, { afterFirst: 1, total: 1 })
 })
@@ -67,7 +70,7 @@ test('verify error: connect() rejects with it, the client is discarded', async (
       const qerr = await rejection(pool.query('SELECT 1'))
       return { err, total, qerr, totalAfter: pool.totalCount }
     },
-    { events: true },
+    { events: true }
   )
   assert.equal(r.ours.value.err.message, 'not verified')
   assert.equal(r.ours.value.total, 0)
@@ -94,7 +97,7 @@ for (const kind of ['sync', 'async']) {
         c.release()
         return { a, b, total: pool.totalCount }
       },
-      { events: true },
+      { events: true }
     )
     assert.equal(r.ours.value.b, `hooked-${kind}`)
   })
@@ -118,7 +121,7 @@ for (const kind of ['sync', 'async']) {
         const e2 = await rejection(pool.query('SELECT 1'))
         return { e1, t1, e2, t2: pool.totalCount }
       },
-      { events: true },
+      { events: true }
     )
     assert.equal(r.ours.value.e1.message, 'hook failed')
     assert.equal(r.ours.value.t1, 0)

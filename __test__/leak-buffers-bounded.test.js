@@ -17,15 +17,19 @@ test('the Observer stays within capacity under 100000 alerts and 5000 sites', ()
   }
   const alerts = obs.alerts.toArray()
   assert.equal(alerts.length, 10)
-  assert.deepEqual(alerts.map((a) => a.id), Array.from({ length: 10 }, (_, k) => 99990 + k), 'newest kept, oldest first')
+  assert.deepEqual(
+    alerts.map((a) => a.id),
+    Array.from({ length: 10 }, (_, k) => 99990 + k),
+    'newest kept, oldest first'
+  )
   assert.equal(obs.alerts.evicted, 99990)
   assert.ok(obs.sites.size <= REPORT_SITES)
   assert.ok(obs.sitesEvicted > 0)
   const mem = obs.memory()
   for (const [k, v] of Object.entries(mem)) assert.ok(v.size <= v.capacity, `${k}: ${v.size} > ${v.capacity}`)
   assert.ok(obs.recent.size <= mem.recentReleases.capacity)
-  assert.equal(obs.recentEntry(99999), "site4999")
-  assert.equal(obs.recentEntry(0), undefined, "evicted long ago")
+  assert.equal(obs.recentEntry(99999), 'site4999')
+  assert.equal(obs.recentEntry(0), undefined, 'evicted long ago')
   const report = obs.report(new Map())
   assert.ok(report.length <= REPORT_SITES)
   // Most recently seen sites are the ones kept.
@@ -64,7 +68,10 @@ test('a thousand real leak alerts: getAlerts() never exceeds alertBufferSize', a
   assert.ok(maxSeen <= 10, `the alert buffer held ${maxSeen} entries`)
   const alerts = pool.getAlerts()
   assert.equal(alerts.length, 10)
-  assert.ok(alerts.every((a, i) => i === 0 || a.at >= alerts[i - 1].at), 'oldest first')
+  assert.ok(
+    alerts.every((a, i) => i === 0 || a.at >= alerts[i - 1].at),
+    'oldest first'
+  )
   assert.equal(pool.getMetrics().stats.leaksDetected, reported)
   const report = pool.getLeakReport()
   assert.equal(report.length, 1, `one acquisition site: ${JSON.stringify(report)}`)

@@ -60,7 +60,10 @@ test('pool.query holders are counted as pool.query', async (t) => {
     (e) => e
   )
   assert.match(err.message, /\(2\/2 in use: 1 held by hogTheConnection .*; 1 by pool\.query for up to \d+\.\ds\)$/)
-  assert.deepEqual(err.holders.map((h) => h.count), [1, 1])
+  assert.deepEqual(
+    err.holders.map((h) => h.count),
+    [1, 1]
+  )
   await slow
   held.release()
 })

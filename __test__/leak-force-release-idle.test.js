@@ -27,7 +27,11 @@ test('a client that keeps querying is not force-released; a long query is not in
   const r = await slowQuery
   assert.equal(r.rows[0].n, 7, 'the long query completed')
 
-  assert.deepEqual(forced.map((f) => f.id), [idle._checkoutId], 'only the idle client was reclaimed')
+  assert.deepEqual(
+    forced.map((f) => f.id),
+    [idle._checkoutId],
+    'only the idle client was reclaimed'
+  )
   await busy.query('SELECT 1') // still usable
 
   // The slow one is idle from the end of its query: reclaimed about 250 ms after that.

@@ -34,7 +34,10 @@ test('inside the listener the slot is already free (no waiter)', async (t) => {
 })
 
 test('inside the listener the waiter has already been served', async (t) => {
-  const pool = await makePool({ max: 1, leakThresholdMs: 0, checkIntervalMs: 20, forceReleaseAfterMs: 150, connectionTimeoutMillis: 5000 }, t)
+  const pool = await makePool(
+    { max: 1, leakThresholdMs: 0, checkIntervalMs: 20, forceReleaseAfterMs: 150, connectionTimeoutMillis: 5000 },
+    t
+  )
   const seen = []
   pool.on('forceRelease', (ev) => {
     seen.push({ ev, total: pool.totalCount, waiting: pool.waitingCount, ids: pool.getPoolStatus().activeConnections.map((r) => r.id) })

@@ -13,7 +13,10 @@ async function stuckHolder(pool) {
 }
 
 test('a waiter on a full pool is unblocked by the forced release', async (t) => {
-  const pool = await makePool({ max: 1, leakThresholdMs: 100, checkIntervalMs: 20, forceReleaseAfterMs: 300, connectionTimeoutMillis: 5000 }, t)
+  const pool = await makePool(
+    { max: 1, leakThresholdMs: 100, checkIntervalMs: 20, forceReleaseAfterMs: 300, connectionTimeoutMillis: 5000 },
+    t
+  )
   const forced = collect(pool, 'forceRelease')
   const stuck = await stuckHolder(pool)
   const oldPid = stuck.processID

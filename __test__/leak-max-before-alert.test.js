@@ -20,7 +20,10 @@ test('leaks are held back until maxLeaksBeforeAlert, then reported together once
   assert.equal(reports.length, 0, 'two leaks over threshold must be held back')
   assert.equal(pool.getMetrics().stats.leaksDetected, 0)
   // Both are already flagged in the status view even though not reported yet.
-  assert.deepEqual(pool.getPoolStatus().activeConnections.map((r) => r.isPotentialLeak), [true, true])
+  assert.deepEqual(
+    pool.getPoolStatus().activeConnections.map((r) => r.isPotentialLeak),
+    [true, true]
+  )
 
   const c = await leakOne(pool)
   await waitUntil(() => reports.length > 0, 3000, 'the batched report')

@@ -54,14 +54,26 @@ async function leaky(pool) {
 }
 
 test('metricsText() is valid exposition with the HikariCP set, and counters increase', async (t) => {
-  const pool = await makePool({ max: 3, leakThresholdMs: 100, checkIntervalMs: 20, forceReleaseAfterMs: 250, application_name: 'ldp-metrics-test' }, t)
+  const pool = await makePool(
+    { max: 3, leakThresholdMs: 100, checkIntervalMs: 20, forceReleaseAfterMs: 250, application_name: 'ldp-metrics-test' },
+    t
+  )
   await pool.query('SELECT 1')
   const first = parse(pool.metricsText())
   for (const name of [
-    'ldp_connections', 'ldp_connections_idle', 'ldp_connections_active', 'ldp_connections_pending',
-    'ldp_connections_max', 'ldp_connections_min', 'ldp_connections_timeout_total',
-    'ldp_connections_acquire_seconds', 'ldp_connections_usage_seconds', 'ldp_connections_creation_seconds',
-    'ldp_leaks_detected_total', 'ldp_forced_releases_total', 'ldp_connections_created_total',
+    'ldp_connections',
+    'ldp_connections_idle',
+    'ldp_connections_active',
+    'ldp_connections_pending',
+    'ldp_connections_max',
+    'ldp_connections_min',
+    'ldp_connections_timeout_total',
+    'ldp_connections_acquire_seconds',
+    'ldp_connections_usage_seconds',
+    'ldp_connections_creation_seconds',
+    'ldp_leaks_detected_total',
+    'ldp_forced_releases_total',
+    'ldp_connections_created_total',
   ]) {
     assert.ok(first.families.has(name), `missing family ${name}`)
   }
@@ -98,7 +110,17 @@ test('label values are escaped', () => {
   const m = {
     pool: { total: 1, idle: 0, waiting: 0, max: 10, min: 0 },
     connections: { active: 1, oldest: 1500 },
-    stats: { totalAcquired: 1, totalReleased: 0, created: 1, destroyed: 0, connectErrors: 0, errors: 0, timeouts: 0, leaksDetected: 0, forcedReleases: 0 },
+    stats: {
+      totalAcquired: 1,
+      totalReleased: 0,
+      created: 1,
+      destroyed: 0,
+      connectErrors: 0,
+      errors: 0,
+      timeouts: 0,
+      leaksDetected: 0,
+      forcedReleases: 0,
+    },
     acquireWait: d,
     holdTime: d,
     creation: d,

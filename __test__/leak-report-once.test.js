@@ -43,7 +43,7 @@ test('one report per leak over many scans, with the documented payload', async (
   assert.equal(row.isPotentialLeak, true)
   assert.ok(l.ageMs >= 1000 && l.ageMs < 4000, `ageMs ${l.ageMs}`)
   assert.ok(l.idleMs >= 0 && l.idleMs <= l.ageMs, `idleMs ${l.idleMs}`)
-  assert.equal(l.queryCount, 2, 'queries of this checkout, not of the connection\'s life')
+  assert.equal(l.queryCount, 2, "queries of this checkout, not of the connection's life")
   assert.equal(row.queryCount, 2)
   assert.equal(l.inTransaction, false)
   assert.equal(l.tag, undefined)

@@ -32,7 +32,10 @@ test('a reported checkout that is released fires leakResolved once, with its sit
   assert.equal(r.location, reports[0].leaks[0].location)
 
   const alerts = pool.getAlerts()
-  assert.deepEqual(alerts.map((a) => a.type), ['leak', 'leak-resolved'])
+  assert.deepEqual(
+    alerts.map((a) => a.type),
+    ['leak', 'leak-resolved']
+  )
   assert.equal(alerts[1].ageMs, r.heldMs)
 
   assert.equal(siteWhileHeld.active, 1)

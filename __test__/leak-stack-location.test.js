@@ -25,7 +25,10 @@ test('location and stack name the function, file and line that took the client',
   const site = siteOf(__filename, 'MARKER-checkoutAndForget', 'connect(')
   const leak = reports[0].leaks[0]
   assert.equal(leak.location, `checkoutAndForget (${__filename}:${site.line}:${site.column})`)
-  const frames = leak.stack.split('\n').slice(1).map((l) => l.trim())
+  const frames = leak.stack
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim())
   assert.equal(frames[0], `at ${leak.location}`, leak.stack)
   const outer = siteOf(__filename, 'MARKER-outerCaller', 'checkoutAndForget(')
   assert.equal(frames[1], `at outerCaller (${__filename}:${outer.line}:${outer.column})`, leak.stack)

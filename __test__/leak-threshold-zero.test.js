@@ -41,7 +41,10 @@ test('no stacks are captured at connect() when leakThresholdMs is 0', async (t) 
 })
 
 test('no reports, but checkouts are listed, counted in exhaustion errors and force-released', async (t) => {
-  const pool = await makePool({ max: 2, leakThresholdMs: 0, checkIntervalMs: 20, connectionTimeoutMillis: 400, forceReleaseAfterMs: 2000 }, t)
+  const pool = await makePool(
+    { max: 2, leakThresholdMs: 0, checkIntervalMs: 20, connectionTimeoutMillis: 400, forceReleaseAfterMs: 2000 },
+    t
+  )
   const reports = collect(pool, 'leaksDetected')
   const forced = collect(pool, 'forceRelease')
   const a = await pool.connect()

@@ -46,7 +46,10 @@ test('a throwing leaksDetected listener does not stop later scans or events', as
   await waitUntil(() => forced.length === 1, 3000, 'the forced release of the first')
   assert.equal(forced[0].id, first._checkoutId)
   await waitUntil(() => uncaught.length === 3, 1000, 'every listener error surfaced')
-  assert.deepEqual(uncaught.map((e) => e.message), ['listener failure #1', 'listener failure #2', 'forceRelease listener failure'])
+  assert.deepEqual(
+    uncaught.map((e) => e.message),
+    ['listener failure #1', 'listener failure #2', 'forceRelease listener failure']
+  )
 
   // The pool still works and its books are right.
   assert.equal((await pool.query('SELECT 1 AS one')).rows[0].one, 1)

@@ -30,14 +30,23 @@ test('notification events on a LISTENing client (parity)', async () => {
       await c.query(`UNLISTEN ${channel}`)
       return {
         inTxBeforeCommit,
-        messages: got.map((m) => ({ channel: m.channel, payload: m.payload, name: m.name, fromSender: m.processId === senderPid, fromSelf: m.processId === c.processID })),
+        messages: got.map((m) => ({
+          channel: m.channel,
+          payload: m.payload,
+          name: m.name,
+          fromSender: m.processId === senderPid,
+          fromSelf: m.processId === c.processID,
+        })),
       }
     } finally {
       c.release()
     }
   })
   assert.equal(r.ours.value.inTxBeforeCommit, false)
-  assert.deepEqual(r.ours.value.messages.map((m) => m.payload), ['hello', 'ünï ✓', 'in-tx', ''])
+  assert.deepEqual(
+    r.ours.value.messages.map((m) => m.payload),
+    ['hello', 'ünï ✓', 'in-tx', '']
+  )
   assert.equal(r.ours.value.messages[0].channel, channel)
   assert.equal(r.ours.value.messages[0].fromSender, true)
   assert.equal(r.ours.value.messages[3].fromSelf, true)
@@ -70,7 +79,10 @@ test('notice events from RAISE NOTICE / WARNING (parity)', async () => {
   })
   const n = r.ours.value.notices
   assert.equal(n.length, 3)
-  assert.deepEqual([n[0].message, n[0].severity, n[0].code, n[0].detail, n[0].hint], ['hello 42', 'NOTICE', '00000', 'some detail', 'a hint'])
+  assert.deepEqual(
+    [n[0].message, n[0].severity, n[0].code, n[0].detail, n[0].hint],
+    ['hello 42', 'NOTICE', '00000', 'some detail', 'a hint']
+  )
   assert.equal(n[1].severity, 'WARNING')
   assert.match(n[2].message, /does not exist, skipping/)
 })

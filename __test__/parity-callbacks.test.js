@@ -61,7 +61,6 @@ test('pool.connect(cb): returns undefined, async, (err, client, done) with done 
   assert.equal(r.ours.value.idleAfter, 1)
 })
 
-
 /** A port on 127.0.0.1 where nothing listens. */
 function closedPort() {
   return new Promise((resolve) => {
@@ -91,7 +90,15 @@ test('connect(cb) on a connection error: (err, undefined, done) asynchronously, 
       total: pool.totalCount,
     }
   })
-  assert.deepEqual(r.ours.value, { ret: undefined, sync: false, errCode: 'ECONNREFUSED', isError: true, client: undefined, doneType: 'function', total: 0 })
+  assert.deepEqual(r.ours.value, {
+    ret: undefined,
+    sync: false,
+    errCode: 'ECONNREFUSED',
+    isError: true,
+    client: undefined,
+    doneType: 'function',
+    total: 0,
+  })
 })
 
 test('end(cb): returns undefined, calls back once the pool ended', async () => {

@@ -120,7 +120,7 @@ test('a queued connect() is served FIFO', async () => {
       pool.connect().then((c) => {
         order.push(i)
         c.release()
-      }),
+      })
     )
     first.release()
     await Promise.all(waiters)

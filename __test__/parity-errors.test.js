@@ -15,7 +15,8 @@ function tempSchema(v) {
   if (Array.isArray(v)) return v.map(tempSchema)
   if (v && typeof v === 'object') {
     const out = {}
-    for (const [k, x] of Object.entries(v)) out[k] = k === 'schema' && typeof x === 'string' ? x.replace(/^pg_temp_\d+$/, 'pg_temp') : tempSchema(x)
+    for (const [k, x] of Object.entries(v))
+      out[k] = k === 'schema' && typeof x === 'string' ? x.replace(/^pg_temp_\d+$/, 'pg_temp') : tempSchema(x)
     return out
   }
   return v
@@ -64,7 +65,9 @@ test('syntax error carries position; other server errors keep every field', asyn
     await rejection(c.query('SELECT 1 FRM nowhere')),
     await rejection(c.query('SELECT * FROM ldp_no_such_table_xyz')),
     await rejection(c.query('SELECT 1 / 0')),
-    await rejection(c.query(`DO $$ BEGIN RAISE EXCEPTION 'boom %', 7 USING DETAIL = 'the detail', HINT = 'the hint', ERRCODE = 'P0001'; END $$`)),
+    await rejection(
+      c.query(`DO $$ BEGIN RAISE EXCEPTION 'boom %', 7 USING DETAIL = 'the detail', HINT = 'the hint', ERRCODE = 'P0001'; END $$`)
+    ),
     await rejection(c.query('SELECT $1::int', ['not a number'])),
     await rejection(c.query({ name: 'perr_bad', text: 'SELECT nope' })),
   ])

@@ -26,7 +26,7 @@ test('connect, acquire, release, remove: order, arguments, counts, same client o
       c2.release()
       return { id1, id2, sameObject: c1 === c2, pid: typeof c1.processID }
     },
-    { events: true },
+    { events: true }
   )
   assert.deepEqual(seq(r), ['connect', 'acquire', 'release', 'acquire', 'release', 'remove'])
   assert.deepEqual(r.ours.value, { id1: 1, id2: 1, sameObject: true, pid: 'number' })
@@ -38,7 +38,7 @@ test('connect, acquire, release, remove: order, arguments, counts, same client o
 test('the same client object (same processID) is handed out again for the same connection', async () => {
   const r = await assertParity({ max: 2 }, async (pool) => {
     const a = await pool.connect()
-      const b = await pool.connect()
+    const b = await pool.connect()
     const pids = [a.processID, b.processID]
     a.release()
     b.release()
@@ -62,7 +62,7 @@ test('pool.query fires connect/acquire/release like a checkout; a failed one the
       await rec.until((ev) => ev.some((e) => e.event === 'remove'))
       await pool.query('SELECT 2')
     },
-    { events: true },
+    { events: true }
   )
   assert.deepEqual(seq(r), ['connect', 'acquire', 'release', 'acquire', 'release', 'remove', 'connect', 'acquire', 'release', 'remove'])
   assert.equal(r.ours.events[2].err, null)
@@ -80,7 +80,7 @@ test('release(true) and release(err) pass the argument to `release`, then `remov
       await rec.until((ev) => ev.some((e) => e.event === 'remove'))
       b.release(new Error('client broke'))
     },
-    { events: true },
+    { events: true }
   )
   const rel = r.ours.events.filter((e) => e.event === 'release')
   assert.deepEqual(
@@ -88,7 +88,7 @@ test('release(true) and release(err) pass the argument to `release`, then `remov
     [
       [true, 2],
       ['client broke', 1],
-    ],
+    ]
   )
   assert.equal(r.ours.events.filter((e) => e.event === 'remove').length, 2)
 })
@@ -98,7 +98,9 @@ test('an idle client that dies: pool `error`(err, client) with err.client, count
     { max: 2 },
     async (pool, { rec }) => {
       const errors = []
-      pool.on('error', (err, client) => errors.push({ sameClient: err.client === client, id: rec.idOf(client), total: pool.totalCount, idle: pool.idleCount }))
+      pool.on('error', (err, client) =>
+        errors.push({ sameClient: err.client === client, id: rec.idOf(client), total: pool.totalCount, idle: pool.idleCount })
+      )
       const a = await pool.connect()
       const b = await pool.connect()
       const ida = rec.idOf(a)
@@ -112,7 +114,7 @@ test('an idle client that dies: pool `error`(err, client) with err.client, count
       const n = (await pool.query('SELECT 1 AS n')).rows[0].n
       return { errors, ida, countsAfter, n }
     },
-    { events: true },
+    { events: true }
   )
   const v = r.ours.value
   assert.deepEqual(v.errors, [{ sameClient: true, id: v.ida, total: 1, idle: 1 }])
@@ -137,14 +139,14 @@ test('an error on a checked-out client goes to the client, never to the pool', a
       for (let i = 0; i < 200 && clientErrors.length < 2; i++) await sleep(5)
       const queryFailed = await c.query('SELECT 1').then(
         () => false,
-        () => true,
+        () => true
       )
       const totalBeforeRelease = pool.totalCount
       c.release()
       await sleep(20)
       return { poolErrors, clientErrors, queryFailed, totalBeforeRelease, totalAfterRelease: pool.totalCount }
     },
-    { events: true },
+    { events: true }
   )
   assert.deepEqual(r.ours.value, {
     poolErrors: 0,
@@ -168,7 +170,7 @@ test('events of a waiter served by a release', async () => {
       b.release()
       return same
     },
-    { events: true },
+    { events: true }
   )
   assert.equal(r.ours.value, true)
   assert.deepEqual(
@@ -180,7 +182,7 @@ test('events of a waiter served by a release', async () => {
       ['acquire', 0],
       ['release', 0],
       ['remove', 0],
-    ],
+    ]
   )
 })
 
@@ -201,7 +203,7 @@ test('a backend killed during a query: the query fails with the server error, th
       c.release()
       return { err, clientErrors, poolErrors, total: pool.totalCount }
     },
-    { events: true },
+    { events: true }
   )
   assert.equal(r.ours.value.err.code, '57P01')
   assert.deepEqual(r.ours.value.clientErrors, ['Connection terminated unexpectedly'])
@@ -223,7 +225,7 @@ test('a backend killed during pool.query: the promise rejects with the server er
       const n = (await pool.query('SELECT 1 AS n')).rows[0].n
       return { killed, err, poolErrors, total, n }
     },
-    { events: true },
+    { events: true }
   )
   assert.deepEqual([r.ours.value.killed, r.ours.value.err.code, r.ours.value.total, r.ours.value.n], [1, '57P01', 0, 1])
 })

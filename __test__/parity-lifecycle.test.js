@@ -25,7 +25,7 @@ test('maxUses: a connection is destroyed after its last use', async () => {
       c.release()
       return { pattern: pids.map((p) => pids.indexOf(p)), lastReused: viaConnect === pids[4], total: pool.totalCount }
     },
-    { events: true },
+    { events: true }
   )
   assert.deepEqual(r.ours.value.pattern, [0, 0, 2, 2, 4])
   assert.equal(r.ours.value.lastReused, true)
@@ -43,7 +43,7 @@ test('idleTimeoutMillis: an idle connection is closed after the timeout, not bef
       const ms = Date.now() - t0
       return { early, total: pool.totalCount, idle: pool.idleCount, inWindow: ms >= 80 && ms < 1000 }
     },
-    { events: true },
+    { events: true }
   )
   assert.deepEqual(r.ours.value, { early: 1, total: 0, idle: 0, inWindow: true })
 })

@@ -28,7 +28,8 @@ const CASES = {
   'a long result, extended protocol': (q) => q(`${LONG} WHERE i > $1`, [0]),
   "a long result, rowMode 'array'": (q) => q({ text: LONG, rowMode: 'array' }),
   'two long results in one simple query': (q) => q(`${LONG}; SELECT 1 AS one; ${LONG}`),
-  'an error after thousands of rows': (q) => q('SELECT i, repeat($$x$$, 100) AS pad, 1 / (15000 - i) AS boom FROM generate_series(1, 20000) i'),
+  'an error after thousands of rows': (q) =>
+    q('SELECT i, repeat($$x$$, 100) AS pad, 1 / (15000 - i) AS boom FROM generate_series(1, 20000) i'),
   'per-query types on a long result': (q) =>
     q({ text: 'SELECT i, i::text AS s FROM generate_series(1, 30000) i', types: { getTypeParser: () => (v) => `<${v}>` } }),
 }
@@ -55,7 +56,7 @@ for (const [name, run] of Object.entries(CASES)) {
   })
 }
 
-test('the error after streamed rows is pg\'s error and no rows leak out', async () => {
+test("the error after streamed rows is pg's error and no rows leak out", async () => {
   const pool = new LeakDetectingPool({ ...(await findDatabase()), max: 1 })
   try {
     await assert.rejects(

@@ -53,18 +53,21 @@ const CASES = {
     ]
   },
   'values encoded like pg': (q) =>
-    q('SELECT $1::bool AS b, $2::int8 AS i8, $3::numeric AS n, $4::float8 AS f, $5::jsonb AS j, $6::bytea AS by, $7::timestamptz AS ts, $8::int[] AS arr, $9::text AS t, $10::text AS u', [
-      true,
-      '9007199254740993',
-      '1.50',
-      1.25,
-      { a: [1, 'x'] },
-      Buffer.from([0, 1, 255]),
-      new Date(Date.UTC(2024, 1, 29, 12, 30, 15, 123)),
-      [1, null, 3],
-      'ünïcødé ✓',
-      undefined,
-    ]),
+    q(
+      'SELECT $1::bool AS b, $2::int8 AS i8, $3::numeric AS n, $4::float8 AS f, $5::jsonb AS j, $6::bytea AS by, $7::timestamptz AS ts, $8::int[] AS arr, $9::text AS t, $10::text AS u',
+      [
+        true,
+        '9007199254740993',
+        '1.50',
+        1.25,
+        { a: [1, 'x'] },
+        Buffer.from([0, 1, 255]),
+        new Date(Date.UTC(2024, 1, 29, 12, 30, 15, 123)),
+        [1, null, 3],
+        'ünïcødé ✓',
+        undefined,
+      ]
+    ),
   'values decoded like pg': (q) =>
     q(`SELECT true AS bool, 1::int2 AS i2, 2::int4 AS i4, 9007199254740993::int8 AS i8,
         1.5::float4 AS f4, 2.25::float8 AS f8, 123.4500::numeric AS num, 'x'::varchar AS vc,
@@ -116,17 +119,20 @@ test('a per-query types override wins over the pool one', async () => {
 })
 
 test('statementCacheSize: 0 still runs named and parameterized statements', async () => {
-  const r = await both((impl) => (impl === 'ours' ? { statementCacheSize: 0 } : {}), async (pool) => {
-    const c = await pool.connect()
-    try {
-      return [
-        await c.query({ name: 'nc', text: 'SELECT $1::int AS n', values: [1] }),
-        await c.query({ name: 'nc', text: 'SELECT $1::int AS n', values: [2] }),
-        await c.query('SELECT $1::text AS t', ['x']),
-      ]
-    } finally {
-      c.release()
+  const r = await both(
+    (impl) => (impl === 'ours' ? { statementCacheSize: 0 } : {}),
+    async (pool) => {
+      const c = await pool.connect()
+      try {
+        return [
+          await c.query({ name: 'nc', text: 'SELECT $1::int AS n', values: [1] }),
+          await c.query({ name: 'nc', text: 'SELECT $1::int AS n', values: [2] }),
+          await c.query('SELECT $1::text AS t', ['x']),
+        ]
+      } finally {
+        c.release()
+      }
     }
-  })
+  )
   assert.deepEqual(r.ours, r.pg)
 })

@@ -93,7 +93,11 @@ for (const impl of ['pg', 'ours']) {
   })
 
   test(`${impl}: idle clients keep the process alive when allowExitOnIdle is false`, async () => {
-    const r = await runChild(impl, `${WORK.replace('new Pool(cfg)', 'new Pool({ ...cfg, idleTimeoutMillis: 0 })')}\n require('fs').writeSync(1, 'ready')`, { aliveMs: 20000, untilOutput: 'ready', thenMs: 700 })
+    const r = await runChild(
+      impl,
+      `${WORK.replace('new Pool(cfg)', 'new Pool({ ...cfg, idleTimeoutMillis: 0 })')}\n require('fs').writeSync(1, 'ready')`,
+      { aliveMs: 20000, untilOutput: 'ready', thenMs: 700 }
+    )
     assert.equal(r.stdout, 'ready')
     assert.equal(r.killed, true, `${impl}: exited although idle clients remained (code ${r.code}, ${r.stderr})`)
   })
@@ -127,7 +131,7 @@ test('ours: silent on stdout/stderr, no warnings, exits after end() — leak det
     pool.getMetrics(); pool.metricsText(); pool.getPoolStatus(); pool.getAlerts(); pool.getLeakReport()
     await pool.end()
     if (!events.includes('leaksDetected') || !events.includes('forceRelease')) { process.exitCode = 9 }
-  `,
+  `
   )
   assertExitedCleanly(r, 'ours')
 })
@@ -140,7 +144,7 @@ test('ours: end() with a client still checked out destroys it after endTimeoutMs
     const c = await pool.connect()
     const q = c.query('SELECT pg_sleep(30)').catch(() => {})
     await pool.end()
-  `,
+  `
   )
   assertExitedCleanly(r, 'ours') // the query sleeps 30 s: it was destroyed, not waited for
 })

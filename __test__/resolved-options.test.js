@@ -19,14 +19,20 @@ test('client.host/port/database/user are what the connection string says (as wit
   const db = await findDatabase()
   const cs = parse(db.connectionString)
   // The discrete options say otherwise: pg lets the connection string win.
-  const pool = new LeakDetectingPool({ connectionString: db.connectionString, host: 'nowhere.invalid', port: 1, user: 'nobody', database: 'nothing' })
+  const pool = new LeakDetectingPool({
+    connectionString: db.connectionString,
+    host: 'nowhere.invalid',
+    port: 1,
+    user: 'nobody',
+    database: 'nothing',
+  })
   t.after(() => pool.end())
   const c = await pool.connect()
   try {
     const { rows } = await c.query('SELECT current_user AS u, current_database() AS d')
     assert.deepEqual(
       { host: c.host, port: c.port, user: c.user, database: c.database },
-      { host: cs.host, port: Number(cs.port || 5432), user: rows[0].u, database: rows[0].d },
+      { host: cs.host, port: Number(cs.port || 5432), user: rows[0].u, database: rows[0].d }
     )
     assert.equal(c.user, cs.user)
     assert.equal(c.database, cs.database)
@@ -38,17 +44,14 @@ test('client.host/port/database/user are what the connection string says (as wit
 test('query_timeout in the connection string is enforced, as pg does', async () => {
   const url = new URL((await findDatabase()).connectionString)
   url.searchParams.set('query_timeout', '150')
-  const r = await both(
-    { connectionString: url.toString() },
-    async (pool) => {
-      const started = Date.now()
-      const err = await pool.query('SELECT pg_sleep(3)').then(
-        () => null,
-        (e) => e,
-      )
-      return { message: err && err.message, fast: Date.now() - started < 2000 }
-    },
-  )
+  const r = await both({ connectionString: url.toString() }, async (pool) => {
+    const started = Date.now()
+    const err = await pool.query('SELECT pg_sleep(3)').then(
+      () => null,
+      (e) => e
+    )
+    return { message: err && err.message, fast: Date.now() - started < 2000 }
+  })
   assert.deepEqual(r.ours.value, { message: 'Query read timeout', fast: true })
   assert.deepEqual(r.ours, r.pg)
 })
@@ -56,7 +59,13 @@ test('query_timeout in the connection string is enforced, as pg does', async () 
 test('with no user named anywhere, the pool connects as the account the process runs as', async () => {
   const db = await findDatabase()
   const cs = parse(db.connectionString)
-  const env = { ...process.env, PGHOST: cs.host, PGPORT: String(cs.port || 5432), PGDATABASE: cs.database, PGPASSWORD: cs.password || 'unused' }
+  const env = {
+    ...process.env,
+    PGHOST: cs.host,
+    PGPORT: String(cs.port || 5432),
+    PGDATABASE: cs.database,
+    PGPASSWORD: cs.password || 'unused',
+  }
   for (const k of ['USER', 'USERNAME', 'PGUSER', 'LOGNAME']) delete env[k]
   const script = `
     const { LeakDetectingPool } = require(${JSON.stringify(path.join(__dirname, '..'))})

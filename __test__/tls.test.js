@@ -34,7 +34,15 @@ test.before(async () => {
 /** The shared server over TCP at 127.0.0.1 (TLS is not used over unix sockets). */
 async function tcpConfig(extra) {
   const cfg = await findTlsDatabase()
-  return { connectionString: undefined, host: '127.0.0.1', port: cfg.port, user: cfg.user, database: cfg.database, password: cfg.password, ...extra }
+  return {
+    connectionString: undefined,
+    host: '127.0.0.1',
+    port: cfg.port,
+    user: cfg.user,
+    database: cfg.database,
+    password: cfg.password,
+    ...extra,
+  }
 }
 
 test('the shared server has TLS on (this suite needs it)', () => {
@@ -60,7 +68,10 @@ test("ssl: 'no-verify' and sslmode=no-verify encrypt without verification", asyn
 
 test('without ssl (and with sslmode=disable) the connection is not encrypted', async () => {
   const base = await tcpConfig()
-  for (const cfg of [base, { connectionString: `postgres://${encodeURIComponent(base.user)}@127.0.0.1:${base.port}/${base.database}?sslmode=disable` }]) {
+  for (const cfg of [
+    base,
+    { connectionString: `postgres://${encodeURIComponent(base.user)}@127.0.0.1:${base.port}/${base.database}?sslmode=disable` },
+  ]) {
     const r = await assertParity(cfg, async (pool) => (await pool.query(SSL_SQL)).rows[0])
     assert.deepEqual(r.ours.value, { ssl: false })
   }
@@ -82,7 +93,9 @@ test('ssl: true verifies the certificate: a self-signed one fails with a clear e
 
 test('sslmode=require in the connection string verifies too (as pg does), so it fails here', async () => {
   const base = await tcpConfig()
-  const pool = new LeakDetectingPool({ connectionString: `postgres://${encodeURIComponent(base.user)}@127.0.0.1:${base.port}/${base.database}?sslmode=require` })
+  const pool = new LeakDetectingPool({
+    connectionString: `postgres://${encodeURIComponent(base.user)}@127.0.0.1:${base.port}/${base.database}?sslmode=require`,
+  })
   try {
     const e = await rejection(pool.query('SELECT 1'))
     assert.match(e.message, /certificate/i)
@@ -94,7 +107,10 @@ test('sslmode=require in the connection string verifies too (as pg does), so it 
 
 test('ssl: { ca } trusts the server certificate; the host name must match (servername)', async () => {
   assert.ok(serverCert, 'could not read the server certificate (needs a superuser test role)')
-  const ok = await assertParity(await tcpConfig({ ssl: { ca: serverCert, servername: 'localhost' } }), async (pool) => (await pool.query(SSL_SQL)).rows[0])
+  const ok = await assertParity(
+    await tcpConfig({ ssl: { ca: serverCert, servername: 'localhost' } }),
+    async (pool) => (await pool.query(SSL_SQL)).rows[0]
+  )
   assert.deepEqual(ok.ours.value, { ssl: true })
   // the certificate names "localhost", not 127.0.0.1: verification by IP fails on both
   const bad = await both(await tcpConfig({ ssl: { ca: serverCert } }), async (pool) => {

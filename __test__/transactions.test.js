@@ -32,7 +32,10 @@ test('BEGIN / COMMIT / ROLLBACK on a client: same results as pg', async () => {
     }
   })
   assert.equal(r.ours.value.aborted.code, '25P02')
-  assert.deepEqual(r.ours.value.rows.rows.map((x) => x.value), [{ v: 1 }])
+  assert.deepEqual(
+    r.ours.value.rows.rows.map((x) => x.value),
+    [{ v: 1 }]
+  )
 })
 
 async function withPool(opts, fn) {
@@ -45,7 +48,8 @@ async function withPool(opts, fn) {
 }
 
 const status = async (c) =>
-  (await c.query("SELECT pg_backend_pid() AS pid, current_setting('statement_timeout') AS st, now() = statement_timestamp() AS fresh")).rows[0]
+  (await c.query("SELECT pg_backend_pid() AS pid, current_setting('statement_timeout') AS st, now() = statement_timestamp() AS fresh"))
+    .rows[0]
 
 test('released inside an open transaction: rolled back before the next caller, alert recorded', async () => {
   await withPool({ max: 1 }, async (pool) => {

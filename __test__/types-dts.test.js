@@ -31,9 +31,7 @@ function compile(project) {
 // Two compilations (each takes seconds): start them together. tsconfig.json holds the good
 // fixtures and bad-option.cts, whose one error must be the only one (one program, not two, to
 // keep the suite fast: most of the time goes to checking @types/node).
-const runs = fs.existsSync(tsc)
-  ? { nodenext: compile('tsconfig.json'), bundler: compile('tsconfig.bundler.json') }
-  : null
+const runs = fs.existsSync(tsc) ? { nodenext: compile('tsconfig.json'), bundler: compile('tsconfig.bundler.json') } : null
 
 function requireTsc() {
   assert.ok(runs, `TypeScript is missing at ${tsc}: run \`npm install\` (typescript is a devDependency)`)

@@ -28,7 +28,11 @@ async function fuzz(type, values, label = type) {
   const cases = []
   for (let i = 0; i < values.length; i += BATCH) {
     const chunk = values.slice(i, i + BATCH)
-    cases.push({ name: `${label} values ${i}..${i + chunk.length - 1} (seed ${SEED})`, text: `SELECT ${chunk.map((_, k) => `$${k + 1}::${type} AS v${k}`).join(', ')}`, values: chunk })
+    cases.push({
+      name: `${label} values ${i}..${i + chunk.length - 1} (seed ${SEED})`,
+      text: `SELECT ${chunk.map((_, k) => `$${k + 1}::${type} AS v${k}`).join(', ')}`,
+      values: chunk,
+    })
   }
   const r = await V.runBoth(pools, cases, {})
   V.assertSame(r, cases, label)
@@ -74,7 +78,10 @@ function randomText({ rand, int, pick }) {
 }
 
 test('int2, int4: random integers come back equal', async () => {
-  for (const [type, lo, hi, seed] of [['int2', -32768, 32767, 1], ['int4', -2147483648, 2147483647, 2]]) {
+  for (const [type, lo, hi, seed] of [
+    ['int2', -32768, 32767, 1],
+    ['int4', -2147483648, 2147483647, 2],
+  ]) {
     const values = gen(seed, ({ int }) => int(lo, hi))
     assert.deepStrictEqual(await fuzz(type, values), values)
   }
@@ -101,7 +108,10 @@ test('float4: random floats come back as the same float4', async () => {
   const back = await fuzz('float4', values)
   back.forEach((v, i) => {
     if (Number.isFinite(values[i]) || Number.isNaN(values[i])) {
-      assert.ok(Object.is(Math.fround(v), Object.is(values[i], -0) ? 0 : values[i]) || Math.abs(values[i]) > 3.4028234663852886e38, `${values[i]} came back as ${v}`)
+      assert.ok(
+        Object.is(Math.fround(v), Object.is(values[i], -0) ? 0 : values[i]) || Math.abs(values[i]) > 3.4028234663852886e38,
+        `${values[i]} came back as ${v}`
+      )
     }
   })
 })
@@ -123,7 +133,13 @@ test('text: random unicode strings come back unchanged (as text, varchar, json s
   const values = gen(7, randomText)
   assert.deepStrictEqual(await fuzz('text', values), values)
   assert.deepStrictEqual(await fuzz('varchar', values), values)
-  assert.deepStrictEqual(await fuzz('json', values.map((s) => JSON.stringify(s))), values)
+  assert.deepStrictEqual(
+    await fuzz(
+      'json',
+      values.map((s) => JSON.stringify(s))
+    ),
+    values
+  )
 })
 
 test('bytea: random buffers come back byte for byte (hex and escape output)', async () => {
@@ -134,7 +150,15 @@ test('bytea: random buffers come back byte for byte (hex and escape output)', as
   })
   const back = await fuzz('bytea', values)
   back.forEach((b, i) => assert.ok(b.equals(values[i]), `buffer #${i}`))
-  const q = [{ text: `SELECT ${values.slice(0, 50).map((_, k) => `$${k + 1}::bytea AS v${k}`).join(', ')}`, values: values.slice(0, 50) }]
+  const q = [
+    {
+      text: `SELECT ${values
+        .slice(0, 50)
+        .map((_, k) => `$${k + 1}::bytea AS v${k}`)
+        .join(', ')}`,
+      values: values.slice(0, 50),
+    },
+  ]
   const r = await V.runBoth(pools, q, { setup: ["SET bytea_output = 'escape'"] })
   V.assertSame(r, q, 'bytea escape')
   Object.values(r.ours[0].raw[0]).forEach((b, i) => assert.ok(b.equals(values[i])))
@@ -167,7 +191,10 @@ test('intervals: random mixed-sign intervals decode alike, and their toPostgres(
     if (rand() < 0.6) parts.push(`${sign(rand)}${int(0, 200000)} years`)
     if (rand() < 0.6) parts.push(`${sign(rand)}${int(0, 100)} mons`)
     if (rand() < 0.6) parts.push(`${sign(rand)}${int(0, 100000)} days`)
-    if (rand() < 0.8) parts.push(`${sign(rand)}${int(0, 10000)}:${String(int(0, 59)).padStart(2, '0')}:${String(int(0, 59)).padStart(2, '0')}.${String(int(0, 999999)).padStart(6, '0')}`)
+    if (rand() < 0.8)
+      parts.push(
+        `${sign(rand)}${int(0, 10000)}:${String(int(0, 59)).padStart(2, '0')}:${String(int(0, 59)).padStart(2, '0')}.${String(int(0, 999999)).padStart(6, '0')}`
+      )
     return parts.join(' ') || '0'
   })
   const back = await fuzz('interval', values)
@@ -217,7 +244,12 @@ test('arrays of random depth (int4, float8, text, bytea; NULLs; some ragged)', a
     })
     assert.ok(ragged > 0)
     // One query per value: a ragged one fails alone, alike on both pools.
-    const cases = values.map((v, i) => ({ name: `${type} #${i} (seed ${SEED})`, text: `SELECT $1::${type} AS v`, values: [v], error: 'either' }))
+    const cases = values.map((v, i) => ({
+      name: `${type} #${i} (seed ${SEED})`,
+      text: `SELECT $1::${type} AS v`,
+      values: [v],
+      error: 'either',
+    }))
     const r = await V.runBoth(pools, cases, {})
     V.assertSame(r, cases, type)
     assert.equal(r.pg.filter((o) => o.error).length, ragged)
@@ -232,6 +264,10 @@ test('arrays of random depth (int4, float8, text, bytea; NULLs; some ragged)', a
 test('bool and uuid', async () => {
   const bools = gen(17, ({ rand }) => rand() < 0.5)
   assert.deepStrictEqual(await fuzz('bool', bools), bools)
-  const uuids = gen(18, ({ int }) => Array.from({ length: 16 }, () => int(0, 255).toString(16).padStart(2, '0')).join('').replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-'))
+  const uuids = gen(18, ({ int }) =>
+    Array.from({ length: 16 }, () => int(0, 255).toString(16).padStart(2, '0'))
+      .join('')
+      .replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-')
+  )
   assert.deepStrictEqual(await fuzz('uuid', uuids), uuids)
 })

@@ -42,22 +42,84 @@ async function roundTrip(cases, label, minOk) {
   }
 }
 
-const NUMBERS = [0, -0, 1, -1, 42, 1.5, -1.5, 0.1 + 0.2, 1e21, 1e-7, 2 ** 31 - 1, -(2 ** 31), 2 ** 53 + 2, Number.MAX_SAFE_INTEGER, Number.MIN_VALUE, Number.MAX_VALUE, NaN, Infinity, -Infinity]
+const NUMBERS = [
+  0,
+  -0,
+  1,
+  -1,
+  42,
+  1.5,
+  -1.5,
+  0.1 + 0.2,
+  1e21,
+  1e-7,
+  2 ** 31 - 1,
+  -(2 ** 31),
+  2 ** 53 + 2,
+  Number.MAX_SAFE_INTEGER,
+  Number.MIN_VALUE,
+  Number.MAX_VALUE,
+  NaN,
+  Infinity,
+  -Infinity,
+]
 const BIGINTS = [0n, 1n, -1n, 2n ** 63n - 1n, -(2n ** 63n), 2n ** 64n, -12345678901234567890123n]
-const STRINGS = ['', 'abc', 'ünï©ødé 🎉 日本語', `a'b"c\\d`, '{1,2}', '  padded  ', 'NULL', 'true', '2020-01-01', '1.50', '{"a":1}', 'x'.repeat(100000), '\u0001\u007f', '\ud83c\udf89', 'line\nbreak\ttab']
+const STRINGS = [
+  '',
+  'abc',
+  'ünï©ødé 🎉 日本語',
+  `a'b"c\\d`,
+  '{1,2}',
+  '  padded  ',
+  'NULL',
+  'true',
+  '2020-01-01',
+  '1.50',
+  '{"a":1}',
+  'x'.repeat(100000),
+  '\u0001\u007f',
+  '\ud83c\udf89',
+  'line\nbreak\ttab',
+]
 
 test('null and undefined are NULL of any type', () =>
-  roundTrip([null, undefined].flatMap((v) => sends(v, ['int4', 'text', 'bool', 'json', 'jsonb', 'bytea', 'timestamptz', 'int4[]', 'interval', 'point'], String(v))), 'null', 22))
+  roundTrip(
+    [null, undefined].flatMap((v) =>
+      sends(v, ['int4', 'text', 'bool', 'json', 'jsonb', 'bytea', 'timestamptz', 'int4[]', 'interval', 'point'], String(v))
+    ),
+    'null',
+    22
+  ))
 
-test('booleans', () => roundTrip([true, false].flatMap((v) => sends(v, ['bool', 'text', 'int4', 'json'], String(v))), 'booleans', 6))
+test('booleans', () =>
+  roundTrip(
+    [true, false].flatMap((v) => sends(v, ['bool', 'text', 'int4', 'json'], String(v))),
+    'booleans',
+    6
+  ))
 
 test('numbers (large, negative, fractional, NaN, ±Infinity, -0)', () =>
-  roundTrip(NUMBERS.flatMap((v) => sends(v, ['int2', 'int4', 'int8', 'float4', 'float8', 'numeric', 'text', 'money', 'json'], String(v))), 'numbers', 100))
+  roundTrip(
+    NUMBERS.flatMap((v) => sends(v, ['int2', 'int4', 'int8', 'float4', 'float8', 'numeric', 'text', 'money', 'json'], String(v))),
+    'numbers',
+    100
+  ))
 
-test('bigints', () => roundTrip(BIGINTS.flatMap((v) => sends(v, ['int8', 'numeric', 'text', 'float8', 'int4'], `${v}n`)), 'bigints', 25))
+test('bigints', () =>
+  roundTrip(
+    BIGINTS.flatMap((v) => sends(v, ['int8', 'numeric', 'text', 'float8', 'int4'], `${v}n`)),
+    'bigints',
+    25
+  ))
 
 test('strings (unicode, quotes, backslashes, long)', () =>
-  roundTrip(STRINGS.flatMap((v, i) => sends(v, ['text', 'varchar', 'bpchar', 'name', 'json', 'bytea', 'int4[]', 'date', 'bool', 'numeric'], `string #${i}`)), 'strings', 60))
+  roundTrip(
+    STRINGS.flatMap((v, i) =>
+      sends(v, ['text', 'varchar', 'bpchar', 'name', 'json', 'bytea', 'int4[]', 'date', 'bool', 'numeric'], `string #${i}`)
+    ),
+    'strings',
+    60
+  ))
 
 test('Buffers and typed arrays are bytea (binary)', () => {
   const ab = new ArrayBuffer(16)
@@ -76,7 +138,11 @@ test('Buffers and typed arrays are bytea (binary)', () => {
     bufferSlice: Buffer.from(ab).subarray(10, 14),
     big: Buffer.alloc(200000, 7),
   }
-  return roundTrip(Object.entries(values).flatMap(([k, v]) => sends(v, ['bytea', 'text'], k)), 'binary', 20)
+  return roundTrip(
+    Object.entries(values).flatMap(([k, v]) => sends(v, ['bytea', 'text'], k)),
+    'binary',
+    20
+  )
 })
 
 function offsetHasSeconds(d) {
@@ -85,12 +151,32 @@ function offsetHasSeconds(d) {
 
 function dates() {
   const utc = [
-    Date.UTC(2020, 5, 15, 12, 34, 56, 789), 0, -1, Date.UTC(1999, 11, 31, 23, 59, 59, 999), Date.UTC(2021, 2, 14, 7, 30), Date.UTC(2021, 2, 28, 1, 30),
-    Date.UTC(2021, 10, 7, 5, 30), Date.UTC(1950, 0, 1), Date.UTC(10000, 0, 1), Date.UTC(275760, 8, 13), Date.UTC(-43, 2, 15, 12), Date.UTC(-4712, 0, 1),
-    new Date(Date.UTC(2000, 0, 1)).setUTCFullYear(10), new Date(Date.UTC(2000, 0, 1)).setUTCFullYear(0), Date.UTC(1800, 0, 1), Date.UTC(1935, 6, 1),
-    Date.UTC(2038, 0, 19, 3, 14, 8), -8.64e15,
+    Date.UTC(2020, 5, 15, 12, 34, 56, 789),
+    0,
+    -1,
+    Date.UTC(1999, 11, 31, 23, 59, 59, 999),
+    Date.UTC(2021, 2, 14, 7, 30),
+    Date.UTC(2021, 2, 28, 1, 30),
+    Date.UTC(2021, 10, 7, 5, 30),
+    Date.UTC(1950, 0, 1),
+    Date.UTC(10000, 0, 1),
+    Date.UTC(275760, 8, 13),
+    Date.UTC(-43, 2, 15, 12),
+    Date.UTC(-4712, 0, 1),
+    new Date(Date.UTC(2000, 0, 1)).setUTCFullYear(10),
+    new Date(Date.UTC(2000, 0, 1)).setUTCFullYear(0),
+    Date.UTC(1800, 0, 1),
+    Date.UTC(1935, 6, 1),
+    Date.UTC(2038, 0, 19, 3, 14, 8),
+    -8.64e15,
   ].map((t) => new Date(t))
-  const local = [new Date(2020, 0, 1, 2, 3, 4, 5), new Date(2021, 2, 14, 2, 30), new Date(2021, 10, 7, 1, 30), new Date(2000, 1, 29), new Date(1900, 0, 1)]
+  const local = [
+    new Date(2020, 0, 1, 2, 3, 4, 5),
+    new Date(2021, 2, 14, 2, 30),
+    new Date(2021, 10, 7, 1, 30),
+    new Date(2000, 1, 29),
+    new Date(1900, 0, 1),
+  ]
   return [...utc, ...local]
 }
 
@@ -99,11 +185,16 @@ for (const tz of ['UTC', 'Asia/Kolkata', 'America/St_Johns', 'America/New_York',
     V.withTZ(tz, async () => {
       const all = dates()
       const exact = all.filter((d) => !offsetHasSeconds(d))
-      const cases = exact.flatMap((d, i) => sends(d, ['timestamptz', 'timestamp', 'date', 'text', 'timestamptz[]'], `date #${i} ${d.toISOString()}`))
+      const cases = exact.flatMap((d, i) =>
+        sends(d, ['timestamptz', 'timestamp', 'date', 'text', 'timestamptz[]'], `date #${i} ${d.toISOString()}`)
+      )
       await roundTrip(cases, `TZ=${tz}`, exact.length * 3)
       // timestamptz gives the instant back.
       const inRange = exact.filter((d) => d.getUTCFullYear() > -4713 && d.getUTCFullYear() < 294276)
-      const r = await V.runOn(pools.ours, inRange.map((d) => ({ text: 'SELECT $1::timestamptz AS v', values: [d] })))
+      const r = await V.runOn(
+        pools.ours,
+        inRange.map((d) => ({ text: 'SELECT $1::timestamptz AS v', values: [d] }))
+      )
       r.forEach((o, i) => assert.equal(o.raw[0].v.getTime(), inRange[i].getTime(), inRange[i].toISOString()))
     }))
 }
@@ -140,22 +231,61 @@ test("pg's UTC option: parseInputDatesAsUTC", () =>
 test('arrays: nested, with NULLs, Buffers, Dates, bigints, objects, strings needing quotes', () => {
   const d = new Date(Date.UTC(2020, 0, 2, 3, 4, 5, 6))
   const values = {
-    ints: [[1, 2, 3], ['int4[]', 'int8[]', 'text[]', 'float8[]', 'numeric[]']],
-    nested: [[[1, 2], [3, 4]], ['int4[]', 'text[]']],
-    deep: [[[[1], [2]], [[3], [null]]], ['int4[]']],
+    ints: [
+      [1, 2, 3],
+      ['int4[]', 'int8[]', 'text[]', 'float8[]', 'numeric[]'],
+    ],
+    nested: [
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      ['int4[]', 'text[]'],
+    ],
+    deep: [
+      [
+        [[1], [2]],
+        [[3], [null]],
+      ],
+      ['int4[]'],
+    ],
     jagged: [[[1, 2], [3]], ['int4[]']],
-    nulls: [[null, undefined, 1], ['int4[]', 'text[]']],
+    nulls: [
+      [null, undefined, 1],
+      ['int4[]', 'text[]'],
+    ],
     empty: [[], ['int4[]', 'text[]', 'bytea[]']],
     emptyNested: [[[], []], ['int4[]']],
-    strings: [['a"b', 'c\\d', 'e,f', '{g}', 'NULL', '', ' sp ', 'ü 🎉', 'semi;colon', null], ['text[]', 'varchar[]', 'json[]']],
-    bools: [[true, false, null], ['bool[]', 'text[]']],
-    bigints: [[1n, -(2n ** 63n), null], ['int8[]', 'numeric[]']],
-    floats: [[0.1, -0, NaN, Infinity, 1e21], ['float8[]', 'numeric[]', 'text[]']],
+    strings: [
+      ['a"b', 'c\\d', 'e,f', '{g}', 'NULL', '', ' sp ', 'ü 🎉', 'semi;colon', null],
+      ['text[]', 'varchar[]', 'json[]'],
+    ],
+    bools: [
+      [true, false, null],
+      ['bool[]', 'text[]'],
+    ],
+    bigints: [
+      [1n, -(2n ** 63n), null],
+      ['int8[]', 'numeric[]'],
+    ],
+    floats: [
+      [0.1, -0, NaN, Infinity, 1e21],
+      ['float8[]', 'numeric[]', 'text[]'],
+    ],
     buffers: [[Buffer.from([0, 1, 255]), null, new Uint8Array([92, 34]), Buffer.alloc(0)], ['bytea[]']],
     nestedBuffers: [[[Buffer.from('a')], [Buffer.from('b')]], ['bytea[]']],
-    dates: [[d, null, new Date(Date.UTC(-43, 2, 15))], ['timestamptz[]', 'timestamp[]', 'date[]', 'text[]']],
-    objects: [[{ a: 1, b: 'x,"y"' }, null, [2]], ['json[]', 'jsonb[]', 'text[]']],
-    toPostgresInside: [[{ toPostgres: () => '7' }, { toPostgres: () => [8] }, 9], ['int4[]', 'text[]']],
+    dates: [
+      [d, null, new Date(Date.UTC(-43, 2, 15))],
+      ['timestamptz[]', 'timestamp[]', 'date[]', 'text[]'],
+    ],
+    objects: [
+      [{ a: 1, b: 'x,"y"' }, null, [2]],
+      ['json[]', 'jsonb[]', 'text[]'],
+    ],
+    toPostgresInside: [
+      [{ toPostgres: () => '7' }, { toPostgres: () => [8] }, 9],
+      ['int4[]', 'text[]'],
+    ],
     intervals: [['1 day', '-00:00:01.5', null], ['interval[]']],
     points: [['(1,2)', null], ['point[]']],
     mixed: [[1, 'two', true, null, 2.5], ['text[]']],
@@ -203,9 +333,11 @@ test('an array element whose toPostgres() returns null: NULL here, a TypeError i
 })
 
 test('toPostgres() that returns itself: the same circular-reference error as pg', async () => {
-  const self = { toPostgres() {
-    return self
-  } }
+  const self = {
+    toPostgres() {
+      return self
+    },
+  }
   const loop = { toPostgres: () => loop2 }
   const loop2 = { toPostgres: () => loop }
   const cases = [self, loop].flatMap((v, i) => sends(v, ['text'], `loop ${i}`)).map((c) => ({ ...c, error: true }))
@@ -215,7 +347,21 @@ test('toPostgres() that returns itself: the same circular-reference error as pg'
 })
 
 test('many parameters of mixed kinds in one query', () => {
-  const values = [null, true, 1, 1.5, 2n, 'txt', Buffer.from('b'), new Date(Date.UTC(2020, 0, 1)), [1, null], { a: 1 }, { toPostgres: () => 'tp' }, -0, '']
+  const values = [
+    null,
+    true,
+    1,
+    1.5,
+    2n,
+    'txt',
+    Buffer.from('b'),
+    new Date(Date.UTC(2020, 0, 1)),
+    [1, null],
+    { a: 1 },
+    { toPostgres: () => 'tp' },
+    -0,
+    '',
+  ]
   const text = `SELECT ${values.map((_, i) => `$${i + 1}::text AS p${i}`).join(', ')}`
   const many = Array.from({ length: 1000 }, (_, i) => i)
   return roundTrip(
@@ -225,7 +371,7 @@ test('many parameters of mixed kinds in one query', () => {
       { text: 'SELECT $1::text AS a, $1::int4 AS b, $2::text AS c', values: ['5', 6] },
     ],
     'mixed',
-    3,
+    3
   )
 })
 
@@ -258,10 +404,22 @@ for (const [name, make, message] of REFUSED) {
     const text = 'SELECT $1::int4 AS a, $2::text AS b, $3::text AS c'
     // pool.query, client.query (both protocols' paths), and the callback form
     const errors = []
-    errors.push(await pools.ours.query(text, [1, 'x', make()]).then(() => null, (e) => e))
+    errors.push(
+      await pools.ours.query(text, [1, 'x', make()]).then(
+        () => null,
+        (e) => e
+      )
+    )
     const client = await pools.ours.connect()
     try {
-      errors.push(await Promise.resolve().then(() => client.query(text, [1, 'x', make()])).then(() => null, (e) => e))
+      errors.push(
+        await Promise.resolve()
+          .then(() => client.query(text, [1, 'x', make()]))
+          .then(
+            () => null,
+            (e) => e
+          )
+      )
       errors.push(await new Promise((resolve) => client.query(text, [1, 'x', make()], (e) => resolve(e))))
       // The connection is fine afterwards.
       assert.equal((await client.query('SELECT $1::int4 AS v', [7])).rows[0].v, 7)
@@ -276,14 +434,21 @@ for (const [name, make, message] of REFUSED) {
     // fails with a message that does not name the parameter.
     // (Not asked for invalid Dates: pg prints a deprecation warning for them.)
     if (!/invalid Date/.test(name)) {
-      const theirs = await pools.pg.query(text, [1, 'x', make()]).then((r) => r.rows[0].c, (e) => e)
+      const theirs = await pools.pg.query(text, [1, 'x', make()]).then(
+        (r) => r.rows[0].c,
+        (e) => e
+      )
       assert.ok(!(theirs instanceof Error && /Parameter \$3/.test(theirs.message)), `pg: ${theirs}`)
     }
   })
 }
 
 test("what pg does with the refused values (the README's known differences)", async () => {
-  const q = (v) => pools.pg.query('SELECT $1::text AS v', [v]).then((r) => r.rows[0].v, (e) => e)
+  const q = (v) =>
+    pools.pg.query('SELECT $1::text AS v', [v]).then(
+      (r) => r.rows[0].v,
+      (e) => e
+    )
   assert.equal((await q('a\u0000b')).code, '22021') // server: invalid byte sequence
   assert.equal(await q(Symbol('s')), 'Symbol(s)')
   assert.equal(await q(function f() {}), 'function f() {}')

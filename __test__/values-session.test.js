@@ -21,16 +21,26 @@ const DATETIME_ARRAYS = V.group('arrayish', [
   "ARRAY['2020-01-01'::date, 'infinity', '0001-01-01 BC', NULL]",
   "ARRAY['2020-01-01 12:34:56.789012'::timestamp, '-infinity', '0044-03-15 12:00:00 BC', NULL]",
   "ARRAY['2020-01-01 12:34:56.789012+00'::timestamptz, 'infinity', '1800-01-01 00:00:00+00', '0001-01-01 00:00:00+00 BC', NULL]",
-  "ARRAY['12:34:56.5'::time, NULL]", "ARRAY['12:34:56+05:30'::timetz, NULL]",
+  "ARRAY['12:34:56.5'::time, NULL]",
+  "ARRAY['12:34:56+05:30'::timetz, NULL]",
   "ARRAY['1 year 2 mons 3 days 04:05:06.789'::interval, '-00:00:00.5', '-1 year +2 mons -3 days', NULL]",
-  "'[2020-01-01 00:00:00+00,2020-02-01 00:00:00+00)'::tstzrange", "ARRAY['[2020-01-01,2020-02-01)'::daterange]",
+  "'[2020-01-01 00:00:00+00,2020-02-01 00:00:00+00)'::tstzrange",
+  "ARRAY['[2020-01-01,2020-02-01)'::daterange]",
 ])
 const DATETIME = [...V.DATES, ...V.TIMESTAMPS, ...V.TIMESTAMPTZS, ...V.TIMES, ...V.INTERVALS.slice(0, 12), ...DATETIME_ARRAYS]
 const BYTEA = [
   ...V.SCALARS.bytea,
-  ...V.group('arrayish', ["ARRAY['\\x00ff5c22'::bytea, '', NULL, 'a\"b\\\\c'::bytea]", `ARRAY[${V.ALL_BYTES}]`, "'{{\"\\\\\\\\x01\"},{\"\\\\\\\\x0203\"}}'::bytea[]"]),
+  ...V.group('arrayish', [
+    "ARRAY['\\x00ff5c22'::bytea, '', NULL, 'a\"b\\\\c'::bytea]",
+    `ARRAY[${V.ALL_BYTES}]`,
+    '\'{{"\\\\\\\\x01"},{"\\\\\\\\x0203"}}\'::bytea[]',
+  ]),
 ]
-const NUMERIC = [...V.SCALARS.numeric, ...V.SCALARS.money, ...V.group('arrayish', ["'{1.50,NaN,-0.001}'::numeric[]", "ARRAY[1.5::money, NULL]"])]
+const NUMERIC = [
+  ...V.SCALARS.numeric,
+  ...V.SCALARS.money,
+  ...V.group('arrayish', ["'{1.50,NaN,-0.001}'::numeric[]", 'ARRAY[1.5::money, NULL]']),
+]
 
 /** Runs `cases` after SET name = value, checking that the setting took effect on both pools. */
 async function underSetting(settings, cases, { tzs = ['UTC'], modes = [{}, { rowMode: 'array' }] } = {}) {
@@ -58,7 +68,8 @@ for (const zone of ['UTC', 'Asia/Kolkata', 'America/St_Johns', 'America/New_York
 }
 
 for (const style of ['ISO, DMY', 'ISO, YMD', 'SQL, MDY', 'SQL, DMY', 'German', 'Postgres', 'Postgres, DMY']) {
-  test(`DateStyle ${style}`, () => underSetting({ DateStyle: style, TimeZone: 'America/St_Johns' }, DATETIME, { tzs: ['UTC', 'America/St_Johns'] }))
+  test(`DateStyle ${style}`, () =>
+    underSetting({ DateStyle: style, TimeZone: 'America/St_Johns' }, DATETIME, { tzs: ['UTC', 'America/St_Johns'] }))
 }
 
 for (const style of ['postgres', 'postgres_verbose', 'sql_standard', 'iso_8601']) {
@@ -78,6 +89,6 @@ test('lc_monetary and everything at once', async () => {
   await underSetting(
     { TimeZone: 'Asia/Kolkata', DateStyle: 'SQL, DMY', IntervalStyle: 'sql_standard', extra_float_digits: -15, bytea_output: 'escape' },
     [...DATETIME, ...V.FLOATISH, ...BYTEA, ...NUMERIC],
-    { tzs: ['America/St_Johns'] },
+    { tzs: ['America/St_Johns'] }
   )
 })

@@ -15,7 +15,10 @@ async function endWithin(subject, ms, label) {
   const ended = await Promise.race([
     Promise.resolve()
       .then(() => subject.end())
-      .then(() => true, () => false),
+      .then(
+        () => true,
+        () => false
+      ),
     new Promise((resolve) => setTimeout(resolve, ms, false).unref()),
   ])
   if (!ended) process.stderr.write(`worker ${label}: end() did not finish within ${ms} ms\n`)

@@ -130,14 +130,18 @@ async function main() {
     application_name: 'leak-demo',
   }
   console.log(`database: ${where} (${how})`)
-  console.log(`pool: max ${options.max}, connectionTimeoutMillis ${options.connectionTimeoutMillis}, leakThresholdMs ${options.leakThresholdMs}, forceReleaseAfterMs ${options.forceReleaseAfterMs}`)
+  console.log(
+    `pool: max ${options.max}, connectionTimeoutMillis ${options.connectionTimeoutMillis}, leakThresholdMs ${options.leakThresholdMs}, forceReleaseAfterMs ${options.forceReleaseAfterMs}`
+  )
   const pool = new LeakDetectingPool(options)
 
   const shown = new Set() // print each call site's stack once
   pool.on('leaksDetected', ({ count, leaks }) => {
     say(`⚠  leaksDetected: ${count} client${count === 1 ? '' : 's'} checked out for more than ${secs(options.leakThresholdMs)}`)
     for (const l of leaks) {
-      detail(`#${l.id} held ${secs(l.ageMs)} (idle ${secs(l.idleMs)}, ${l.queryCount} quer${l.queryCount === 1 ? 'y' : 'ies'}) by ${rel(l.location)}`)
+      detail(
+        `#${l.id} held ${secs(l.ageMs)} (idle ${secs(l.idleMs)}, ${l.queryCount} quer${l.queryCount === 1 ? 'y' : 'ies'}) by ${rel(l.location)}`
+      )
       if (l.stack && !shown.has(l.location)) {
         shown.add(l.location)
         const frames = rel(l.stack).split('\n').slice(1, 4)
@@ -188,18 +192,24 @@ async function main() {
   }
 
   section('5. Forced release gives the connections back')
-  say(`the leaked clients are idle since their last query; after ${secs(options.forceReleaseAfterMs)} idle (forceReleaseAfterMs) they are reclaimed`)
+  say(
+    `the leaked clients are idle since their last query; after ${secs(options.forceReleaseAfterMs)} idle (forceReleaseAfterMs) they are reclaimed`
+  )
   const waitFrom = Date.now()
   let attempts = 0
   for (;;) {
     attempts++
     try {
       const user = await getUser(pool, 7)
-      say(`✓  work resumes: getUser(7) -> ${JSON.stringify(user)} after ${secs(Date.now() - waitFrom)} (${attempts} attempt${attempts === 1 ? '' : 's'}). ${status()}`)
+      say(
+        `✓  work resumes: getUser(7) -> ${JSON.stringify(user)} after ${secs(Date.now() - waitFrom)} (${attempts} attempt${attempts === 1 ? '' : 's'}). ${status()}`
+      )
       break
     } catch (err) {
       if (!/timeout exceeded/.test(err.message)) throw err
-      say(`getUser(7): timeout (${err.holders.map((h) => `${h.count} held by ${rel(h.location).replace(/ \(.*/, '')}`).join(', ')}); retrying`)
+      say(
+        `getUser(7): timeout (${err.holders.map((h) => `${h.count} held by ${rel(h.location).replace(/ \(.*/, '')}`).join(', ')}); retrying`
+      )
     }
   }
   await sleep(300)
@@ -212,17 +222,27 @@ async function main() {
   section('7. Final metrics')
   const m = pool.getMetrics()
   const s = m.stats
-  say(`checkouts ${s.totalAcquired}, releases ${s.totalReleased}, leaks detected ${s.leaksDetected}, forced releases ${s.forcedReleases}, timeouts ${s.timeouts}, connections opened ${s.created} / destroyed ${s.destroyed}`)
-  detail(`acquire wait p50 ${m.acquireWait.p50.toFixed(1)} ms, p99 ${m.acquireWait.p99.toFixed(1)} ms, max ${m.acquireWait.max.toFixed(0)} ms`)
+  say(
+    `checkouts ${s.totalAcquired}, releases ${s.totalReleased}, leaks detected ${s.leaksDetected}, forced releases ${s.forcedReleases}, timeouts ${s.timeouts}, connections opened ${s.created} / destroyed ${s.destroyed}`
+  )
+  detail(
+    `acquire wait p50 ${m.acquireWait.p50.toFixed(1)} ms, p99 ${m.acquireWait.p99.toFixed(1)} ms, max ${m.acquireWait.max.toFixed(0)} ms`
+  )
   detail(`hold time    p50 ${m.holdTime.p50.toFixed(1)} ms, p99 ${m.holdTime.p99.toFixed(1)} ms, max ${m.holdTime.max.toFixed(0)} ms`)
-  detail(`history: ${m.history.length} samples (one per ${secs(options.metricsIntervalMs)}), leak rate ${(m.leakRate * 100).toFixed(0)}% of checkouts`)
+  detail(
+    `history: ${m.history.length} samples (one per ${secs(options.metricsIntervalMs)}), leak rate ${(m.leakRate * 100).toFixed(0)}% of checkouts`
+  )
   say('getLeakReport() — who leaks:')
   for (const r of pool.getLeakReport()) {
     detail(`${String(r.count).padStart(3)} × ${rel(r.location)} (still held: ${r.active}, oldest ${secs(r.oldestAgeMs)})`)
   }
   const byType = {}
   for (const a of pool.getAlerts()) byType[a.type] = (byType[a.type] || 0) + 1
-  say(`getAlerts(): ${Object.entries(byType).map(([k, v]) => `${v} ${k}`).join(', ')}`)
+  say(
+    `getAlerts(): ${Object.entries(byType)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(', ')}`
+  )
   say('metricsText() (Prometheus), a few lines:')
   for (const line of pool.metricsText().split('\n')) {
     if (/^ldp_(leaks_detected|forced_releases|connections_timeout)_total|^ldp_connections_active\{/.test(line)) detail(line)

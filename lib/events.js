@@ -24,7 +24,7 @@ function onLeaks(pool, ev) {
   const leaks = ev.leaks.map((l) => leakOf(l, pool.entryOf(l.checkoutId)))
   for (const l of leaks) {
     pool.reported(l.id, l.location)
-    pool.observer.leak(l.location, l.ageMs)
+    pool.observer.leak(l.location, l.ageMs, l.tag)
     pool.observer.alert('leak', { id: l.id, location: l.location, ageMs: l.ageMs, idleMs: l.idleMs, tag: l.tag, stack: l.stack })
   }
   pool.emit('leaksDetected', { count: leaks.length, leaks })
@@ -37,7 +37,7 @@ function onForceRelease(pool, ev) {
   pool.reclaimed(l.id, reclaimedError(ev.reason, l))
   if (ev.reason === 'garbage-collected') {
     // A certain leak: nobody can release it any more. Reported like a leak, with its stack.
-    pool.observer.leak(l.location, l.ageMs)
+    pool.observer.leak(l.location, l.ageMs, l.tag)
     pool.observer.alert('garbage-collected', { id: l.id, location: l.location, ageMs: l.ageMs, idleMs: l.idleMs, tag: l.tag, stack: l.stack })
     pool.emit('leaksDetected', { count: 1, leaks: [{ ...l, reason: 'garbage-collected' }] })
     return

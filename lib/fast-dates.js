@@ -20,19 +20,19 @@
 
 const ZERO = 48
 
-function isDigit (c) {
+function isDigit(c) {
   return c >= 48 && c <= 57
 }
 
 // Reads exactly two digits at i; -1 if they are not there.
-function two (s, i) {
+function two(s, i) {
   const a = s.charCodeAt(i) - ZERO
   const b = s.charCodeAt(i + 1) - ZERO
   if (a >= 0 && a <= 9 && b >= 0 && b <= 9) return a * 10 + b
   return -1
 }
 
-function parseDate (value) {
+function parseDate(value) {
   if (typeof value !== 'string') value = String(value)
   const len = value.length
 
@@ -62,8 +62,7 @@ function parseDate (value) {
   const hour = two(value, i + 1)
   const minute = two(value, i + 4)
   const second = two(value, i + 7)
-  if (hour < 0 || minute < 0 || second < 0 ||
-      value.charCodeAt(i + 3) !== 58 || value.charCodeAt(i + 6) !== 58) {
+  if (hour < 0 || minute < 0 || second < 0 || value.charCodeAt(i + 3) !== 58 || value.charCodeAt(i + 6) !== 58) {
     return parseDateSlow(value)
   }
   i += 9
@@ -114,8 +113,7 @@ function parseDate (value) {
 
   // Optional ' BC', then the end.
   if (i !== len) {
-    if (len === i + 3 && value.charCodeAt(i) === 32 &&
-        value.charCodeAt(i + 1) === 66 && value.charCodeAt(i + 2) === 67) {
+    if (len === i + 3 && value.charCodeAt(i) === 32 && value.charCodeAt(i + 1) === 66 && value.charCodeAt(i + 2) === 67) {
       year = 1 - year
     } else {
       return parseDateSlow(value)
@@ -126,20 +124,20 @@ function parseDate (value) {
   return utcDateTime(year, month - 1, day, hour, minute, second, ms, offset)
 }
 
-function localDate (year, month, day) {
+function localDate(year, month, day) {
   const date = new Date(year, month, day)
   if (year >= 0 && year < 100) date.setFullYear(year)
   return date
 }
 
-function localDateTime (year, month, day, hour, minute, second, ms) {
+function localDateTime(year, month, day, hour, minute, second, ms) {
   const date = new Date(year, month, day, hour, minute, second, ms)
   if (year >= 0 && year < 100) date.setFullYear(year)
   return date
 }
 
 // `offset` is the zone's offset east of UTC in milliseconds.
-function utcDateTime (year, month, day, hour, minute, second, ms, offset) {
+function utcDateTime(year, month, day, hour, minute, second, ms, offset) {
   let time = Date.UTC(year, month, day, hour, minute, second, ms)
   if (year >= 0 && year < 100) {
     // Date.UTC maps years 0-99 to 1900-1999: put the real year back.
@@ -158,7 +156,7 @@ const DATE_TIME_RE = /(\d+)-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d+)?.*?( 
 const DATE_RE = /^(\d+)-(\d{2})-(\d{2})( BC)?$/
 const ZONE_RE = /([Z+-])(\d{2})?:?(\d{2})?:?(\d{2})?/
 
-function parseDateSlow (value) {
+function parseDateSlow(value) {
   if (value === 'infinity') return Infinity
   if (value === '-infinity') return -Infinity
   if (INFINITY_RE.test(value)) return value.charCodeAt(0) === 45 ? -Infinity : Infinity
@@ -188,15 +186,13 @@ function parseDateSlow (value) {
 
 // Offset in ms of the zone written in the time part (the second
 // space-separated word), undefined when there is none.
-function zoneOffset (value) {
+function zoneOffset(value) {
   if (value.endsWith('+00')) return 0
   const word = value.split(' ')[1]
   const z = ZONE_RE.exec(word === undefined ? 'undefined' : word)
   if (z === null) return undefined
   if (z[1] === 'Z') return 0
-  const secs = parseInt(z[2], 10) * 3600 +
-    parseInt(z[3] || 0, 10) * 60 +
-    parseInt(z[4] || 0, 10)
+  const secs = parseInt(z[2], 10) * 3600 + parseInt(z[3] || 0, 10) * 60 + parseInt(z[4] || 0, 10)
   return (z[1] === '-' ? -1 : 1) * secs * 1000
 }
 

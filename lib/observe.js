@@ -90,12 +90,17 @@ class Observer {
     this.alerts.push(Object.assign({ type, at: Date.now() }, fields))
   }
 
-  /** Counts a leak found at `location` (a leaksDetected report or a garbage-collected client). */
-  leak(location, ageMs) {
+  /**
+   * Counts a leak found at `location` (a leaksDetected report or a garbage-collected client),
+   * and under its checkout's `tag` if it had one.
+   */
+  leak(location, ageMs, tag) {
     const now = Date.now()
     let s = this.sites.get(location)
-    if (!s) s = { location, count: 0, firstSeen: now, lastSeen: now, oldestAgeMs: 0 }
+    if (!s) s = { location, count: 0, firstSeen: now, lastSeen: now, oldestAgeMs: 0, tags: {} }
     s.count++
+    // Tags per site: bounded by the site's leaks, and sites by REPORT_SITES.
+    if (tag != null) s.tags[tag] = (s.tags[tag] || 0) + 1
     s.lastSeen = now
     s.oldestAgeMs = Math.max(s.oldestAgeMs, ageMs)
     if (lruSet(this.sites, location, s, REPORT_SITES)) this.sitesEvicted++
@@ -132,6 +137,7 @@ class Observer {
           firstSeen: s.firstSeen,
           lastSeen: s.lastSeen,
           oldestAgeMs: Math.max(s.oldestAgeMs, l ? l.oldestAgeMs : 0),
+          tags: Object.assign({}, s.tags),
         }
       })
       .sort((a, b) => b.count - a.count || b.lastSeen - a.lastSeen)
@@ -182,7 +188,12 @@ function metricsText(m, poolName) {
   const s = (name, help, d) => {
     const n = `ldp_${name}_seconds`
     family(n, help, 'summary')
-    for (const [q, k] of [['0.5', 'p50'], ['0.95', 'p95'], ['0.99', 'p99']]) out.push(`${n}{${l},quantile="${q}"} ${fmt(d[k] / 1000)}`)
+    for (const [q, k] of [
+      ['0.5', 'p50'],
+      ['0.95', 'p95'],
+      ['0.99', 'p99'],
+    ])
+      out.push(`${n}{${l},quantile="${q}"} ${fmt(d[k] / 1000)}`)
     out.push(`${n}_sum{${l}} ${fmt((d.sumMs || 0) / 1000)}`, `${n}_count{${l}} ${fmt(d.total || 0)}`)
   }
   g('connections', 'Connections in the pool (opening, idle and in use)', m.pool.total)
@@ -201,9 +212,27 @@ function metricsText(m, poolName) {
   c('connections_released', 'Releases', m.stats.totalReleased)
   c('leaks_detected', 'Checkouts reported as leaks (including garbage-collected clients)', m.stats.leaksDetected)
   c('forced_releases', 'Checkouts reclaimed by the pool (idle, garbage-collected or at end)', m.stats.forcedReleases)
+  c('health_checks', 'Health checks of idle connections (healthCheckIntervalMs)', m.stats.healthChecks || 0)
+  c('health_check_failures', 'Idle connections evicted because their health check failed', m.stats.healthCheckFailures || 0)
   s('connections_acquire', 'Time to acquire a connection', m.acquireWait)
   s('connections_usage', 'Time connections are held between checkout and release', m.holdTime)
   s('connections_creation', 'Time to open a connection', m.creation || { p50: 0, p95: 0, p99: 0 })
+  const tags = m.tags || []
+  if (tags.length) {
+    const perTag = (name, help, type, value) => {
+      family(`ldp_${name}`, help, type)
+      for (const t of tags) {
+        const v = value(t)
+        if (v != null) out.push(`ldp_${name}{${l},tag="${labelValue(t.tag)}"} ${fmt(v)}`)
+      }
+    }
+    perTag('tag_connections_active', 'Connections held by checkouts of a tag (and its callers queued for the pool)', 'gauge', (t) => t.held)
+    perTag('tag_connections_pending', 'Callers waiting for their tag to be under its limit', 'gauge', (t) => t.waiting)
+    perTag('tag_connections_max', 'The limit of a tag (tagLimits)', 'gauge', (t) => t.limit)
+    perTag('tag_connections_timeout_total', 'Callers that timed out waiting for their tag', 'counter', (t) =>
+      t.limit == null ? null : t.timeouts
+    )
+  }
   return out.join('\n') + '\n'
 }
 

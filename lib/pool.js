@@ -135,7 +135,7 @@ class LeakDetectingPool extends EventEmitter {
       try {
         r = await r
       } catch (e) {
-        const err = this._acquireError(e)
+        const err = this._acquireError(e, tag)
         this.log('client failed to connect', err)
         throw err
       }
@@ -169,14 +169,43 @@ class LeakDetectingPool extends EventEmitter {
     return client
   }
 
-  /** An acquire timeout says who holds the pool (message and `err.holders`). */
-  _acquireError(err) {
+  /**
+   * An acquire timeout says who holds the pool (message and `err.holders`); one that waited
+   * for its tag (`LDP_TAG_LIMIT_TIMEOUT`) says who holds that tag, and `err.tag`.
+   */
+  _acquireError(err, tag) {
     if (err.code === 'LDP_ACQUIRE_TIMEOUT') {
       const holders = holdersOf(this._internals.activeRows())
       err.holders = holders
       err.message = exhaustionMessage(holders, this._settings.max)
+    } else if (err.code === 'LDP_TAG_LIMIT_TIMEOUT' && tag != null) {
+      const t = String(tag)
+      const row = this._tagRows().find((r) => r.tag === t)
+      const holders = holdersOf(this._internals.activeRows().filter((a) => a.tag === t))
+      err.tag = t
+      err.holders = holders
+      err.message = exhaustionMessage(holders, row && row.limit != null ? row.limit : holders.length, t)
     }
     return err
+  }
+
+  /** The core's per-tag rows: `{ tag, held, waiting, limit (null: none), timeouts }`. */
+  _tagRows() {
+    return JSON.parse(this._native.tagCounts())
+  }
+
+  /**
+   * Sets the most connections checkouts tagged `tag` may hold at once (a positive integer), or
+   * removes the limit (`null`, `undefined` or `Infinity`). Raising it lets waiting callers of
+   * the tag through at once; lowering it takes no connection away.
+   */
+  setTagLimit(tag, n) {
+    if (tag == null) throw new TypeError('setTagLimit: tag must be a string, received ' + String(tag))
+    if (n == null || n === Infinity) return this._native.setTagLimit(String(tag), null)
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 0xffffffff) {
+      throw new RangeError(`setTagLimit: limit must be a positive integer or Infinity, received ${String(n)}`)
+    }
+    this._native.setTagLimit(String(tag), n)
   }
 
   // -- queries --------------------------------------------------------------------------
@@ -192,6 +221,8 @@ class LeakDetectingPool extends EventEmitter {
       values = undefined
     }
     if (text != null && typeof text.submit === 'function') return this._submitQuery(text, values, cb)
+    // pool.query({ text, tag }): the implicit checkout counts for that tag (and its limit).
+    const tag = text != null && typeof text === 'object' && text.tag != null ? String(text.tag) : undefined
     let q
     try {
       q = normalize(text, values, cb)
@@ -204,12 +235,13 @@ class LeakDetectingPool extends EventEmitter {
     let p
     if (this.ending) {
       p = this.Promise.reject(new Error('Cannot use a pool after calling end on the pool'))
-    } else if (this._fastPath() && !(q.query_timeout || this._settings.queryTimeoutMs)) {
+    } else if (this._fastPath() && tag === undefined && !(q.query_timeout || this._settings.queryTimeoutMs)) {
       // A query that times out must give its connection up at once (pg-pool releases it with
-      // the error, destroying it): only the client path can do that.
+      // the error, destroying it): only the client path can do that. A tagged one goes
+      // through connect(), where the tag's limit applies.
       p = this._directQuery(q)
     } else {
-      p = this._clientQuery(q)
+      p = this._clientQuery(q, tag)
     }
     if (callback) {
       p.then((r) => callback(undefined, r), (e) => callback(e))
@@ -284,8 +316,8 @@ class LeakDetectingPool extends EventEmitter {
     return result
   }
 
-  async _clientQuery(q) {
-    const client = await this._acquire(undefined, null, true)
+  async _clientQuery(q, tag) {
+    const client = await this._acquire(tag === undefined ? undefined : { tag }, null, true)
     let result
     let error
     try {
@@ -399,6 +431,7 @@ class LeakDetectingPool extends EventEmitter {
       max,
       utilization: max ? c.active / max : 0,
       activeConnections: active,
+      tags: this._tagRows(),
     }
   }
 
@@ -416,6 +449,7 @@ class LeakDetectingPool extends EventEmitter {
       holdTime: m.holdTime,
       creation: m.creation,
       history: m.history,
+      tags: this._tagRows(),
     }
   }
 

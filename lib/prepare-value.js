@@ -20,19 +20,19 @@
 
 const { isDate } = require('node:util/types')
 
-function label (position) {
+function label(position) {
   return typeof position === 'number' ? 'Parameter $' + (position + 1) : 'Parameter'
 }
 
 // prepareValue(value, position?, { utc }?) -> string | Buffer | null
 // `position` is the 0-based index of the parameter (used in error messages).
-function prepareValue (value, position, options) {
+function prepareValue(value, position, options) {
   const utc = options != null && options.utc === true
   return finish(prepare(value, position, utc, undefined), position)
 }
 
 // prepareValues(values, { utc }?) -> Array<string | Buffer | null>
-function prepareValues (values, options) {
+function prepareValues(values, options) {
   if (values == null) return []
   if (!Array.isArray(values)) throw new TypeError('Query values must be an array')
   const utc = options != null && options.utc === true
@@ -44,11 +44,10 @@ function prepareValues (values, options) {
   return out
 }
 
-function finish (result, position) {
+function finish(result, position) {
   if (typeof result === 'string') {
     if (result.indexOf('\u0000') !== -1) {
-      throw new TypeError(label(position) +
-        ': PostgreSQL text cannot contain NUL bytes (\\u0000); send binary data as a Buffer')
+      throw new TypeError(label(position) + ': PostgreSQL text cannot contain NUL bytes (\\u0000); send binary data as a Buffer')
     }
     return result
   }
@@ -56,7 +55,7 @@ function finish (result, position) {
   return result // Buffer
 }
 
-function prepare (val, position, utc, seen) {
+function prepare(val, position, utc, seen) {
   if (val == null) return null
   switch (typeof val) {
     case 'string':
@@ -73,7 +72,7 @@ function prepare (val, position, utc, seen) {
   }
 }
 
-function prepareObject (val, position, utc, seen) {
+function prepareObject(val, position, utc, seen) {
   if (val instanceof Buffer) return val
   if (ArrayBuffer.isView(val)) return Buffer.from(val.buffer, val.byteOffset, val.byteLength)
   if (isDate(val)) return dateToString(val, utc, position)
@@ -100,7 +99,7 @@ function prepareObject (val, position, utc, seen) {
 
 // ------------------------------------------------------------------ arrays
 
-function arrayString (val, position, utc) {
+function arrayString(val, position, utc) {
   let out = '{'
   for (let i = 0; i < val.length; i++) {
     if (i > 0) out += ','
@@ -113,7 +112,8 @@ function arrayString (val, position, utc) {
       out += byteaElement(item)
     } else {
       const text = prepare(item, position, utc, undefined)
-      if (text == null) out += 'NULL' // a toPostgres() that returned null
+      if (text == null)
+        out += 'NULL' // a toPostgres() that returned null
       else if (typeof text === 'string') out += quoteElement(text)
       else out += byteaElement(text) // a toPostgres() that returned bytes
     }
@@ -122,13 +122,13 @@ function arrayString (val, position, utc) {
 }
 
 // Unquoted element '\\x0102' (the array parser turns it into \x0102).
-function byteaElement (view) {
+function byteaElement(view) {
   const buf = view instanceof Buffer ? view : Buffer.from(view.buffer, view.byteOffset, view.byteLength)
   return '\\\\x' + buf.toString('hex')
 }
 
 // Double-quoted element with backslashes and double quotes escaped.
-function quoteElement (text) {
+function quoteElement(text) {
   if (text.indexOf('\\') === -1 && text.indexOf('"') === -1) return '"' + text + '"'
   let out = '"'
   let from = 0
@@ -144,16 +144,16 @@ function quoteElement (text) {
 
 // ------------------------------------------------------------------- dates
 
-function pad2 (n) {
+function pad2(n) {
   return n < 10 ? '0' + n : String(n)
 }
 
-function pad3 (n) {
+function pad3(n) {
   return n < 10 ? '00' + n : n < 100 ? '0' + n : String(n)
 }
 
 // dateToString(date, utc = false) -> 'YYYY-MM-DDTHH:MM:SS.mmm+HH:MM[ BC]'
-function dateToString (date, utc, position) {
+function dateToString(date, utc, position) {
   const time = date.getTime()
   if (time !== time) {
     throw new TypeError(label(position) + ': cannot send an invalid Date')
@@ -181,18 +181,30 @@ function dateToString (date, utc, position) {
   if (!utc) {
     // The local wall time read as UTC, minus the instant: exact, including
     // offsets with seconds (local mean time before standard zones).
-    const wall = year >= 100 || year < 0
-      ? Date.UTC(year, month, day, hours, minutes, seconds, ms)
-      : new Date(0).setUTCFullYear(year, month, day) + ((hours * 60 + minutes) * 60 + seconds) * 1000 + ms
+    const wall =
+      year >= 100 || year < 0
+        ? Date.UTC(year, month, day, hours, minutes, seconds, ms)
+        : new Date(0).setUTCFullYear(year, month, day) + ((hours * 60 + minutes) * 60 + seconds) * 1000 + ms
     offset = (wall - time) / 1000
     if (offset !== offset) offset = -date.getTimezoneOffset() * 60 // beyond the Date range
   }
 
   const bc = year < 1
   if (bc) year = 1 - year
-  let text = (year < 1000 ? String(year).padStart(4, '0') : String(year)) +
-    '-' + pad2(month + 1) + '-' + pad2(day) +
-    'T' + pad2(hours) + ':' + pad2(minutes) + ':' + pad2(seconds) + '.' + pad3(ms)
+  let text =
+    (year < 1000 ? String(year).padStart(4, '0') : String(year)) +
+    '-' +
+    pad2(month + 1) +
+    '-' +
+    pad2(day) +
+    'T' +
+    pad2(hours) +
+    ':' +
+    pad2(minutes) +
+    ':' +
+    pad2(seconds) +
+    '.' +
+    pad3(ms)
 
   if (utc) {
     text += '+00:00'
@@ -214,7 +226,7 @@ function dateToString (date, utc, position) {
 // ------------------------------------------------------------ SQL escaping
 
 // "identifier" with embedded double quotes doubled (pg's escapeIdentifier).
-function escapeIdentifier (str) {
+function escapeIdentifier(str) {
   if (typeof str !== 'string') {
     throw new TypeError('escapeIdentifier expects a string, received ' + typeof str)
   }
@@ -225,7 +237,7 @@ function escapeIdentifier (str) {
 // 'literal' with quotes doubled; backslashes doubled and an E prefix when
 // present (pg's escapeLiteral, including its ' E' leading space). Non-strings
 // give "''".
-function escapeLiteral (str) {
+function escapeLiteral(str) {
   if (typeof str !== 'string') return "''"
   let hasBackslash = false
   let out = "'"
@@ -247,5 +259,5 @@ module.exports = {
   prepareValues,
   escapeLiteral,
   escapeIdentifier,
-  dateToString
+  dateToString,
 }

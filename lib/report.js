@@ -35,14 +35,17 @@ function holdersOf(rows) {
 /**
  * pg's acquire-timeout message with who holds the pool appended, e.g. `timeout exceeded when
  * trying to connect (10/10 in use: 7 held by f (a.js:12) for up to 31.0s; 3 by pool.query for
- * up to 0.2s)`; pg's message alone when nothing is held.
+ * up to 0.2s)`; pg's message alone when nothing is held. For a caller that waited for its
+ * `tag` (at its limit `max`), the holders are the tag's: `(tag "export" at its limit, 2/2 in
+ * use: 2 held by exportCsv (src/export.js:8) for up to 40.0s)`.
  */
-function exhaustionMessage(holders, max) {
+function exhaustionMessage(holders, max, tag) {
   const base = 'timeout exceeded when trying to connect'
   const used = holders.reduce((n, h) => n + h.count, 0)
-  if (used === 0) return base
+  const atTag = tag != null ? `tag ${JSON.stringify(tag)} at its limit, ` : ''
+  if (used === 0) return atTag ? `${base} (${atTag}${used}/${max} in use)` : base
   const parts = holders.map((h, i) => `${h.count} ${i === 0 ? 'held by ' : 'by '}${h.location} for up to ${(h.oldestMs / 1000).toFixed(1)}s`)
-  return `${base} (${used}/${max} in use: ${parts.join('; ')})`
+  return `${base} (${atTag}${used}/${max} in use: ${parts.join('; ')})`
 }
 
 /**

@@ -25,6 +25,9 @@ pub enum Error {
     /// No connection became available within `connectionTimeoutMillis`; who held the pool
     /// then. `Display` is pg's message with the holders appended.
     AcquireTimeout(Box<Exhaustion>),
+    /// A caller waited `connectionTimeoutMillis` for its tag, which stayed at its limit
+    /// (`tagLimits`); `tag` is set, `max` is the tag's limit and the holders are the tag's.
+    TagLimitTimeout(Box<Exhaustion>),
     /// Opening a connection took longer than `connectionTimeoutMillis`.
     ConnectTimeout,
     /// `maxWaiting` callers are already queued.
@@ -212,9 +215,11 @@ pub struct Reclaimed {
 pub struct Exhaustion {
     /// Checkouts active then.
     pub in_use: usize,
-    /// The pool's `max`.
+    /// The pool's `max` (the tag's limit when `tag` is set).
     pub max: usize,
     pub holders: Vec<Holder>,
+    /// The tag at its limit, when the caller waited for its tag rather than for the pool.
+    pub tag: Option<String>,
 }
 
 /// The checkouts of one acquisition site.
@@ -275,6 +280,7 @@ impl Error {
             Error::PoolEnded => "LDP_POOL_ENDED",
             Error::EndCalledTwice => "LDP_END_TWICE",
             Error::AcquireTimeout(_) => "LDP_ACQUIRE_TIMEOUT",
+            Error::TagLimitTimeout(_) => "LDP_TAG_LIMIT_TIMEOUT",
             Error::ConnectTimeout => "LDP_CONNECT_TIMEOUT",
             Error::QueueFull(_) => "LDP_QUEUE_FULL",
             Error::Io(_) => "LDP_IO",
@@ -296,6 +302,9 @@ impl Error {
 impl fmt::Display for Exhaustion {
     /// `10/10 in use: 7 held by f (a.js:12) for up to 31.0s; 3 by pool.query for up to 0.2s`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(t) = &self.tag {
+            write!(f, "tag {t:?} at its limit, ")?;
+        }
         write!(f, "{}/{} in use: ", self.in_use, self.max)?;
         for (i, h) in self.holders.iter().enumerate() {
             let held = if i == 0 { " held" } else { "" };
@@ -319,7 +328,9 @@ impl fmt::Display for Error {
             Error::PoolEnded => f.write_str("Cannot use a pool after calling end on the pool"),
             Error::EndCalledTwice => f.write_str("Called end on pool more than once"),
             Error::AcquireTimeout(x) if x.holders.is_empty() => f.write_str(Self::ACQUIRE_TIMEOUT),
-            Error::AcquireTimeout(x) => write!(f, "{} ({})", Self::ACQUIRE_TIMEOUT, x),
+            Error::AcquireTimeout(x) | Error::TagLimitTimeout(x) => {
+                write!(f, "{} ({})", Self::ACQUIRE_TIMEOUT, x)
+            }
             Error::ConnectTimeout => f.write_str("Connection terminated due to connection timeout"),
             Error::QueueFull(n) => write!(
                 f,

@@ -53,6 +53,8 @@ pub(crate) struct Metrics {
     timeouts: AtomicU64,
     leaks: AtomicU64,
     forced: AtomicU64,
+    health_checks: AtomicU64,
+    health_check_failures: AtomicU64,
     wait_us: Mutex<Dist>,
     hold_us: Mutex<Dist>,
     create_us: Mutex<Dist>,
@@ -96,6 +98,10 @@ pub struct Counters {
     pub leaks_detected: u64,
     /// Checkouts reclaimed by the pool (idle limit, `end()`, handle dropped unreleased).
     pub forced_releases: u64,
+    /// Health checks of idle connections run (`healthCheckIntervalMs`).
+    pub health_checks: u64,
+    /// Of those, the ones that failed (the connection was evicted).
+    pub health_check_failures: u64,
 }
 
 /// One entry of the metrics history: the counts at one instant (consistent with each other)
@@ -184,6 +190,8 @@ impl Metrics {
             timeouts: AtomicU64::new(0),
             leaks: AtomicU64::new(0),
             forced: AtomicU64::new(0),
+            health_checks: AtomicU64::new(0),
+            health_check_failures: AtomicU64::new(0),
             wait_us: Mutex::new(Dist::new()),
             hold_us: Mutex::new(Dist::new()),
             create_us: Mutex::new(Dist::new()),
@@ -228,6 +236,12 @@ impl Metrics {
     pub fn forced_release(&self) {
         self.forced.fetch_add(1, Relaxed);
     }
+    pub fn health_check(&self, passed: bool) {
+        self.health_checks.fetch_add(1, Relaxed);
+        if !passed {
+            self.health_check_failures.fetch_add(1, Relaxed);
+        }
+    }
 
     pub fn counters(&self) -> Counters {
         Counters {
@@ -240,6 +254,8 @@ impl Metrics {
             timeouts: self.timeouts.load(Relaxed),
             leaks_detected: self.leaks.load(Relaxed),
             forced_releases: self.forced.load(Relaxed),
+            health_checks: self.health_checks.load(Relaxed),
+            health_check_failures: self.health_check_failures.load(Relaxed),
         }
     }
 

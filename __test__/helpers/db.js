@@ -1,4 +1,4 @@
-'use strict';
+'use strict'
 /**
  * The tests' view of the database: the server a run uses, throwaway clusters for tests that
  * must break one, and backend helpers. Never stop or reconfigure the shared server; start a
@@ -23,39 +23,39 @@
  *   probe(config)                   -> null if `SELECT 1` works, else the Error
  */
 
-const crypto = require('node:crypto');
-const { parseUrl, makeConfig, copyConfig, redactUrl, withClient, probe } = require('./conn');
-const { discover } = require('./discover');
-const { startThrowawayCluster } = require('./cluster');
-const { findServerBinaries } = require('./machine');
+const crypto = require('node:crypto')
+const { parseUrl, makeConfig, copyConfig, redactUrl, withClient, probe } = require('./conn')
+const { discover } = require('./discover')
+const { startThrowawayCluster } = require('./cluster')
+const { findServerBinaries } = require('./machine')
 
-const HANDED_URL = 'LDP_TEST_DATABASE_URL';
-const HANDED_DESCRIBE = 'LDP_TEST_DATABASE_DESCRIBE';
+const HANDED_URL = 'LDP_TEST_DATABASE_URL'
+const HANDED_DESCRIBE = 'LDP_TEST_DATABASE_DESCRIBE'
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
 function handed() {
-  const url = process.env[HANDED_URL];
-  if (!url) return null;
-  const describe = process.env[HANDED_DESCRIBE] || `handed down by scripts/test.js (${redactUrl(url)})`;
-  return makeConfig({ ...parseUrl(url), connectionString: url }, describe);
+  const url = process.env[HANDED_URL]
+  if (!url) return null
+  const describe = process.env[HANDED_DESCRIBE] || `handed down by scripts/test.js (${redactUrl(url)})`
+  return makeConfig({ ...parseUrl(url), connectionString: url }, describe)
 }
 
-let discovery = null;
+let discovery = null
 
 /** The run's database (see the top of this file). Cached per process. */
 async function findDatabase() {
   if (!discovery) {
-    const given = handed();
-    discovery = given ? Promise.resolve(given) : discover().then((r) => r.config);
+    const given = handed()
+    discovery = given ? Promise.resolve(given) : discover().then((r) => r.config)
     discovery.catch(() => {
-      discovery = null; // do not cache failures
-    });
+      discovery = null // do not cache failures
+    })
   }
-  return copyConfig(await discovery);
+  return copyConfig(await discovery)
 }
 
-let tlsDiscovery = null;
+let tlsDiscovery = null
 
 /**
  * A database with TLS on, for the TLS tests: the run's when its server has ssl = on, else a
@@ -65,36 +65,36 @@ let tlsDiscovery = null;
 async function findTlsDatabase() {
   if (!tlsDiscovery) {
     tlsDiscovery = (async () => {
-      const cfg = await findDatabase();
-      const ssl = await withClient(cfg, async (c) => (await c.query("SELECT current_setting('ssl') AS s")).rows[0].s);
-      if (ssl === 'on') return cfg;
-      const cluster = await startThrowawayCluster({ tls: true });
-      const own = cluster.config();
-      own.describe = `throwaway cluster with TLS on at 127.0.0.1:${cluster.port} (${cfg.describe} has ssl = ${ssl})`;
-      return own;
-    })();
+      const cfg = await findDatabase()
+      const ssl = await withClient(cfg, async (c) => (await c.query("SELECT current_setting('ssl') AS s")).rows[0].s)
+      if (ssl === 'on') return cfg
+      const cluster = await startThrowawayCluster({ tls: true })
+      const own = cluster.config()
+      own.describe = `throwaway cluster with TLS on at 127.0.0.1:${cluster.port} (${cfg.describe} has ssl = ${ssl})`
+      return own
+    })()
     tlsDiscovery.catch(() => {
-      tlsDiscovery = null;
-    });
+      tlsDiscovery = null
+    })
   }
-  return copyConfig(await tlsDiscovery);
+  return copyConfig(await tlsDiscovery)
 }
 
 /** Environment entries handing `config` to child processes (read back by findDatabase and tests/common). */
 function handDown(config) {
-  return { [HANDED_URL]: config.connectionString, [HANDED_DESCRIBE]: config.describe || '' };
+  return { [HANDED_URL]: config.connectionString, [HANDED_DESCRIBE]: config.describe || '' }
 }
 
 // ---------------------------------------------------------------------------
 // backends
 
-let appCounter = 0;
+let appCounter = 0
 
 /** An application_name unique to this process and call (ASCII, <= 63 bytes so the server keeps it whole). */
 function uniqueAppName(prefix = 'ldp-test') {
-  const suffix = `-${process.pid}-${++appCounter}-${crypto.randomBytes(3).toString('hex')}`;
-  const clean = String(prefix).replace(/[^\x20-\x7e]/g, '_');
-  return clean.slice(0, 63 - suffix.length) + suffix;
+  const suffix = `-${process.pid}-${++appCounter}-${crypto.randomBytes(3).toString('hex')}`
+  const clean = String(prefix).replace(/[^\x20-\x7e]/g, '_')
+  return clean.slice(0, 63 - suffix.length) + suffix
 }
 
 /**
@@ -102,25 +102,26 @@ function uniqueAppName(prefix = 'ldp-test') {
  * connection itself), wait until they are gone, and return how many were terminated.
  */
 async function killBackends(adminCfg, appName) {
-  return withClient(adminCfg, async (c) => {
-    const { rows } = await c.query(
-      'SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()',
-      [appName],
-    );
-    let killed = 0;
-    for (const { pid } of rows) {
-      const r = await c.query('SELECT pg_terminate_backend($1) AS ok', [pid]);
-      if (r.rows[0].ok) killed++;
-    }
-    const pids = rows.map((r) => r.pid);
-    const deadline = Date.now() + 5000;
-    while (pids.length && Date.now() < deadline) {
-      const r = await c.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ANY($1::int[])', [pids]);
-      if (r.rows[0].n === 0) break;
-      await sleep(20);
-    }
-    return killed;
-  }, { application_name: 'ldp-test-killer' });
+  return withClient(
+    adminCfg,
+    async (c) => {
+      const { rows } = await c.query('SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()', [appName])
+      let killed = 0
+      for (const { pid } of rows) {
+        const r = await c.query('SELECT pg_terminate_backend($1) AS ok', [pid])
+        if (r.rows[0].ok) killed++
+      }
+      const pids = rows.map((r) => r.pid)
+      const deadline = Date.now() + 5000
+      while (pids.length && Date.now() < deadline) {
+        const r = await c.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ANY($1::int[])', [pids])
+        if (r.rows[0].n === 0) break
+        await sleep(20)
+      }
+      return killed
+    },
+    { application_name: 'ldp-test-killer' }
+  )
 }
 
 module.exports = {
@@ -132,4 +133,4 @@ module.exports = {
   findServerBinaries,
   probe,
   handDown,
-};
+}

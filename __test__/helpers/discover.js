@@ -1,4 +1,4 @@
-'use strict';
+'use strict'
 /**
  * Finds a REAL PostgreSQL server for a test run (never a mock). `scripts/test.js` calls this
  * once and hands the result to `cargo test` and `node --test` (see db.js); the benchmark and
@@ -27,8 +27,8 @@
  * (and those of machine.js for step 4).
  */
 
-const { TAG, buildUrl, redactUrl, parseUrl, makeConfig, probe, errText, isUnreachable, osUserName } = require('./conn');
-const { startThrowawayCluster } = require('./cluster');
+const { TAG, buildUrl, redactUrl, parseUrl, makeConfig, probe, errText, isUnreachable, osUserName } = require('./conn')
+const { startThrowawayCluster } = require('./cluster')
 
 const INSTALL_HINT = [
   'Fix one of:',
@@ -40,20 +40,20 @@ const INSTALL_HINT = [
   '      Fedora/RHEL:   dnf install postgresql-server',
   '      macOS:         brew install postgresql',
   '    or set LDP_TEST_PG_BINDIR to the directory containing initdb, pg_ctl and postgres.',
-].join('\n');
+].join('\n')
 
 function envFlag(name) {
-  const v = process.env[name];
-  return v != null && v !== '' && v !== '0' && v.toLowerCase() !== 'false' && v.toLowerCase() !== 'no';
+  const v = process.env[name]
+  return v != null && v !== '' && v !== '0' && v.toLowerCase() !== 'false' && v.toLowerCase() !== 'no'
 }
 
 /** The default server of step 3: `{ host, port, label }`. */
 function defaultServer() {
-  const spec = process.env.LDP_TEST_DEFAULT_SERVER;
-  if (!spec) return { host: '127.0.0.1', port: 5432, label: 'default server 127.0.0.1:5432' };
-  const m = /^(.*):(\d+)$/.exec(spec);
-  if (!m) throw new Error(`${TAG} LDP_TEST_DEFAULT_SERVER must be host:port, got ${JSON.stringify(spec)}`);
-  return { host: m[1], port: Number(m[2]), label: `default server ${spec} (LDP_TEST_DEFAULT_SERVER)` };
+  const spec = process.env.LDP_TEST_DEFAULT_SERVER
+  if (!spec) return { host: '127.0.0.1', port: 5432, label: 'default server 127.0.0.1:5432' }
+  const m = /^(.*):(\d+)$/.exec(spec)
+  if (!m) throw new Error(`${TAG} LDP_TEST_DEFAULT_SERVER must be host:port, got ${JSON.stringify(spec)}`)
+  return { host: m[1], port: Number(m[2]), label: `default server ${spec} (LDP_TEST_DEFAULT_SERVER)` }
 }
 
 /**
@@ -61,22 +61,22 @@ function defaultServer() {
  * (or the given database). Returns a config or null; pushes notes onto `tried`.
  */
 async function probeServer({ host, port, users, databases, password }, label, tried) {
-  const seen = new Set();
+  const seen = new Set()
   for (const user of users) {
     for (const database of databases) {
-      const key = `${user}@${database}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      const fields = { host, port, user, database };
-      if (password != null) fields.password = password;
-      const err = await probe(fields);
-      if (!err) return makeConfig(fields, `${label} (${redactUrl(buildUrl(fields))})`);
-      tried.push(`${label} as ${user}, database ${database}: ${errText(err)}`);
-      if (isUnreachable(err)) return null; // nothing listening: no point trying other users
-      if (err.code !== '3D000') break; // not "database does not exist": try the next user
+      const key = `${user}@${database}`
+      if (seen.has(key)) continue
+      seen.add(key)
+      const fields = { host, port, user, database }
+      if (password != null) fields.password = password
+      const err = await probe(fields)
+      if (!err) return makeConfig(fields, `${label} (${redactUrl(buildUrl(fields))})`)
+      tried.push(`${label} as ${user}, database ${database}: ${errText(err)}`)
+      if (isUnreachable(err)) return null // nothing listening: no point trying other users
+      if (err.code !== '3D000') break // not "database does not exist": try the next user
     }
   }
-  return null;
+  return null
 }
 
 /**
@@ -85,25 +85,25 @@ async function probeServer({ host, port, users, databases, password }, label, tr
  * nothing works.
  */
 async function discover({ log = (line) => process.stderr.write(`${TAG} ${line}\n`) } = {}) {
-  const tried = [];
-  const skip = (what, err) => log(`${what} did not answer (${errText(err)}); trying the next option`);
+  const tried = []
+  const skip = (what, err) => log(`${what} did not answer (${errText(err)}); trying the next option`)
 
-  const url = process.env.DATABASE_URL;
+  const url = process.env.DATABASE_URL
   if (url) {
-    const config = makeConfig({ ...parseUrl(url), connectionString: url }, `DATABASE_URL (${redactUrl(url)})`);
-    const err = await probe(config);
-    if (!err) return { config, notes: tried };
-    skip(`DATABASE_URL=${redactUrl(url)}`, err);
-    tried.push(`DATABASE_URL=${redactUrl(url)}: ${errText(err)}`);
+    const config = makeConfig({ ...parseUrl(url), connectionString: url }, `DATABASE_URL (${redactUrl(url)})`)
+    const err = await probe(config)
+    if (!err) return { config, notes: tried }
+    skip(`DATABASE_URL=${redactUrl(url)}`, err)
+    tried.push(`DATABASE_URL=${redactUrl(url)}: ${errText(err)}`)
   } else {
-    tried.push('DATABASE_URL: not set');
+    tried.push('DATABASE_URL: not set')
   }
 
-  const pgVars = ['PGHOST', 'PGPORT', 'PGUSER', 'PGDATABASE', 'PGPASSWORD'].filter((k) => process.env[k]);
+  const pgVars = ['PGHOST', 'PGPORT', 'PGUSER', 'PGDATABASE', 'PGPASSWORD'].filter((k) => process.env[k])
   if (pgVars.length) {
-    const e = process.env;
-    const label = `PG* environment (${pgVars.map((k) => (k === 'PGPASSWORD' ? 'PGPASSWORD=***' : `${k}=${e[k]}`)).join(' ')})`;
-    const notes = [];
+    const e = process.env
+    const label = `PG* environment (${pgVars.map((k) => (k === 'PGPASSWORD' ? 'PGPASSWORD=***' : `${k}=${e[k]}`)).join(' ')})`
+    const notes = []
     const config = await probeServer(
       {
         host: e.PGHOST || '127.0.0.1',
@@ -113,18 +113,18 @@ async function discover({ log = (line) => process.stderr.write(`${TAG} ${line}\n
         password: e.PGPASSWORD,
       },
       label,
-      notes,
-    );
-    if (config) return { config, notes: tried };
-    skip(label, { message: notes[notes.length - 1] || 'no answer' });
-    tried.push(...notes);
+      notes
+    )
+    if (config) return { config, notes: tried }
+    skip(label, { message: notes[notes.length - 1] || 'no answer' })
+    tried.push(...notes)
   } else {
-    tried.push('PG* environment: none of PGHOST/PGPORT/PGUSER/PGDATABASE/PGPASSWORD set');
+    tried.push('PG* environment: none of PGHOST/PGPORT/PGUSER/PGDATABASE/PGPASSWORD set')
   }
 
-  const def = defaultServer();
+  const def = defaultServer()
   if (envFlag('LDP_TEST_SKIP_DEFAULT')) {
-    tried.push(`${def.label}: skipped (LDP_TEST_SKIP_DEFAULT is set)`);
+    tried.push(`${def.label}: skipped (LDP_TEST_SKIP_DEFAULT is set)`)
   } else {
     const config = await probeServer(
       {
@@ -135,31 +135,31 @@ async function discover({ log = (line) => process.stderr.write(`${TAG} ${line}\n
         password: process.env.PGPASSWORD,
       },
       def.label,
-      tried,
-    );
-    if (config) return { config, notes: tried };
+      tried
+    )
+    if (config) return { config, notes: tried }
   }
 
   if (envFlag('LDP_TEST_NO_THROWAWAY')) {
-    tried.push('throwaway cluster: skipped (LDP_TEST_NO_THROWAWAY is set)');
+    tried.push('throwaway cluster: skipped (LDP_TEST_NO_THROWAWAY is set)')
   } else {
     try {
-      const cluster = await startThrowawayCluster({ tls: true });
-      const config = cluster.config();
+      const cluster = await startThrowawayCluster({ tls: true })
+      const config = cluster.config()
       config.describe =
         `throwaway cluster at 127.0.0.1:${cluster.port}, TLS on (data ${cluster.dataDir}, ` +
-        `binaries ${cluster.binDir}; removed when this process exits)`;
-      return { config, notes: tried };
+        `binaries ${cluster.binDir}; removed when this process exits)`
+      return { config, notes: tried }
     } catch (err) {
-      tried.push(`throwaway cluster: ${errText(err)}`);
+      tried.push(`throwaway cluster: ${errText(err)}`)
     }
   }
 
   throw new Error(
     `${TAG} no PostgreSQL server is available for the tests.\nTried:\n` +
       tried.map((t) => `  - ${t.replace(/\n/g, '\n    ')}`).join('\n') +
-      `\n${INSTALL_HINT}`,
-  );
+      `\n${INSTALL_HINT}`
+  )
 }
 
-module.exports = { discover, INSTALL_HINT };
+module.exports = { discover, INSTALL_HINT }

@@ -18,7 +18,20 @@ const pg = require('pg')
 const { LeakDetectingPool } = require('../..')
 const { findDatabase } = require('./db')
 
-const ERROR_FIELDS = ['message', 'code', 'severity', 'detail', 'hint', 'position', 'constraint', 'table', 'column', 'schema', 'routine', 'name']
+const ERROR_FIELDS = [
+  'message',
+  'code',
+  'severity',
+  'detail',
+  'hint',
+  'position',
+  'constraint',
+  'table',
+  'column',
+  'schema',
+  'routine',
+  'name',
+]
 const EVENTS = ['connect', 'acquire', 'release', 'remove', 'error']
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -175,4 +188,17 @@ async function terminate(pid) {
   }
 }
 
-module.exports = { IMPLS, both, assertParity, recordEvents, plain, resultShape, errorShape, rejection, terminate, dbConfig, sleep, ERROR_FIELDS }
+module.exports = {
+  IMPLS,
+  both,
+  assertParity,
+  recordEvents,
+  plain,
+  resultShape,
+  errorShape,
+  rejection,
+  terminate,
+  dbConfig,
+  sleep,
+  ERROR_FIELDS,
+}

@@ -104,7 +104,11 @@ async function prepare({ log = () => {}, pgbenchScale = 1 } = {}) {
   await withClient(conn, async (c) => {
     out.server = (await c.query('SHOW server_version')).rows[0].server_version
     out.serverSettings = Object.fromEntries(
-      (await c.query("SELECT name, setting FROM pg_settings WHERE name IN ('max_connections','shared_buffers','fsync','synchronous_commit')")).rows.map((r) => [r.name, r.setting])
+      (
+        await c.query(
+          "SELECT name, setting FROM pg_settings WHERE name IN ('max_connections','shared_buffers','fsync','synchronous_commit')"
+        )
+      ).rows.map((r) => [r.name, r.setting])
     )
     if (out.database !== dbName) {
       out.rowsSql = GENERATE
@@ -132,7 +136,11 @@ async function prepare({ log = () => {}, pgbenchScale = 1 } = {}) {
       const n = accounts ? Number((await c.query('SELECT count(*) AS n FROM pgbench_accounts')).rows[0].n) : 0
       if (n !== 100000 * pgbenchScale) {
         log(`bench set-up: pgbench -i -s ${pgbenchScale} ${dbName}`)
-        const r = spawnSync(pgbench, ['-i', '-q', '-s', String(pgbenchScale), dbName], { env: pgEnv(conn), encoding: 'utf8', timeout: 300000 })
+        const r = spawnSync(pgbench, ['-i', '-q', '-s', String(pgbenchScale), dbName], {
+          env: pgEnv(conn),
+          encoding: 'utf8',
+          timeout: 300000,
+        })
         if (r.status !== 0) {
           out.notes.push(`pgbench -i failed: ${(r.stderr || r.error || '').toString().trim().split('\n').slice(-3).join(' | ')}`)
           return
@@ -150,7 +158,19 @@ async function prepare({ log = () => {}, pgbenchScale = 1 } = {}) {
 
 /** pgbench select-only, prepared, `clients` clients, 2 threads, `seconds` s. */
 function runPgbench(setup, { clients, seconds }) {
-  const args = ['-n', '-S', '-M', 'prepared', '-c', String(clients), '-j', '2', '-T', String(Math.max(1, Math.round(seconds))), setup.conn.database]
+  const args = [
+    '-n',
+    '-S',
+    '-M',
+    'prepared',
+    '-c',
+    String(clients),
+    '-j',
+    '2',
+    '-T',
+    String(Math.max(1, Math.round(seconds))),
+    setup.conn.database,
+  ]
   const r = spawnSync(setup.pgbench.path, args, { env: pgEnv(setup.conn), encoding: 'utf8', timeout: (seconds + 60) * 1000 })
   const text = `${r.stdout || ''}\n${r.stderr || ''}`
   const m = /tps = ([\d.]+) \((?:without initial connection time|excluding connections establishing)\)/.exec(text)

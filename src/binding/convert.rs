@@ -80,11 +80,11 @@ pub struct JsErrorInfo {
     pub extra: Option<String>,
 }
 
-/// The message JS gets for `e`: an acquire timeout carries pg's message alone, because JS
-/// appends the holders itself (it knows their stacks); any other error its own message.
+/// The message JS gets for `e`: an acquire timeout (for the pool or for a tag) carries pg's
+/// message alone, because JS appends the holders itself (it knows their stacks); any other error its own message.
 fn js_message(e: &Error) -> String {
     match e {
-        Error::AcquireTimeout(_) => Error::ACQUIRE_TIMEOUT.to_string(),
+        Error::AcquireTimeout(_) | Error::TagLimitTimeout(_) => Error::ACQUIRE_TIMEOUT.to_string(),
         e => e.to_string(),
     }
 }

@@ -443,6 +443,18 @@ impl NativePool {
         serde_json::to_string(&self.pool.active_checkouts()).unwrap_or_default()
     }
 
+    /// Per tag as JSON (`TagCount`: tag, held, waiting, limit, timeouts), sorted by tag.
+    #[napi]
+    pub fn tag_counts(&self) -> String {
+        serde_json::to_string(&self.pool.tag_counts()).unwrap_or_default()
+    }
+
+    /// Sets `tag`'s limit (a positive integer, validated by JS), or removes it (`null`).
+    #[napi]
+    pub fn set_tag_limit(&self, tag: String, limit: Option<u32>) {
+        self.pool.set_tag_limit(&tag, limit.map(|n| n as usize));
+    }
+
     /// Counters, distributions, history and memory usage, as JSON.
     #[napi]
     pub fn metrics(&self) -> String {

@@ -25,6 +25,7 @@ mod ssl;
 mod value;
 mod view;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -58,8 +59,15 @@ pub struct PoolConfig {
     pub max_uses: Option<u64>,
     /// `maxLifetimeSeconds`; `None` when 0.
     pub max_lifetime: Option<Duration>,
-    /// `maxWaiting`: bound on queued callers; `None` is Infinity.
+    /// `maxWaiting`: bound on queued callers (those waiting for their tag included); `None`
+    /// is Infinity.
     pub max_waiting: Option<usize>,
+    /// `tagLimits` (default none): the most connections checkouts with each tag may hold at
+    /// once. Every limit is `>= 1`.
+    pub tag_limits: BTreeMap<String, usize>,
+    /// `healthCheckIntervalMs` (default 0: off): connections idle this long get an empty
+    /// query, one at a time, and are evicted if it fails or goes unanswered.
+    pub health_check_interval: Option<Duration>,
     /// `statementCacheSize`: prepared statements kept per connection; 0 disables.
     pub statement_cache_size: usize,
     /// `query_timeout` (client-side, ms); `None` when false/0/absent. Resolved here because
@@ -357,6 +365,7 @@ impl PoolConfig {
                 "a non-negative integer or Infinity",
             )?),
         };
+        let tag_limits = tag_limits(o.get("tagLimits"))?;
         let leak = LeakConfig {
             threshold: o.ms("leakThresholdMs", 30_000, true)?,
             check_interval: o.positive_ms("checkIntervalMs", 1_000)?,
@@ -376,6 +385,8 @@ impl PoolConfig {
             max_uses,
             max_lifetime,
             max_waiting,
+            tag_limits,
+            health_check_interval: o.ms("healthCheckIntervalMs", 0, true)?,
             statement_cache_size: o.count("statementCacheSize", 100, 0)?,
             query_timeout: resolved.query_timeout,
             end_timeout: o
@@ -385,6 +396,27 @@ impl PoolConfig {
             metrics,
         })
     }
+}
+
+/// `tagLimits`: an object of tag → positive integer (`tagLimits.<tag>` names a bad one).
+fn tag_limits(v: Option<&Value>) -> Result<BTreeMap<String, usize>, ConfigError> {
+    let Some(v) = v else {
+        return Ok(BTreeMap::new());
+    };
+    let Value::Object(map) = v else {
+        return Err(ConfigError::type_err(
+            Origin::Opt("tagLimits"),
+            "an object of tag: positive integer",
+            &show(v),
+        ));
+    };
+    map.iter()
+        .map(|(tag, n)| {
+            let key = format!("tagLimits.{tag}");
+            let limit = value::size(n, Origin::Opt(&key), 1, "a positive integer")?;
+            Ok((tag.clone(), limit))
+        })
+        .collect()
 }
 
 /// Typed reads of pool-level options (never from the connection string or env).

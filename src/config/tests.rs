@@ -576,6 +576,7 @@ fn pool_timers_and_limits() {
         ),
         ("maxWaiting", json!(-1), ConfigErrorKind::Range),
         ("maxWaiting", json!({}), ConfigErrorKind::Type),
+        ("tagLimits", json!(3), ConfigErrorKind::Type),
         ("statementCacheSize", json!(-1), ConfigErrorKind::Range),
         ("query_timeout", json!(-5), ConfigErrorKind::Range),
         ("query_timeout", json!(true), ConfigErrorKind::Type),
@@ -691,4 +692,18 @@ fn bad_inputs() {
         ]
     );
     assert_eq!(c.connect.application_name(), Some("fb"));
+}
+
+#[test]
+fn tag_limits_are_positive_integers_per_tag() {
+    let c = cfg(json!({ "tagLimits": { "export": 2, "batch": 1 } }), USER);
+    assert_eq!(
+        c.tag_limits.into_iter().collect::<Vec<_>>(),
+        vec![("batch".to_string(), 1), ("export".to_string(), 2)]
+    );
+    assert!(cfg(json!({}), USER).tag_limits.is_empty());
+    for bad in [json!(0), json!(1.5), json!(-1), json!("two")] {
+        let e = err(json!({ "tagLimits": { "export": bad } }), USER);
+        assert_eq!(e.option, "tagLimits.export", "{bad}");
+    }
 }

@@ -61,6 +61,10 @@ pub struct ResolvedOptions {
     pub max_lifetime_seconds: f64,
     /// `null`: Infinity.
     pub max_waiting: Option<usize>,
+    /// Tag → the most connections its checkouts may hold at once.
+    pub tag_limits: std::collections::BTreeMap<String, usize>,
+    /// 0: idle connections are not health-checked.
+    pub health_check_interval_ms: f64,
     pub statement_cache_size: usize,
     /// 0: no client-side query timeout.
     #[serde(rename = "query_timeout")]
@@ -120,6 +124,8 @@ impl PoolConfig {
             max_uses: self.max_uses,
             max_lifetime_seconds: self.max_lifetime.map_or(0.0, |d| d.as_secs_f64()),
             max_waiting: self.max_waiting,
+            tag_limits: self.tag_limits.clone(),
+            health_check_interval_ms: ms_or_zero(self.health_check_interval),
             statement_cache_size: self.statement_cache_size,
             query_timeout: ms_or_zero(self.query_timeout),
             end_timeout_ms: ms(self.end_timeout),
@@ -179,6 +185,8 @@ mod tests {
                 max_uses: None,
                 max_lifetime_seconds: 0.0,
                 max_waiting: None,
+                tag_limits: Default::default(),
+                health_check_interval_ms: 0.0,
                 statement_cache_size: 100,
                 query_timeout: 0.0,
                 end_timeout_ms: 10000.0,

@@ -98,6 +98,20 @@ impl PoolInner {
         if st.ending {
             return Admitted::Failed(Error::PoolEnded, meta, done);
         }
+        let tag = meta.tag.clone();
+        if let Some(t) = &tag {
+            if st.tags.at_limit(t) {
+                // Waits for its tag, apart from the pool's queue: never in front of others.
+                if let Some(e) = self.queue_full(&st) {
+                    return Admitted::Failed(e, meta, done);
+                }
+                let (w, rx, meta) = self.waiter(meta, started, done, tag.clone());
+                let id = w.id;
+                st.tags.wait(t, w);
+                return Admitted::Waiting(rx, Some(id), meta);
+            }
+            st.tags.take(t);
+        }
         if st.waiters.is_empty() {
             while let Some(idle) = st.idle.pop() {
                 if idle.conn.shared().is_closed() || self.lifetime_over(&idle.conn) {
@@ -115,30 +129,15 @@ impl PoolInner {
         }
         let opening = st.total < self.config.max && st.waiters.is_empty();
         if !opening {
-            if let Some(limit) = self.config.max_waiting {
-                if st.waiters.len() >= limit {
-                    return Admitted::Failed(Error::QueueFull(limit), meta, done);
+            if let Some(e) = self.queue_full(&st) {
+                if let Some(t) = &tag {
+                    st.tags.give_back(t);
                 }
+                return Admitted::Failed(e, meta, done);
             }
         }
-        let id = self.next_waiter.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx, meta) = match done {
-            Some(done) => (WaiterTx::Callback(done), None, meta),
-            None => {
-                let (tx, rx) = oneshot::channel();
-                (WaiterTx::Lease(tx), Some(rx), meta)
-            }
-        };
-        let (waiter_meta, meta) = match &tx {
-            WaiterTx::Callback(_) => (meta, CheckoutMeta::default()),
-            WaiterTx::Lease(_) => (CheckoutMeta::default(), meta),
-        };
-        let w = Waiter {
-            id,
-            tx,
-            meta: waiter_meta,
-            started,
-        };
+        let (w, rx, meta) = self.waiter(meta, started, done, tag);
+        let id = w.id;
         if opening {
             st.total += 1;
             self.spawn_connect(w);
@@ -146,6 +145,62 @@ impl PoolInner {
         }
         st.waiters.push_back(w);
         Admitted::Waiting(rx, Some(id), meta)
+    }
+
+    /// `QueueFull` when `maxWaiting` callers already wait (for the pool or for their tag).
+    fn queue_full(&self, st: &State) -> Option<Error> {
+        let limit = self.config.max_waiting?;
+        (st.waiters.len() + st.tags.queued() >= limit).then_some(Error::QueueFull(limit))
+    }
+
+    /// A waiter for this acquire, and what the caller keeps: the channel of a future waiter
+    /// and its metadata (a callback waiter's metadata travels with it).
+    fn waiter(
+        &self,
+        meta: CheckoutMeta,
+        started: Instant,
+        done: Option<CheckoutCallback>,
+        tag: Option<String>,
+    ) -> (
+        Waiter,
+        Option<oneshot::Receiver<Result<Lease>>>,
+        CheckoutMeta,
+    ) {
+        let id = self.next_waiter.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx, waiter_meta, meta) = match done {
+            Some(done) => (
+                WaiterTx::Callback(done),
+                None,
+                meta,
+                CheckoutMeta::default(),
+            ),
+            None => {
+                let (tx, rx) = oneshot::channel();
+                (WaiterTx::Lease(tx), Some(rx), CheckoutMeta::default(), meta)
+            }
+        };
+        let w = Waiter {
+            id,
+            tx,
+            meta: waiter_meta,
+            started,
+            tag,
+        };
+        (w, rx, meta)
+    }
+
+    /// Takes queued waiter `id` out, lock held: from the pool's queue (giving its tag slot
+    /// back) or from its tag's queue. `Some(true)` when it was waiting for its tag.
+    fn take_waiter_locked(self: &Arc<Self>, st: &mut State, id: u64) -> Option<(Waiter, bool)> {
+        if let Some(pos) = st.waiters.iter().position(|w| w.id == id) {
+            let w = st.waiters.remove(pos).expect("found");
+            if let Some(t) = &w.tag {
+                st.tags.give_back(t);
+                self.pulse_locked(st);
+            }
+            return Some((w, false));
+        }
+        st.tags.remove(id).map(|w| (w, true))
     }
 
     /// Gives `lease` (or the error) to waiter `w`, lock held. A callback waiter gets its
@@ -157,12 +212,36 @@ impl PoolInner {
         w: Waiter,
         lease: Result<Lease>,
     ) -> Option<Lease> {
+        // The tag slot passes to the checkout, or comes back when there is none.
+        let give_back = |st: &mut State| {
+            if let Some(t) = &w.tag {
+                st.tags.give_back(t);
+            }
+        };
         match w.tx {
-            WaiterTx::Lease(tx) => match tx.send(lease) {
-                Err(Ok(lease)) => Some(lease),
-                _ => None,
-            },
+            WaiterTx::Lease(tx) => {
+                let failed = lease.is_err();
+                match tx.send(lease) {
+                    Err(Ok(lease)) => {
+                        give_back(st);
+                        Some(lease)
+                    }
+                    Err(Err(_)) => {
+                        give_back(st);
+                        None
+                    }
+                    Ok(()) => {
+                        if failed {
+                            give_back(st);
+                        }
+                        None
+                    }
+                }
+            }
             WaiterTx::Callback(done) => {
+                if lease.is_err() {
+                    give_back(st);
+                }
                 let result = lease.map(|l| self.checkout_locked(st, l, w.meta));
                 if result.is_ok() {
                     self.metrics.waited(w.started.elapsed());
@@ -173,11 +252,18 @@ impl PoolInner {
         }
     }
 
-    /// Counts an acquire that gave up and says who held the pool then.
-    fn timed_out(&self) -> Error {
+    /// Counts an acquire that gave up and says who held the pool then — or, for a caller
+    /// that waited for its tag (`at_tag`), who held that tag.
+    fn timed_out(&self, at_tag: Option<&str>) -> Error {
         self.metrics.timed_out();
-        let st = self.state.lock();
-        Error::AcquireTimeout(Box::new(registry::exhaustion(&st, self.config.max)))
+        let mut st = self.state.lock();
+        match at_tag {
+            Some(t) => {
+                st.tags.timed_out(t);
+                Error::TagLimitTimeout(Box::new(registry::tag_exhaustion(&st, t)))
+            }
+            None => Error::AcquireTimeout(Box::new(registry::exhaustion(&st, self.config.max))),
+        }
     }
 
     /// Fails callback waiter `id` with the acquire timeout if it is still queued after `t`.
@@ -186,15 +272,9 @@ impl PoolInner {
         self.runtime.spawn(async move {
             tokio::time::sleep(t).await;
             let Some(this) = weak.upgrade() else { return };
-            let w = {
-                let mut st = this.state.lock();
-                match st.waiters.iter().position(|w| w.id == id) {
-                    Some(pos) => st.waiters.remove(pos),
-                    None => None,
-                }
-            };
-            if let Some(w) = w {
-                let e = this.timed_out();
+            let w = this.take_waiter_locked(&mut this.state.lock(), id);
+            if let Some((w, at_tag)) = w {
+                let e = this.timed_out(w.tag.as_deref().filter(|_| at_tag));
                 if let WaiterTx::Callback(done) = w.tx {
                     done(Err(e));
                 }
@@ -235,15 +315,9 @@ impl PoolInner {
                     biased;
                     r = &mut rx => r,
                     _ = tokio::time::sleep(t) => {
-                        let removed = {
-                            let mut st = this.state.lock();
-                            match st.waiters.iter().position(|w| w.id == id) {
-                                Some(pos) => st.waiters.remove(pos).is_some(),
-                                None => false,
-                            }
-                        };
-                        if removed {
-                            return Err(this.timed_out());
+                        let removed = this.take_waiter_locked(&mut this.state.lock(), id);
+                        if let Some((w, at_tag)) = removed {
+                            return Err(this.timed_out(w.tag.as_deref().filter(|_| at_tag)));
                         }
                         // Served while timing out: the lease is in the channel (never lost).
                         rx.await

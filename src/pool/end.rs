@@ -36,6 +36,11 @@ impl PoolInner {
             for w in waiters {
                 self.serve_locked(&mut st, w, Err(Error::PoolEnded));
             }
+            for mut w in st.tags.drain() {
+                // It waited for its tag and holds no slot of it.
+                w.tag = None;
+                self.serve_locked(&mut st, w, Err(Error::PoolEnded));
+            }
             // Released by their holders with a statement running or a transaction open: pg
             // would have them idle and destroy them now; waiting for the statement could take
             // as long as the statement does.

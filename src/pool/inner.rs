@@ -17,6 +17,7 @@ use tokio::sync::{watch, Notify};
 use super::checkout::{Checkout, DropPolicy, Status};
 use super::events::{PoolEvent, PoolEvents};
 use super::state::{CheckoutMeta, CheckoutRecord, IdleConn, Lease, State, StateLock, Waiter};
+use super::tags::TagBook;
 use crate::config::PoolConfig;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
@@ -75,9 +76,11 @@ impl PoolInner {
         runtime: Handle,
     ) -> Self {
         let metrics = Metrics::new(config.metrics.history_size);
+        let state = StateLock::new(events);
+        state.lock().tags = TagBook::new(&config.tag_limits);
         PoolInner {
             config,
-            state: StateLock::new(events),
+            state,
             password,
             runtime,
             metrics,
@@ -185,8 +188,9 @@ impl PoolInner {
                     {
                         let mut st = this.state.lock();
                         st.total -= 1;
-                        this.pulse_locked(&mut st);
+                        // Answered first: its tag slot comes back before the pulse.
                         this.serve_locked(&mut st, w, Err(e));
+                        this.pulse_locked(&mut st);
                     }
                     this.state.drained.notify_waiters();
                 }
@@ -217,10 +221,29 @@ impl PoolInner {
         }
     }
 
-    /// Serves waiters from idle connections and opens connections for waiters while there is room.
+    /// Lets callers whose tag has room again join the pool's queue, serves waiters from idle
+    /// connections and opens connections for waiters while there is room.
     pub(super) fn pulse_locked(self: &Arc<Self>, st: &mut State) {
         if st.ending {
             return;
+        }
+        // A served waiter that went away gives its tag slot back, which may let another
+        // caller of that tag through: repeat until nobody more can pass.
+        loop {
+            self.pulse_once_locked(st);
+            if !st.tags.any_ready() {
+                break;
+            }
+        }
+    }
+
+    /// One round of [`pulse_locked`](Self::pulse_locked).
+    fn pulse_once_locked(self: &Arc<Self>, st: &mut State) {
+        while let Some(w) = st.tags.next_ready() {
+            if let Some(t) = &w.tag {
+                st.tags.take(t);
+            }
+            st.waiters.push_back(w);
         }
         while !st.waiters.is_empty() && !st.idle.is_empty() {
             let idle = st.idle.pop().expect("non-empty");
@@ -235,6 +258,7 @@ impl PoolInner {
                     conn: lease.conn,
                     since: Instant::now(),
                     uses: lease.uses,
+                    checked: None,
                 });
             }
         }
@@ -268,7 +292,12 @@ impl PoolInner {
             conn,
             since: Instant::now(),
             uses,
+            checked: None,
         });
+        if st.tags.queued() > 0 {
+            // Waiters that went away gave tag slots back: their tags' next callers may pass.
+            self.pulse_locked(&mut st);
+        }
         drop(st);
         if self.reaper_parked.swap(false, Ordering::SeqCst) {
             self.reaper_wake.notify_one();

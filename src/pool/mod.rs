@@ -5,19 +5,23 @@
 //! [`Pool::new`] or [`Pool::builder`]. Inside, modules depend one way: the API here → the
 //! transitions on `PoolInner` (`acquire`, `release`, `end`, `inner`) and what reads
 //! the pool (`views`, `leak`) → the locked state (`state`), the RAII handle (`checkout`) and
-//! what the pool tells its owner (`events`). `reaper`, `leak::checker` and the metrics sampler
-//! (`views`) are background tasks holding a `Weak`. Counters change synchronously with the
+//! what the pool tells its owner (`events`). `reaper`, `leak::checker`, `health` and the
+//! metrics sampler (`views`) are background tasks holding a `Weak`. Counters change synchronously with the
 //! call that changes them.
 
 mod acquire;
 mod checkout;
 mod end;
 mod events;
+mod health;
 mod inner;
 mod leak;
 mod reaper;
 mod release;
 mod state;
+#[cfg(test)]
+mod tag_tests;
+mod tags;
 mod ticker;
 mod views;
 
@@ -30,6 +34,7 @@ pub use checkout::{Checkout, DropPolicy, Released};
 pub use events::{LeakInfo, NoEvents, PoolEvent, PoolEvents};
 pub use inner::{PasswordSource, StaticPassword};
 pub use state::CheckoutMeta;
+pub use tags::TagCount;
 pub use views::{ActiveCheckout, Counts};
 
 pub use crate::error::ReclaimReason;
@@ -101,6 +106,7 @@ impl PoolBuilder {
         runtime.spawn(reaper::run(Arc::downgrade(&inner)));
         leak::checker::spawn(&inner);
         views::spawn_sampler(&inner);
+        health::spawn(&inner);
         Pool { inner }
     }
 }
@@ -271,13 +277,38 @@ impl Pool {
     /// `false` if `id` is not an active checkout.
     pub fn update_checkout(&self, id: u64, f: impl FnOnce(&mut CheckoutMeta)) -> bool {
         let mut st = self.inner.state.lock();
-        match st.checkouts.get_mut(&id) {
-            Some(r) => {
-                f(&mut r.meta);
-                true
+        let st = &mut *st;
+        let Some(r) = st.checkouts.get_mut(&id) else {
+            return false;
+        };
+        let before = r.meta.tag.clone();
+        f(&mut r.meta);
+        if r.meta.tag != before {
+            // The checkout now counts for its new tag (even past that tag's limit: it holds
+            // the connection already); its old tag's next caller may pass.
+            if let Some(t) = &r.meta.tag {
+                st.tags.take(t);
             }
-            None => false,
+            if let Some(t) = &before {
+                st.tags.give_back(t);
+                self.inner.pulse_locked(st);
+            }
         }
+        true
+    }
+
+    /// Sets (`Some`) or removes (`None`) the limit of `tag` (`setTagLimit`). Raising or
+    /// removing a limit lets that tag's waiting callers through at once; lowering it below the
+    /// connections the tag holds takes none away, only holds new callers back.
+    pub fn set_tag_limit(&self, tag: &str, limit: Option<usize>) {
+        let mut st = self.inner.state.lock();
+        st.tags.set_limit(tag, limit);
+        self.inner.pulse_locked(&mut st);
+    }
+
+    /// Per tag: slots held, callers waiting for the tag, its limit, its gate timeouts.
+    pub fn tag_counts(&self) -> Vec<TagCount> {
+        self.inner.state.lock().tags.counts()
     }
 
     /// Takes checkout `checkout_id` away from its holder now (destroying its connection) and

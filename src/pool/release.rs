@@ -33,6 +33,9 @@ impl PoolInner {
         let Some(rec) = st.checkouts.remove(&id) else {
             return false;
         };
+        if let Some(t) = &rec.meta.tag {
+            st.tags.give_back(t);
+        }
         let held = rec.acquired.elapsed();
         self.metrics.released(held);
         if rec.reported {
@@ -67,6 +70,10 @@ impl PoolInner {
         // Released with requests in flight or inside a transaction: cleaned before reuse, the
         // slot counted meanwhile (and `end()` able to destroy it).
         st.cleaning.insert(conn.id(), conn.clone());
+        if rec.meta.tag.is_some() {
+            // Its tag's next caller need not wait for the clean-up.
+            self.pulse_locked(&mut st);
+        }
         drop(st);
         let dirty = Dirty {
             checkout_id: id,
@@ -116,6 +123,10 @@ impl PoolInner {
         let (snapshot, conn) = {
             let mut st = self.state.lock();
             let rec = st.checkouts.remove(&id)?;
+            if let Some(t) = &rec.meta.tag {
+                // Its tag's next caller passes when the removal below pulses the pool.
+                st.tags.give_back(t);
+            }
             let held_ms = rec.acquired.elapsed().as_millis() as u64;
             let at_ms = SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)

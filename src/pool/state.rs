@@ -6,7 +6,10 @@
 //!   a connection leaves `total` when its removal starts. `total <= max` always.
 //! - `idle` is a stack (pg hands out the most recently released client first); every entry
 //!   is counted in `total` and has no checkout.
-//! - `waiters` is FIFO; each waiter is served at most once (its sender is consumed).
+//! - `waiters` is FIFO; each waiter is served at most once (its sender is consumed). Callers
+//!   whose tag is at its limit wait in `tags` instead, and join `waiters` (or are given a
+//!   new connection) once their tag has room; `tags.held` counts every tagged waiter in
+//!   `waiters`, every tagged connection being opened for a waiter and every tagged checkout.
 //! - `checkouts` has exactly one record per active checkout; removing it is what "release"
 //!   or "reclaim" means for the registry.
 //! - `deferred` is empty whenever the lock is free: callbacks of served waiters and events
@@ -29,6 +32,7 @@ use tokio::sync::{oneshot, Notify};
 
 use super::checkout::{Checkout, Status};
 use super::events::{PoolEvent, PoolEvents};
+use super::tags::TagBook;
 use crate::error::Result;
 use crate::pg::Conn;
 
@@ -50,8 +54,11 @@ pub struct CheckoutMeta {
 /// A connection sitting in the idle stack.
 pub(super) struct IdleConn {
     pub(super) conn: Conn,
+    /// Idle since (what `idleTimeoutMillis` counts from; a health check does not reset it).
     pub(super) since: Instant,
     pub(super) uses: u64,
+    /// When it last passed a health check during this idle period (`None`: not yet).
+    pub(super) checked: Option<Instant>,
 }
 
 /// What a waiter receives: a connection (new or reused) and its use count.
@@ -74,12 +81,15 @@ pub(super) enum WaiterTx {
 }
 
 /// A queued `connect()`. `meta` and `started` are used by callback waiters only (a future
-/// keeps its own).
+/// keeps its own). `tag` is the caller's tag, for callback and future waiters alike: in the
+/// pool's queue (or being given a new connection) the waiter holds a slot of that tag, in
+/// the tag's queue it waits for one (see `tags.rs`).
 pub(super) struct Waiter {
     pub(super) id: u64,
     pub(super) tx: WaiterTx,
     pub(super) meta: CheckoutMeta,
     pub(super) started: Instant,
+    pub(super) tag: Option<String>,
 }
 
 /// The registry entry of an active checkout.
@@ -117,6 +127,8 @@ pub(super) struct State {
     pub(super) total: usize,
     pub(super) idle: Vec<IdleConn>,
     pub(super) waiters: VecDeque<Waiter>,
+    /// Slots held per tag, tag limits, and callers waiting for their tag (see `tags.rs`).
+    pub(super) tags: TagBook,
     pub(super) checkouts: HashMap<u64, CheckoutRecord>,
     /// Connections whose removal started (closed by us), awaiting their socket's end.
     pub(super) removing: HashMap<u64, Conn>,

@@ -20,7 +20,7 @@ pub struct Counts {
     pub total: usize,
     /// Connections in the idle stack.
     pub idle: usize,
-    /// Queued `connect()` callers.
+    /// Queued `connect()` callers (those waiting for their tag included).
     pub waiting: usize,
     /// Active checkouts.
     pub active: usize,
@@ -73,7 +73,7 @@ impl PoolInner {
         Counts {
             total: st.total,
             idle: st.idle.len(),
-            waiting: st.waiters.len(),
+            waiting: st.waiters.len() + st.tags.queued(),
             active: st.checkouts.len(),
             expired,
             ending: st.ending,
@@ -112,7 +112,7 @@ impl PoolInner {
             (
                 st.total,
                 st.idle.len(),
-                st.waiters.len(),
+                st.waiters.len() + st.tags.queued(),
                 st.checkouts.len(),
             )
         };
@@ -151,6 +151,22 @@ impl PoolInner {
                 Usage {
                     size: st.waiters.len(),
                     capacity: self.config.max_waiting,
+                },
+            );
+            let (tags, queued) = st.tags.sizes();
+            out.insert(
+                "tagWaiters",
+                Usage {
+                    size: queued,
+                    capacity: self.config.max_waiting,
+                },
+            );
+            // One entry per tag held or waited for: bounded by the checkouts and waiters.
+            out.insert(
+                "tags",
+                Usage {
+                    size: tags,
+                    capacity: self.config.max_waiting.map(|w| w + max),
                 },
             );
         }

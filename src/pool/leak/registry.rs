@@ -81,9 +81,34 @@ fn site(rec: &CheckoutRecord) -> Site {
 /// Who holds the pool: active checkouts grouped by site, most clients first, then the
 /// longest held.
 pub fn exhaustion(st: &State, max: usize) -> Exhaustion {
+    Exhaustion {
+        in_use: st.checkouts.len(),
+        max,
+        holders: holders(st.checkouts.values()),
+        tag: None,
+    }
+}
+
+/// Who holds `tag`, which is at its limit: its checkouts grouped by site.
+pub fn tag_exhaustion(st: &State, tag: &str) -> Exhaustion {
+    let holders = holders(
+        st.checkouts
+            .values()
+            .filter(|r| r.meta.tag.as_deref() == Some(tag)),
+    );
+    Exhaustion {
+        in_use: holders.iter().map(|h| h.count).sum(),
+        max: st.tags.limit(tag).unwrap_or(0),
+        holders,
+        tag: Some(tag.to_string()),
+    }
+}
+
+/// `records` grouped by site, most clients first, then the longest held.
+fn holders<'a>(records: impl Iterator<Item = &'a CheckoutRecord>) -> Vec<Holder> {
     let now = Instant::now();
     let mut by_site: HashMap<Site, Holder> = HashMap::new();
-    for rec in st.checkouts.values() {
+    for rec in records {
         let site = site(rec);
         let held = now.saturating_duration_since(rec.acquired).as_millis() as u64;
         let h = by_site.entry(site.clone()).or_insert(Holder {
@@ -100,9 +125,5 @@ pub fn exhaustion(st: &State, max: usize) -> Exhaustion {
             .cmp(&a.count)
             .then(b.max_held_ms.cmp(&a.max_held_ms))
     });
-    Exhaustion {
-        in_use: st.checkouts.len(),
-        max,
-        holders,
-    }
+    holders
 }

@@ -1,0 +1,233 @@
+//! Tag limits on paused time, against a fake server that completes startup (`pg::fake`):
+//! a tag at its limit holds back only its own callers, its slot accounting stays exact under
+//! random interleavings of acquires, releases, timeouts, limit changes and `end()`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::checkout::Checkout;
+use super::inner::PoolInner;
+use super::state::CheckoutMeta;
+use crate::error::{Error, Site};
+use crate::pg::fake::FakeServer;
+
+fn pool(port: u16, extra: serde_json::Value) -> Arc<PoolInner> {
+    let mut opts = json!({ "port": port, "max": 4, "tagLimits": { "export": 2 } });
+    for (k, v) in extra.as_object().expect("an object") {
+        opts[k] = v.clone();
+    }
+    PoolInner::for_tests(opts)
+}
+
+fn tagged(tag: &str) -> CheckoutMeta {
+    CheckoutMeta {
+        tag: Some(tag.into()),
+        ..CheckoutMeta::default()
+    }
+}
+
+async fn take(inner: &Arc<PoolInner>, meta: CheckoutMeta) -> Checkout {
+    inner.acquire(meta).await.expect("checkout")
+}
+
+/// Lets spawned work (the fake server, connection tasks) run.
+async fn settle() {
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// The book agrees with the registry and the queues: per tag, held = checkouts + queued for
+/// the pool (nothing is being opened when this is called).
+fn assert_exact(inner: &PoolInner) {
+    let st = inner.state.lock();
+    for row in st.tags.counts() {
+        let checkouts = st
+            .checkouts
+            .values()
+            .filter(|r| r.meta.tag.as_deref() == Some(&row.tag))
+            .count();
+        let queued = st
+            .waiters
+            .iter()
+            .filter(|w| w.tag.as_deref() == Some(&row.tag))
+            .count();
+        assert_eq!(row.held, checkouts + queued, "tag {}", row.tag);
+        if let Some(limit) = row.limit {
+            assert!(row.waiting == 0 || row.held >= limit, "{row:?}");
+        }
+    }
+    assert!(st.total <= inner.config.max);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_tag_at_its_limit_waits_while_untagged_and_other_tags_are_served() {
+    let server = FakeServer::silent().await;
+    let inner = pool(server.port, json!({}));
+    let a = take(&inner, tagged("export")).await;
+    let _b = take(&inner, tagged("export")).await;
+    let third = tokio::spawn(inner.acquire(tagged("export")));
+    settle().await;
+    assert_eq!(
+        inner.counts().waiting,
+        1,
+        "the third export waits for its tag"
+    );
+    assert_eq!(inner.counts().total, 2, "no connection is opened for it");
+    // Untagged and other tags pass it: the pool has room.
+    let u = take(&inner, CheckoutMeta::default()).await;
+    let o = take(&inner, tagged("other")).await;
+    assert_eq!(inner.counts().active, 4);
+    assert_exact(&inner);
+    a.release(false).expect("released");
+    let c = third
+        .await
+        .expect("joined")
+        .expect("served once export has room");
+    assert_eq!(c.conn_id(), a.conn_id(), "the freed connection goes to it");
+    assert_exact(&inner);
+    let row = inner.state.lock().tags.counts();
+    assert_eq!(
+        row.iter()
+            .map(|r| (r.tag.as_str(), r.held))
+            .collect::<Vec<_>>(),
+        vec![("export", 2), ("other", 1)]
+    );
+    for x in [c, u, o] {
+        x.release(false).expect("released");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_caller_timing_out_at_its_tag_is_told_the_tag_and_its_holders() {
+    let server = FakeServer::silent().await;
+    let inner = pool(server.port, json!({ "connectionTimeoutMillis": 500 }));
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let meta = CheckoutMeta {
+            location: Some("report.js:7".into()),
+            ..tagged("export")
+        };
+        held.push(take(&inner, meta).await);
+    }
+    let e = inner
+        .acquire(tagged("export"))
+        .await
+        .err()
+        .expect("times out");
+    let Error::TagLimitTimeout(x) = &e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(x.tag.as_deref(), Some("export"));
+    assert_eq!((x.in_use, x.max), (2, 2));
+    assert_eq!(x.holders.len(), 1);
+    assert_eq!(x.holders[0].site, Site::Location("report.js:7".into()));
+    assert_eq!(e.code(), "LDP_TAG_LIMIT_TIMEOUT");
+    assert!(e.to_string().starts_with(
+        "timeout exceeded when trying to connect (tag \"export\" at its limit, 2/2 in use: 2 held by report.js:7"
+    ));
+    assert_eq!(inner.counts().waiting, 0);
+    assert_eq!(inner.state.lock().tags.counts()[0].timeouts, 1);
+    assert_exact(&inner);
+}
+
+#[tokio::test(start_paused = true)]
+async fn raising_a_limit_lets_waiters_through_and_end_fails_the_rest() {
+    let server = FakeServer::silent().await;
+    let inner = pool(server.port, json!({ "tagLimits": { "export": 1 } }));
+    let pool = super::Pool {
+        inner: inner.clone(),
+    };
+    let a = take(&inner, tagged("export")).await;
+    let w1 = tokio::spawn(inner.acquire(tagged("export")));
+    let w2 = tokio::spawn(inner.acquire(tagged("export")));
+    settle().await;
+    assert_eq!(inner.counts().waiting, 2);
+    pool.set_tag_limit("export", Some(2));
+    let b = w1
+        .await
+        .expect("joined")
+        .expect("passes once the limit is raised");
+    settle().await;
+    assert_eq!(inner.counts().waiting, 1, "still one over the new limit");
+    // Moving a checkout to another tag frees a slot of its old one.
+    assert!(pool.update_checkout(a.id(), |m| m.tag = Some("other".into())));
+    let c = w2
+        .await
+        .expect("joined")
+        .expect("passes once a slot is freed");
+    assert_exact(&inner);
+    let w3 = tokio::spawn(inner.acquire(tagged("export")));
+    settle().await;
+    assert_eq!(inner.counts().waiting, 1);
+    let ending = inner.clone().end().expect("first end()");
+    assert!(matches!(w3.await.expect("joined"), Err(Error::PoolEnded)));
+    for x in [a, b, c] {
+        x.release(false).expect("released");
+    }
+    ending.await;
+    let st = inner.state.lock();
+    assert_eq!(st.tags.sizes(), (0, 0), "nothing held, nobody waiting");
+    std::mem::forget(pool); // its drop would only wake the reaper, which never started
+}
+
+#[tokio::test(start_paused = true)]
+async fn slot_accounting_stays_exact_under_random_interleavings() {
+    let server = FakeServer::silent().await;
+    let inner = pool(
+        server.port,
+        json!({ "connectionTimeoutMillis": 30, "tagLimits": { "a": 1, "b": 2 } }),
+    );
+    let tags = [Some("a"), Some("b"), Some("c"), None];
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let mut held: Vec<Checkout> = Vec::new();
+    let mut pending = Vec::new();
+    for _ in 0..300 {
+        match next(4) {
+            0 | 1 => {
+                let meta = match tags[next(4) as usize] {
+                    Some(t) => tagged(t),
+                    None => CheckoutMeta::default(),
+                };
+                pending.push(tokio::spawn(inner.acquire(meta)));
+            }
+            2 if !held.is_empty() => {
+                let c = held.swap_remove(next(held.len() as u64) as usize);
+                c.release(next(5) == 0).expect("released once");
+            }
+            _ => tokio::time::sleep(Duration::from_millis(next(20))).await,
+        }
+        settle().await;
+        let (done, waiting): (Vec<_>, Vec<_>) = pending.into_iter().partition(|p| p.is_finished());
+        pending = waiting;
+        for p in done {
+            match p.await.expect("joined") {
+                Ok(c) => held.push(c),
+                Err(Error::AcquireTimeout(_)) | Err(Error::TagLimitTimeout(_)) => {}
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        assert_exact(&inner);
+    }
+    for c in held.drain(..) {
+        c.release(false).expect("released");
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for p in pending {
+        if let Ok(c) = p.await.expect("joined") {
+            c.release(false).expect("released");
+        }
+    }
+    assert_exact(&inner);
+    let st = inner.state.lock();
+    assert_eq!(st.tags.sizes(), (0, 0), "every slot came back");
+    assert!(st.checkouts.is_empty() && st.waiters.is_empty());
+}
