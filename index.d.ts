@@ -255,27 +255,21 @@ export interface LeakDetectingPoolClient extends PoolClient {
    * this client, as pg's client does, and returns it.
    */
   query<T extends Submittable>(queryStream: T): T
-  query<R extends any[] = any[], I = any[]>(
-    queryConfig: QueryArrayConfig<I>,
-    values?: QueryConfigValues<I>,
-  ): Promise<QueryArrayResult<R>>
+  query<R extends any[] = any[], I = any[]>(queryConfig: QueryArrayConfig<I>, values?: QueryConfigValues<I>): Promise<QueryArrayResult<R>>
   query<R extends QueryResultRow = any, I = any[]>(queryConfig: LeakDetectingQueryConfig<I>): Promise<QueryResult<R>>
   query<R extends QueryResultRow = any, I = any[]>(
     queryTextOrConfig: string | LeakDetectingQueryConfig<I>,
-    values?: QueryConfigValues<I>,
+    values?: QueryConfigValues<I>
   ): Promise<QueryResult<R>>
-  query<R extends any[] = any[], I = any[]>(
-    queryConfig: QueryArrayConfig<I>,
-    callback: QueryCallback<QueryArrayResult<R>>,
-  ): void
+  query<R extends any[] = any[], I = any[]>(queryConfig: QueryArrayConfig<I>, callback: QueryCallback<QueryArrayResult<R>>): void
   query<R extends QueryResultRow = any, I = any[]>(
     queryTextOrConfig: string | LeakDetectingQueryConfig<I>,
-    callback: QueryCallback<QueryResult<R>>,
+    callback: QueryCallback<QueryResult<R>>
   ): void
   query<R extends QueryResultRow = any, I = any[]>(
     queryText: string,
     values: QueryConfigValues<I>,
-    callback: QueryCallback<QueryResult<R>>,
+    callback: QueryCallback<QueryResult<R>>
   ): void
 
   /** @deprecated Not supported: COPY is not available through LeakDetectingPool; this method does not exist. */
@@ -718,12 +712,10 @@ export declare class LeakDetectingPool extends EventEmitter {
 
   /** Checks out a client; its stack is captured (unformatted) for leak reports. */
   connect(options?: ConnectOptions): Promise<LeakDetectingPoolClient>
-  connect(
-    callback: (err: Error | undefined, client: LeakDetectingPoolClient | undefined, done: (release?: any) => void) => void,
-  ): void
+  connect(callback: (err: Error | undefined, client: LeakDetectingPoolClient | undefined, done: (release?: any) => void) => void): void
   connect(
     options: ConnectOptions,
-    callback: (err: Error | undefined, client: LeakDetectingPoolClient | undefined, done: (release?: any) => void) => void,
+    callback: (err: Error | undefined, client: LeakDetectingPoolClient | undefined, done: (release?: any) => void) => void
   ): void
 
   /**
@@ -736,27 +728,21 @@ export declare class LeakDetectingPool extends EventEmitter {
    */
   query<T extends Submittable>(queryStream: T): any
   /** Runs one statement on an idle client. Multi-statement text without values resolves to an array of results, as in pg. */
-  query<R extends any[] = any[], I = any[]>(
-    queryConfig: QueryArrayConfig<I>,
-    values?: QueryConfigValues<I>,
-  ): Promise<QueryArrayResult<R>>
+  query<R extends any[] = any[], I = any[]>(queryConfig: QueryArrayConfig<I>, values?: QueryConfigValues<I>): Promise<QueryArrayResult<R>>
   query<R extends QueryResultRow = any, I = any[]>(queryConfig: LeakDetectingQueryConfig<I>): Promise<QueryResult<R>>
   query<R extends QueryResultRow = any, I = any[]>(
     queryTextOrConfig: string | LeakDetectingQueryConfig<I>,
-    values?: QueryConfigValues<I>,
+    values?: QueryConfigValues<I>
   ): Promise<QueryResult<R>>
-  query<R extends any[] = any[], I = any[]>(
-    queryConfig: QueryArrayConfig<I>,
-    callback: QueryCallback<QueryArrayResult<R>>,
-  ): void
+  query<R extends any[] = any[], I = any[]>(queryConfig: QueryArrayConfig<I>, callback: QueryCallback<QueryArrayResult<R>>): void
   query<R extends QueryResultRow = any, I = any[]>(
     queryTextOrConfig: string | LeakDetectingQueryConfig<I>,
-    callback: QueryCallback<QueryResult<R>>,
+    callback: QueryCallback<QueryResult<R>>
   ): void
   query<R extends QueryResultRow = any, I = any[]>(
     queryText: string,
     values: QueryConfigValues<I>,
-    callback: QueryCallback<QueryResult<R>>,
+    callback: QueryCallback<QueryResult<R>>
   ): void
 
   /**
@@ -815,7 +801,7 @@ export declare class LeakDetectingPool extends EventEmitter {
     event: K,
     listener: K extends 'error' | 'release'
       ? (err: Error, client: LeakDetectingPoolClient) => void
-      : (client: LeakDetectingPoolClient) => void,
+      : (client: LeakDetectingPoolClient) => void
   ): this
 
   once(event: 'connect' | 'acquire' | 'remove', listener: (client: LeakDetectingPoolClient) => void): this
@@ -828,7 +814,7 @@ export declare class LeakDetectingPool extends EventEmitter {
     event: K,
     listener: K extends 'error' | 'release'
       ? (err: Error, client: LeakDetectingPoolClient) => void
-      : (client: LeakDetectingPoolClient) => void,
+      : (client: LeakDetectingPoolClient) => void
   ): this
 }
 

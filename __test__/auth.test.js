@@ -48,21 +48,21 @@ test('password as a sync function and as an async function, called once per new 
                 calls[impl]++
                 await new Promise((res) => setTimeout(res, 5))
                 return SCRAM.password
-              },
+              }
         ),
       async (pool) => {
         const [a, b] = await Promise.all([pool.connect(), pool.connect()])
         a.release()
         b.release()
         return { u: await who(pool) }
-      },
+      }
     )
     assert.equal(r.ours.value.u, SCRAM.name)
     assert.deepEqual(calls, { pg: 2, ours: 2 }, kind)
   }
 })
 
-test('wrong password: pg\'s server error, no password in it, counts back to 0 (parity)', async () => {
+test("wrong password: pg's server error, no password in it, counts back to 0 (parity)", async () => {
   const r = await assertParity(userCfg(SCRAM, 'not-the-password'), async (pool) => {
     const e = await rejection(pool.query('SELECT 1'))
     return { e, stackHasPassword: String(e.stack).includes('not-the-password'), total: pool.totalCount }
@@ -77,7 +77,7 @@ test('a password function that throws: the error reaches the caller, the slot is
   const pool = new LeakDetectingPool(
     userCfg(SCRAM, () => {
       throw new Error('vault unavailable')
-    }),
+    })
   )
   try {
     const e = await rejection(pool.query('SELECT 1'))
@@ -104,7 +104,10 @@ test('new LeakDetectingPool(pool.options) reproduces a password pool; the passwo
 
 test('connection string with the password (SCRAM) works (parity)', async () => {
   const url = `postgres://${encodeURIComponent(SCRAM.name)}:${encodeURIComponent(SCRAM.password)}@127.0.0.1:${cluster.port}/postgres`
-  const r = await assertParity({ connectionString: url, host: undefined, port: undefined, user: undefined, database: undefined }, async (pool) => ({ u: await who(pool) }))
+  const r = await assertParity(
+    { connectionString: url, host: undefined, port: undefined, user: undefined, database: undefined },
+    async (pool) => ({ u: await who(pool) })
+  )
   assert.equal(r.ours.value.u, SCRAM.name)
 })
 
@@ -150,10 +153,12 @@ test('no password given: the password file (PGPASSFILE) is read as pg reads it (
         a.release()
         b.release()
         return { u: await who(pool) }
-      }),
+      })
   )
   assert.equal(r.ours.value.u, SCRAM.name)
-  const md5 = await withPassFile([`*:*:*:${MD5.name}:${escapePass(MD5.password)}`], () => assertParity(userCfg(MD5, undefined), async (pool) => ({ u: await who(pool) })))
+  const md5 = await withPassFile([`*:*:*:${MD5.name}:${escapePass(MD5.password)}`], () =>
+    assertParity(userCfg(MD5, undefined), async (pool) => ({ u: await who(pool) }))
+  )
   assert.equal(md5.ours.value.u, MD5.name)
 })
 

@@ -40,7 +40,7 @@ test('use after force release rejects with what, when and how long', async (t) =
   assert.equal(pool.getMetrics().stats.totalReleased, 0)
 })
 
-test('a genuine second release still throws pg\'s error', async (t) => {
+test("a genuine second release still throws pg's error", async (t) => {
   const pool = await makePool({ max: 2, leakThresholdMs: 100, checkIntervalMs: 20, forceReleaseAfterMs: 200 }, t)
   const c = await pool.connect()
   c.release()

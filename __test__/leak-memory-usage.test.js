@@ -15,17 +15,35 @@ function checkBounded(mem) {
 }
 
 test('sizes stay within capacities under load', async (t) => {
-  const pool = await makePool({
-    max: 3,
-    maxWaiting: 50,
-    leakThresholdMs: 5,
-    checkIntervalMs: 5,
-    alertBufferSize: 7,
-    metricsHistorySize: 4,
-    metricsIntervalMs: 20,
-  }, t)
+  const pool = await makePool(
+    {
+      max: 3,
+      maxWaiting: 50,
+      leakThresholdMs: 5,
+      checkIntervalMs: 5,
+      alertBufferSize: 7,
+      metricsHistorySize: 4,
+      metricsIntervalMs: 20,
+    },
+    t
+  )
   const mem0 = pool.getMemoryUsage()
-  for (const k of ['alerts', 'leakSites', 'recentReleases', 'checkoutStacks', 'clients', 'idle', 'waiters', 'checkoutRegistry', 'removing', 'cleaning', 'history', 'acquireWaitSamples', 'holdTimeSamples', 'creationSamples']) {
+  for (const k of [
+    'alerts',
+    'leakSites',
+    'recentReleases',
+    'checkoutStacks',
+    'clients',
+    'idle',
+    'waiters',
+    'checkoutRegistry',
+    'removing',
+    'cleaning',
+    'history',
+    'acquireWaitSamples',
+    'holdTimeSamples',
+    'creationSamples',
+  ]) {
     assert.ok(k in mem0, `getMemoryUsage() lacks ${k}: ${Object.keys(mem0)}`)
   }
   assert.equal(mem0.alerts.capacity, 7)

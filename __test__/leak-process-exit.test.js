@@ -33,7 +33,8 @@ function runChild(body, timeoutMs) {
 
 test('the process exits after end() with leak listeners and reports', async () => {
   process.env.LDP_CHILD_DB = JSON.stringify(await findDatabase())
-  const r = await runChild(`
+  const r = await runChild(
+    `
     const pool = new LeakDetectingPool({ ...db, max: 2, leakThresholdMs: 50, checkIntervalMs: 20, forceReleaseAfterMs: 150, endTimeoutMs: 200, metricsIntervalMs: 20 })
     let n = 0
     for (const e of ['leaksDetected', 'forceRelease', 'leakResolved']) pool.on(e, () => n++)
@@ -44,7 +45,9 @@ test('the process exits after end() with leak listeners and reports', async () =
     await pool.end()
     clearInterval(keep)
     console.log('ended after', n, 'events')
-  `, 15000)
+  `,
+    15000
+  )
   assert.equal(r.signal, null, `child killed: did not exit on its own\n${r.out}`)
   assert.equal(r.code, 0, r.out)
   assert.match(r.out, /ended after [1-9]\d* events/)
@@ -52,14 +55,17 @@ test('the process exits after end() with leak listeners and reports', async () =
 
 test('a leaked client, once reclaimed, does not keep the process alive; nor do listeners and a running checker', async () => {
   process.env.LDP_CHILD_DB = JSON.stringify(await findDatabase())
-  const r = await runChild(`
+  const r = await runChild(
+    `
     const pool = new LeakDetectingPool({ ...db, max: 2, leakThresholdMs: 50, checkIntervalMs: 20, forceReleaseAfterMs: 300 })
     pool.on('leaksDetected', (e) => console.log('reported', e.count))
     const keep = setInterval(() => {}, 1000) // the script's own wait, cleared before the check
     globalThis.leaked = await pool.connect()
     await new Promise((r) => pool.once('leaksDetected', r))
     clearInterval(keep)
-  `, 15000)
+  `,
+    15000
+  )
   assert.equal(r.signal, null, `child killed: kept alive\n${r.out}`)
   assert.equal(r.code, 0, r.out)
   assert.match(r.out, /reported 1/)

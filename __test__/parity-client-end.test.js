@@ -13,7 +13,10 @@ async function endThenRelease(pool, ctx) {
   const c = await pool.connect()
   const seen = []
   const countsAtEnd = {}
-  for (const name of ['release', 'remove']) pool.on(name, (...args) => seen.push(`pool ${name}${name === 'release' ? ` err=${args[0]}` : ''} sameClient=${args[name === 'release' ? 1 : 0] === c}`))
+  for (const name of ['release', 'remove'])
+    pool.on(name, (...args) =>
+      seen.push(`pool ${name}${name === 'release' ? ` err=${args[0]}` : ''} sameClient=${args[name === 'release' ? 1 : 0] === c}`)
+    )
   c.on('end', () => seen.push('client end'))
   const ended = c.end()
   countsAtEnd[ctx.impl] = pool.totalCount
@@ -21,7 +24,7 @@ async function endThenRelease(pool, ctx) {
   seen.push('end() resolved')
   const refused = await c.query('SELECT 1').then(
     () => 'ran',
-    (e) => e.message,
+    (e) => e.message
   )
   c.release()
   const afterRelease = { total: pool.totalCount, idle: pool.idleCount }
@@ -35,7 +38,7 @@ async function endThenRelease(pool, ctx) {
   return { seen, refused, afterRelease, again, x, totalAtEnd: countsAtEnd[ctx.impl] }
 }
 
-test('client.end() then release(): pg-pool\'s behaviour (parity), the slot freed at once', async () => {
+test("client.end() then release(): pg-pool's behaviour (parity), the slot freed at once", async () => {
   const r = await both({ max: 1 }, endThenRelease)
   const { totalAtEnd: pgTotal, ...pgRest } = r.pg.value
   const { totalAtEnd: ourTotal, ...ourRest } = r.ours.value

@@ -17,12 +17,12 @@ async function withClient(pool, fn) {
   }
 }
 
-test('connect() on a pooled client: pg\'s error, as a rejection and as a callback', async () => {
+test("connect() on a pooled client: pg's error, as a rejection and as a callback", async () => {
   const r = await both({}, (pool) =>
     withClient(pool, async (c) => {
       const promised = await c.connect().then(
         () => 'resolved',
-        (e) => e.message,
+        (e) => e.message
       )
       let sync = true
       const called = await new Promise((resolve) => {
@@ -30,7 +30,7 @@ test('connect() on a pooled client: pg\'s error, as a rejection and as a callbac
         sync = false
       })
       return { promised, called }
-    }),
+    })
   )
   assert.deepStrictEqual(r.ours, r.pg)
   assert.deepEqual(r.ours.value, {
@@ -59,7 +59,7 @@ test('getTransactionStatus() follows the last ReadyForQuery: I, T, E, I', async 
       seen.push(c.getTransactionStatus())
       await c.query('COMMIT')
       return seen
-    }),
+    })
   )
   assert.deepStrictEqual(r.ours, r.pg)
   assert.deepEqual(r.ours.value, ['I', 'T', 'E', 'I', 'I', 'T'])
@@ -77,8 +77,17 @@ test('processID, readyForQuery, hasExecuted, drain, pipeline, sslNegotiation as 
       const during = c.readyForQuery
       await p
       drains.push('both answered')
-      return { fresh, samePid: rows[0].pid === c.processID, pidType: typeof c.processID, before, during, after: c.readyForQuery, hasExecuted: c.hasExecuted, drains }
-    }),
+      return {
+        fresh,
+        samePid: rows[0].pid === c.processID,
+        pidType: typeof c.processID,
+        before,
+        during,
+        after: c.readyForQuery,
+        hasExecuted: c.hasExecuted,
+        drains,
+      }
+    })
   )
   assert.deepStrictEqual(r.ours, r.pg)
   assert.deepEqual(r.ours.value, {
@@ -152,9 +161,9 @@ test('host/port/database/user and connectionParameters from a connection string'
   // The discrete options say otherwise: pg lets the connection string win.
   const r = await both({ connectionString: url.toString(), host: 'nowhere.invalid', database: 'nothing' }, (pool) =>
     withClient(pool, async (c) => {
-      const { rows } = await c.query('SELECT current_database() AS d, current_setting(\'application_name\') AS a')
+      const { rows } = await c.query("SELECT current_database() AS d, current_setting('application_name') AS a")
       return { ...described(c), server: rows[0] }
-    }),
+    })
   )
   assert.deepStrictEqual(r.ours, r.pg)
   assert.equal(r.ours.value.client.database, r.ours.value.server.d)

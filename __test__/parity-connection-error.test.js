@@ -8,7 +8,7 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const { both, terminate } = require('./helpers/parity')
 
-test('a query on a client whose connection failed: pg\'s message (parity)', async () => {
+test("a query on a client whose connection failed: pg's message (parity)", async () => {
   const r = await both({ max: 1 }, async (pool) => {
     const c = await pool.connect()
     const heard = []
@@ -25,7 +25,12 @@ test('a query on a client whose connection failed: pg\'s message (parity)', asyn
     }
     const later = []
     for (const q of ['SELECT 1', { text: 'SELECT $1::int AS x', values: [1] }]) {
-      later.push(await c.query(q).then(() => 'ran', (e) => ({ message: e.message, code: e.code })))
+      later.push(
+        await c.query(q).then(
+          () => 'ran',
+          (e) => ({ message: e.message, code: e.code })
+        )
+      )
     }
     const viaCallback = await new Promise((resolve) => c.query('SELECT 1', (err) => resolve(err && err.message)))
     c.release()
@@ -43,7 +48,7 @@ test('a query on a client whose connection failed: pg\'s message (parity)', asyn
   assert.deepEqual(r.ours.value.counts, { total: 0, idle: 0 })
 })
 
-test('a Submittable on a client whose connection failed: pg\'s message (parity)', async () => {
+test("a Submittable on a client whose connection failed: pg's message (parity)", async () => {
   const Cursor = require('pg-cursor')
   const r = await both({ max: 1 }, async (pool) => {
     const c = await pool.connect()
@@ -56,7 +61,10 @@ test('a Submittable on a client whose connection failed: pg\'s message (parity)'
       clearTimeout(keep)
     }
     const cursor = c.query(new Cursor('SELECT 1 AS x'))
-    const read = await cursor.read(1).then(() => 'ran', (e) => e.message)
+    const read = await cursor.read(1).then(
+      () => 'ran',
+      (e) => e.message
+    )
     c.release()
     return { read }
   })

@@ -25,12 +25,26 @@ test('server errors are instances of pg.DatabaseError, with the same fields (par
       c.release()
     }
     for (const [k, e] of Object.entries({ fromPool, fromClient })) {
-      out[k] = { isPg: e instanceof pg.DatabaseError, isError: e instanceof Error, name: e.name, code: e.code, severity: e.severity, message: e.message }
+      out[k] = {
+        isPg: e instanceof pg.DatabaseError,
+        isError: e instanceof Error,
+        name: e.name,
+        code: e.code,
+        severity: e.severity,
+        message: e.message,
+      }
     }
     return out
   })
   assert.deepStrictEqual(r.ours, r.pg)
-  assert.deepEqual(r.ours.value.fromPool, { isPg: true, isError: true, name: 'error', code: '22012', severity: 'ERROR', message: 'division by zero' })
+  assert.deepEqual(r.ours.value.fromPool, {
+    isPg: true,
+    isError: true,
+    name: 'error',
+    code: '22012',
+    severity: 'ERROR',
+    message: 'division by zero',
+  })
   assert.equal(r.ours.value.fromClient.code, '42P01')
 })
 

@@ -81,7 +81,7 @@ test("a pool's and a query's own types win over the global parsers, as in pg", a
       } finally {
         c.release()
       }
-    }),
+    })
   )
   assert.deepEqual(r.ours.value, { viaPool: 'pool:1.5', viaClient: 'pool:1.5', perQuery: 'query:1.5', perClient: 'client:1.5' })
 })

@@ -45,8 +45,14 @@ test('TypeOverrides behaves like pg.TypeOverrides', () => {
     o.setTypeParser(1700, 'binary', custom)
   }
   for (const [oid, format, text] of [
-    [20, undefined, '42'], [20, 'text', '42'], [23, 'text', '42'], [1700, 'binary', 'x'], [1700, 'text', '1.5'],
-    [25, 'text', 'abc'], [1184, undefined, '2020-01-01 00:00:00+00'], [1186, 'text', '1 day']
+    [20, undefined, '42'],
+    [20, 'text', '42'],
+    [23, 'text', '42'],
+    [1700, 'binary', 'x'],
+    [1700, 'text', '1.5'],
+    [25, 'text', 'abc'],
+    [1184, undefined, '2020-01-01 00:00:00+00'],
+    [1186, 'text', '1 day'],
   ]) {
     assert.deepStrictEqual(plain(ours.getTypeParser(oid, format)(text)), plain(theirs.getTypeParser(oid, format)(text)))
   }

@@ -20,8 +20,15 @@ before(async () => {
   pools = await V.openPools()
   cases = [
     ...Object.values(V.SCALARS).flat(),
-    ...V.DATES, ...V.TIMESTAMPS, ...V.TIMESTAMPTZS, ...V.TIMES, ...V.INTERVALS,
-    ...V.GEOMETRY, ...V.RANGES, ...V.fixtureCases(fx), ...V.arrayCases(fx),
+    ...V.DATES,
+    ...V.TIMESTAMPS,
+    ...V.TIMESTAMPTZS,
+    ...V.TIMES,
+    ...V.INTERVALS,
+    ...V.GEOMETRY,
+    ...V.RANGES,
+    ...V.fixtureCases(fx),
+    ...V.arrayCases(fx),
   ].map(({ sql }) => ({ sql }))
 })
 after(async () => {
@@ -77,10 +84,16 @@ function assertSameRecords(a, b, label) {
 
 test('types option per pool: same getTypeParser calls, same texts, same values (pg types and ours as fallback)', async () => {
   const { oid, array } = fx.oids.mood
-  for (const [fallbackName, pgFallback, ourFallback] of [['pg.types', pg.types, pg.types], ['own types', pg.types, ours.types]]) {
+  for (const [fallbackName, pgFallback, ourFallback] of [
+    ['pg.types', pg.types, pg.types],
+    ['own types', pg.types, ours.types],
+  ]) {
     const recPg = recorder(appParsers(oid, array, pgTypes.arrayParser), pgFallback)
     const recOurs = recorder(appParsers(oid, array, ours.types.arrayParser), ourFallback)
-    const p = { pg: new pg.Pool({ ...(await V.dbConfig()), max: 1, types: recPg.types }), ours: new ours.LeakDetectingPool({ ...(await V.dbConfig()), max: 1, types: recOurs.types }) }
+    const p = {
+      pg: new pg.Pool({ ...(await V.dbConfig()), max: 1, types: recPg.types }),
+      ours: new ours.LeakDetectingPool({ ...(await V.dbConfig()), max: 1, types: recOurs.types }),
+    }
     try {
       for (const rowMode of [undefined, 'array']) {
         const r = await V.runBoth(p, cases, { rowMode })
@@ -99,13 +112,22 @@ test('custom parsers produce what they should: int8 → Number, numeric → pars
   const { oid, array } = fx.oids.mood
   const S = fx.schema
   const q = [
-    { text: `SELECT 9007199254740993::int8 AS a, 1.50::numeric AS b, '2020-01-01 00:00:00+00'::timestamptz AS c, 'happy'::${S}.mood AS d, ARRAY['ok'::${S}.mood, NULL, 'with space'] AS e, 1::int4 AS f` },
+    {
+      text: `SELECT 9007199254740993::int8 AS a, 1.50::numeric AS b, '2020-01-01 00:00:00+00'::timestamptz AS c, 'happy'::${S}.mood AS d, ARRAY['ok'::${S}.mood, NULL, 'with space'] AS e, 1::int4 AS f`,
+    },
   ]
   const recPg = recorder(appParsers(oid, array, pgTypes.arrayParser), pg.types)
   const recOurs = recorder(appParsers(oid, array, ours.types.arrayParser), ours.types)
   const r = { pg: await V.runOn(pools.pg, q, { types: recPg.types }), ours: await V.runOn(pools.ours, q, { types: recOurs.types }) }
   V.assertSame(r, q, 'typed')
-  assert.deepStrictEqual(r.ours[0].raw[0], { a: 9007199254740992, b: 1.5, c: '2020-01-01 00:00:00+00', d: 'mood:happy', e: ['mood:ok', null, 'mood:with space'], f: 1 })
+  assert.deepStrictEqual(r.ours[0].raw[0], {
+    a: 9007199254740992,
+    b: 1.5,
+    c: '2020-01-01 00:00:00+00',
+    d: 'mood:happy',
+    e: ['mood:ok', null, 'mood:with space'],
+    f: 1,
+  })
   assert.deepStrictEqual(recOurs.inputs, recPg.inputs)
 })
 
@@ -128,7 +150,9 @@ test('types per query (pool.query and client.query), Drizzle style', async () =>
   const recPg = recorder(() => undefined, drizzleTypes(pg.types))
   const recOurs = recorder(() => undefined, drizzleTypes(ours.types))
   const viaPool = (pool, rec) =>
-    Promise.all(cases.slice(0, 400).map(async (c) => V.describe((await pool.query({ text: `SELECT ${c.sql} AS v`, types: rec.types })).rows)))
+    Promise.all(
+      cases.slice(0, 400).map(async (c) => V.describe((await pool.query({ text: `SELECT ${c.sql} AS v`, types: rec.types })).rows))
+    )
   const a = await viaPool(pools.pg, recPg)
   const b = await viaPool(pools.ours, recOurs)
   assert.deepStrictEqual(b, a)
@@ -136,7 +160,10 @@ test('types per query (pool.query and client.query), Drizzle style', async () =>
   // through a checked-out client, in order
   const rp = recorder(() => undefined, drizzleTypes(pg.types))
   const ro = recorder(() => undefined, drizzleTypes(ours.types))
-  const r = { pg: await V.runOn(pools.pg, cases, { types: rp.types, rowMode: 'array' }), ours: await V.runOn(pools.ours, cases, { types: ro.types, rowMode: 'array' }) }
+  const r = {
+    pg: await V.runOn(pools.pg, cases, { types: rp.types, rowMode: 'array' }),
+    ours: await V.runOn(pools.ours, cases, { types: ro.types, rowMode: 'array' }),
+  }
   V.assertSame(r, cases, 'drizzle types on client.query')
   assertSameRecords(ro, rp, 'drizzle')
   const ts = r.ours[cases.findIndex((c) => c.sql === "'2020-06-01 12:00:00+05:30'::timestamptz")].raw[0][0]
@@ -162,12 +189,17 @@ test('client.setTypeParser: per client, kept by the connection across checkouts 
       })
       c1.setTypeParser(1700, 'text', (t) => `n=${t}`)
       const a = await c1.query({ text: "SELECT 9223372036854775807::int8 AS a, 1.5::numeric AS b, '{1,2}'::int8[] AS c", rowMode: 'array' })
-      const getter = [typeof c1.getTypeParser(20), c1.getTypeParser(20)('5'), c1.getTypeParser(23)('7'), c1.getTypeParser(1184, 'text')('2020-01-01 00:00:00+00').getTime()]
+      const getter = [
+        typeof c1.getTypeParser(20),
+        c1.getTypeParser(20)('5'),
+        c1.getTypeParser(23)('7'),
+        c1.getTypeParser(1184, 'text')('2020-01-01 00:00:00+00').getTime(),
+      ]
       c1.release()
       const c2 = await p[impl].connect()
-      const b = await c2.query("SELECT 1::int8 AS a, 2.5::numeric AS b")
+      const b = await c2.query('SELECT 1::int8 AS a, 2.5::numeric AS b')
       c2.release()
-      const viaPool = await p[impl].query("SELECT 3::int8 AS a")
+      const viaPool = await p[impl].query('SELECT 3::int8 AS a')
       out[impl] = { a: a.rows, getter, b: b.rows, viaPool: viaPool.rows, seen, same: c1 === c2 }
     }
     assert.deepStrictEqual(out.ours, out.pg)
@@ -201,10 +233,23 @@ test('global setTypeParser on pg.types changes both pools the same way (one regi
 })
 
 test('a parser that throws fails the query the same way on both pools', async () => {
-  const boom = { getTypeParser: (oid, format) => (oid === 23 ? () => { throw new RangeError('bad int4') } : pg.types.getTypeParser(oid, format)) }
-  const q = [{ text: 'SELECT 1::int4 AS v', types: boom }, { text: "SELECT 'x'::text AS v", types: boom }]
+  const boom = {
+    getTypeParser: (oid, format) =>
+      oid === 23
+        ? () => {
+            throw new RangeError('bad int4')
+          }
+        : pg.types.getTypeParser(oid, format),
+  }
+  const q = [
+    { text: 'SELECT 1::int4 AS v', types: boom },
+    { text: "SELECT 'x'::text AS v", types: boom },
+  ]
   const r = await V.runBoth(pools, q, {})
-  assert.deepStrictEqual(r.ours.map((o) => o.error), r.pg.map((o) => o.error))
+  assert.deepStrictEqual(
+    r.ours.map((o) => o.error),
+    r.pg.map((o) => o.error)
+  )
   assert.equal(r.ours[0].error.message, 'bad int4')
   assert.equal(r.ours[1].raw[0].v, 'x')
 })

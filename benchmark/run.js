@@ -40,7 +40,19 @@ const ROOT = path.join(__dirname, '..')
 const MARK = 'BENCH_RESULT '
 
 function parseArgs(argv) {
-  const o = { quick: false, rounds: null, seconds: null, warmupMs: null, subjects: null, cases: null, pgbench: true, out: null, isolate: null, addon: null, baseline: null }
+  const o = {
+    quick: false,
+    rounds: null,
+    seconds: null,
+    warmupMs: null,
+    subjects: null,
+    cases: null,
+    pgbench: true,
+    out: null,
+    isolate: null,
+    addon: null,
+    baseline: null,
+  }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     const val = () => {
@@ -63,9 +75,16 @@ function parseArgs(argv) {
     else if (name === '--isolate') {
       o.isolate = val()
       if (!['measurement', 'subject'].includes(o.isolate)) throw new Error('--isolate takes measurement or subject')
-    }
-    else if (name === '--help' || name === '-h') {
-      process.stdout.write(fs.readFileSync(__filename, 'utf8').split('\n').slice(1).filter((l, i, a) => a.slice(0, i + 1).every((x) => x.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n')
+    } else if (name === '--help' || name === '-h') {
+      process.stdout.write(
+        fs
+          .readFileSync(__filename, 'utf8')
+          .split('\n')
+          .slice(1)
+          .filter((l, i, a) => a.slice(0, i + 1).every((x) => x.startsWith('//')))
+          .map((l) => l.replace(/^\/\/ ?/, ''))
+          .join('\n') + '\n'
+      )
       process.exit(0)
     } else throw new Error(`unknown argument ${a}`)
   }
@@ -85,7 +104,8 @@ function parseArgs(argv) {
 
 function positive(v, a, integer) {
   const n = Number(v)
-  if (!(n > 0) || (integer && !Number.isInteger(n))) throw new Error(`${a}: expected a positive ${integer ? 'integer' : 'number'}, got ${v}`)
+  if (!(n > 0) || (integer && !Number.isInteger(n)))
+    throw new Error(`${a}: expected a positive ${integer ? 'integer' : 'number'}, got ${v}`)
   return n
 }
 function nonNegative(v, a) {
@@ -168,10 +188,15 @@ async function main() {
   const snap = snapshotPackage(ROOT, opts.addon)
   process.on('exit', snap.cleanup)
   const addon = snap.addon
-  progress(`bench: LeakDetectingPool from a snapshot of lib/ + ${addon.source} (sha256 ${addon.sha256}, ${addon.sizeMB} MB${addon.debugInfo ? ', DEBUG BUILD' : ''})`)
+  progress(
+    `bench: LeakDetectingPool from a snapshot of lib/ + ${addon.source} (sha256 ${addon.sha256}, ${addon.sizeMB} MB${addon.debugInfo ? ', DEBUG BUILD' : ''})`
+  )
   const setup = await prepare({ log: progress })
   const notes = [...setup.notes]
-  if (addon.debugInfo) notes.push(`**the benchmarked addon ${addon.source} is a debug build** (it has .debug_info): LeakDetectingPool's numbers are not representative; run \`node scripts/build.js --force\` first`)
+  if (addon.debugInfo)
+    notes.push(
+      `**the benchmarked addon ${addon.source} is a debug build** (it has .debug_info): LeakDetectingPool's numbers are not representative; run \`node scripts/build.js --force\` first`
+    )
   if (addon.olderThanSrc) notes.push(`src/ has changed since ${addon.source} was built (${addon.mtime}): the numbers are for that build`)
   progress(`bench: server PostgreSQL ${setup.server} (${setup.describe}), database ${setup.database}, rows from ${setup.rowsSource}`)
 
@@ -254,7 +279,9 @@ async function main() {
   if (loads.length) {
     notes.push(
       `1-minute load average when each measurement started: median ${loadMed.toFixed(1)} (${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}) on ${nproc} CPUs` +
-        (loadMed > nproc * 0.75 ? ' — the machine was busy with other work: throughput and wall-clock stalls are unreliable; compare CPU per query and the CPU-based stall first' : '')
+        (loadMed > nproc * 0.75
+          ? ' — the machine was busy with other work: throughput and wall-clock stalls are unreliable; compare CPU per query and the CPU-based stall first'
+          : '')
     )
   }
 
@@ -269,9 +296,19 @@ async function main() {
       quick: opts.quick,
       warmupMs: opts.warmupMs,
       secondsPerCase: Object.fromEntries(cases.map((c) => [c.id, windowSeconds(opts, c)])),
-      isolation: opts.isolate === 'measurement' ? 'one child process per subject × case × round' : 'one child process per subject × round (cases run one after another, a new pool each)',
+      isolation:
+        opts.isolate === 'measurement'
+          ? 'one child process per subject × case × round'
+          : 'one child process per subject × round (cases run one after another, a new pool each)',
     },
-    machine: { ...machine(), postgres: setup.server, serverSettings: setup.serverSettings, pgbench: pgbench.version, loadavgStart: loadStart, loadavgEnd: os.loadavg() },
+    machine: {
+      ...machine(),
+      postgres: setup.server,
+      serverSettings: setup.serverSettings,
+      pgbench: pgbench.version,
+      loadavgStart: loadStart,
+      loadavgEnd: os.loadavg(),
+    },
     addon,
     database: { describe: setup.describe, database: setup.database, rowsSource: setup.rowsSource, rowsSql: setup.rowsSql },
     subjects: subjects.map((s) => ({ id: s.id, label: s.label, description: s.description })),

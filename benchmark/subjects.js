@@ -118,7 +118,8 @@ const SUBJECTS = [
   {
     id: 'js-wrapper',
     label: 'pure-JS wrapper',
-    description: 'pg.Pool subclass: new Error().stack + Date.now() in a Map on every connect (pool.query included), setInterval(1 s) sweep, max 10',
+    description:
+      'pg.Pool subclass: new Error().stack + Date.now() in a Map on every connect (pool.query included), setInterval(1 s) sweep, max 10',
     create(conn) {
       const { StackTrackingPool } = require('./lib/js-leak-wrapper')
       return pgLike(new StackTrackingPool({ ...pgConfig(conn), leakThresholdMs: 30000, sweepIntervalMs: 1000 }))

@@ -206,7 +206,10 @@ class PoolClient extends EventEmitter {
     const cb = q.callback
     const promise = this[RUN](q)
     if (cb) {
-      promise.then((r) => cb(null, r), (e) => cb(e))
+      promise.then(
+        (r) => cb(null, r),
+        (e) => cb(e)
+      )
       return undefined
     }
     return promise
@@ -255,7 +258,10 @@ class PoolClient extends EventEmitter {
       const pending = this._subs !== null && this._subs.busy ? this._subs.later(run) : run()
       if (timeout) {
         // The timeout covers the whole reply: a long one is still arriving while it is parsed.
-        parsed = await withTimeout(pending.then((reply) => parse(reply, q.rowMode, types)), timeout)
+        parsed = await withTimeout(
+          pending.then((reply) => parse(reply, q.rowMode, types)),
+          timeout
+        )
       } else {
         parsed = parse(await pending, q.rowMode, types)
         if (parsed instanceof Promise) parsed = await parsed

@@ -8,9 +8,22 @@ const { DatabaseError } = require('pg-protocol')
 
 // ErrorResponse/NoticeResponse field codes → pg's property names, in pg's assignment order.
 const FIELDS = [
-  ['severity', 'S'], ['code', 'C'], ['detail', 'D'], ['hint', 'H'], ['position', 'P'],
-  ['internalPosition', 'p'], ['internalQuery', 'q'], ['where', 'W'], ['schema', 's'], ['table', 't'],
-  ['column', 'c'], ['dataType', 'd'], ['constraint', 'n'], ['file', 'F'], ['line', 'L'], ['routine', 'R'],
+  ['severity', 'S'],
+  ['code', 'C'],
+  ['detail', 'D'],
+  ['hint', 'H'],
+  ['position', 'P'],
+  ['internalPosition', 'p'],
+  ['internalQuery', 'q'],
+  ['where', 'W'],
+  ['schema', 's'],
+  ['table', 't'],
+  ['column', 'c'],
+  ['dataType', 'd'],
+  ['constraint', 'n'],
+  ['file', 'F'],
+  ['line', 'L'],
+  ['routine', 'R'],
 ]
 
 function assignFields(target, f) {

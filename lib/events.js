@@ -38,13 +38,37 @@ function onForceRelease(pool, ev) {
   if (ev.reason === 'garbage-collected') {
     // A certain leak: nobody can release it any more. Reported like a leak, with its stack.
     pool.observer.leak(l.location, l.ageMs, l.tag)
-    pool.observer.alert('garbage-collected', { id: l.id, location: l.location, ageMs: l.ageMs, idleMs: l.idleMs, tag: l.tag, stack: l.stack })
+    pool.observer.alert('garbage-collected', {
+      id: l.id,
+      location: l.location,
+      ageMs: l.ageMs,
+      idleMs: l.idleMs,
+      tag: l.tag,
+      stack: l.stack,
+    })
     pool.emit('leaksDetected', { count: 1, leaks: [{ ...l, reason: 'garbage-collected' }] })
     return
   }
   const type = ev.reason === 'end' ? 'destroyed-by-end' : 'force-release'
-  pool.observer.alert(type, { id: l.id, location: l.location, ageMs: l.ageMs, idleMs: l.idleMs, tag: l.tag, reason: ev.reason, stack: l.stack })
-  pool.emit('forceRelease', { id: l.id, age: l.ageMs, ageMs: l.ageMs, idleMs: l.idleMs, location: l.location, stack: l.stack, reason: ev.reason, tag: l.tag })
+  pool.observer.alert(type, {
+    id: l.id,
+    location: l.location,
+    ageMs: l.ageMs,
+    idleMs: l.idleMs,
+    tag: l.tag,
+    reason: ev.reason,
+    stack: l.stack,
+  })
+  pool.emit('forceRelease', {
+    id: l.id,
+    age: l.ageMs,
+    ageMs: l.ageMs,
+    idleMs: l.idleMs,
+    location: l.location,
+    stack: l.stack,
+    reason: ev.reason,
+    tag: l.tag,
+  })
 }
 
 function onLeakResolved(pool, ev) {
@@ -97,7 +121,14 @@ function handle(pool, ev) {
     }
     case 'notification': {
       const client = pool.clientFor(ev.connId)
-      if (client) safeEmit(client, 'notification', { length: undefined, processId: ev.processId, channel: ev.channel, payload: ev.payload, name: 'notification' })
+      if (client)
+        safeEmit(client, 'notification', {
+          length: undefined,
+          processId: ev.processId,
+          channel: ev.channel,
+          payload: ev.payload,
+          name: 'notification',
+        })
       break
     }
     case 'notice': {

@@ -404,8 +404,7 @@ class PoolInternals {
    */
   _touchKeepAlive() {
     if (this._stopped) return
-    const need =
-      this._entries.size > 0 || (!this.settings.allowExitOnIdle && !this._pool.ending && this._native.idleCount > 0)
+    const need = this._entries.size > 0 || (!this.settings.allowExitOnIdle && !this._pool.ending && this._native.idleCount > 0)
     if (need && !this._keepAliveRefed) {
       this._keepAlive.ref()
       this._keepAliveRefed = true

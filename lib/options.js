@@ -11,8 +11,19 @@ const { FrameRules } = require('./stack')
 
 /** Options only this layer reads: never sent to the core (pg's `Client` and `stream` are functions). */
 const JS_ONLY = new Set([
-  'log', 'verify', 'onConnect', 'types', 'Promise', 'Client', 'stream',
-  'captureStacks', 'stackTraceLimit', 'ignoreFrames', 'alertBufferSize', 'allowExitOnIdle', 'parseInputDatesAsUTC',
+  'log',
+  'verify',
+  'onConnect',
+  'types',
+  'Promise',
+  'Client',
+  'stream',
+  'captureStacks',
+  'stackTraceLimit',
+  'ignoreFrames',
+  'alertBufferSize',
+  'allowExitOnIdle',
+  'parseInputDatesAsUTC',
   'pipeline',
 ])
 

@@ -100,7 +100,10 @@ class LeakDetectingPool extends EventEmitter {
     const holder = this._capturesStack(opts) ? capture(this.connect, this._settings.stackTraceLimit, this._settings.frameRules) : null
     const p = this._acquire(opts, holder, false)
     if (cb) {
-      p.then((c) => cb(undefined, c, (err) => c.release(err)), (e) => cb(e, undefined, NOOP))
+      p.then(
+        (c) => cb(undefined, c, (err) => c.release(err)),
+        (e) => cb(e, undefined, NOOP)
+      )
       return undefined
     }
     return p
@@ -244,7 +247,10 @@ class LeakDetectingPool extends EventEmitter {
       p = this._clientQuery(q, tag)
     }
     if (callback) {
-      p.then((r) => callback(undefined, r), (e) => callback(e))
+      p.then(
+        (r) => callback(undefined, r),
+        (e) => callback(e)
+      )
       return undefined
     }
     return p
@@ -400,7 +406,10 @@ class LeakDetectingPool extends EventEmitter {
       this._completions.stop()
     })
     if (cb) {
-      p.then(() => cb(), (e) => cb(e))
+      p.then(
+        () => cb(),
+        (e) => cb(e)
+      )
       return undefined
     }
     return p
@@ -483,7 +492,14 @@ class LeakDetectingPool extends EventEmitter {
   }
 
   toJSON() {
-    return { options: this.options, totalCount: this.totalCount, idleCount: this.idleCount, waitingCount: this.waitingCount, ending: this.ending, ended: this.ended }
+    return {
+      options: this.options,
+      totalCount: this.totalCount,
+      idleCount: this.idleCount,
+      waitingCount: this.waitingCount,
+      ending: this.ending,
+      ended: this.ended,
+    }
   }
 }
 

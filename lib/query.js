@@ -12,7 +12,16 @@ function normalize(config, values, callback) {
   }
   let q
   if (typeof config === 'string') {
-    q = { text: config, values: undefined, name: undefined, rowMode: undefined, types: undefined, queryMode: undefined, callback: undefined, query_timeout: undefined }
+    q = {
+      text: config,
+      values: undefined,
+      name: undefined,
+      rowMode: undefined,
+      types: undefined,
+      queryMode: undefined,
+      callback: undefined,
+      query_timeout: undefined,
+    }
   } else {
     q = {
       text: config.text,

@@ -44,7 +44,9 @@ function exhaustionMessage(holders, max, tag) {
   const used = holders.reduce((n, h) => n + h.count, 0)
   const atTag = tag != null ? `tag ${JSON.stringify(tag)} at its limit, ` : ''
   if (used === 0) return atTag ? `${base} (${atTag}${used}/${max} in use)` : base
-  const parts = holders.map((h, i) => `${h.count} ${i === 0 ? 'held by ' : 'by '}${h.location} for up to ${(h.oldestMs / 1000).toFixed(1)}s`)
+  const parts = holders.map(
+    (h, i) => `${h.count} ${i === 0 ? 'held by ' : 'by '}${h.location} for up to ${(h.oldestMs / 1000).toFixed(1)}s`
+  )
   return `${base} (${atTag}${used}/${max} in use: ${parts.join('; ')})`
 }
 
@@ -74,8 +76,17 @@ function leakOf(l, entry) {
  */
 function reclaimedError(reason, leak, at = Date.now()) {
   const what =
-    reason === 'end' ? 'was destroyed by pool.end()' : reason === 'garbage-collected' ? 'was reclaimed after being garbage-collected' : 'was force-released by the pool'
-  const why = reason === 'idle' ? ` (idle for ${leak.idleMs} ms, over forceReleaseAfterMs)` : reason === 'end' ? ' (still checked out when endTimeoutMs ran out)' : ''
+    reason === 'end'
+      ? 'was destroyed by pool.end()'
+      : reason === 'garbage-collected'
+        ? 'was reclaimed after being garbage-collected'
+        : 'was force-released by the pool'
+  const why =
+    reason === 'idle'
+      ? ` (idle for ${leak.idleMs} ms, over forceReleaseAfterMs)`
+      : reason === 'end'
+        ? ' (still checked out when endTimeoutMs ran out)'
+        : ''
   return clientError(
     'LDP_CLIENT_RECLAIMED',
     `Client ${what} at ${new Date(at).toISOString()} after being held for ${leak.ageMs} ms${why}; its connection was closed. It was checked out at ${leak.location}`

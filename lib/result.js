@@ -51,13 +51,14 @@ class Result {
   }
 }
 
-
-const utf8 = typeof Buffer.prototype.utf8Slice === 'function'
-  ? (buf, start, end) => buf.utf8Slice(start, end)
-  : (buf, start, end) => buf.toString('utf8', start, end)
-const latin1 = typeof Buffer.prototype.latin1Slice === 'function'
-  ? (buf, start, end) => buf.latin1Slice(start, end)
-  : (buf, start, end) => buf.toString('latin1', start, end)
+const utf8 =
+  typeof Buffer.prototype.utf8Slice === 'function'
+    ? (buf, start, end) => buf.utf8Slice(start, end)
+    : (buf, start, end) => buf.toString('utf8', start, end)
+const latin1 =
+  typeof Buffer.prototype.latin1Slice === 'function'
+    ? (buf, start, end) => buf.latin1Slice(start, end)
+    : (buf, start, end) => buf.toString('latin1', start, end)
 
 function cstring(buf, pos) {
   const end = buf.indexOf(0, pos)
@@ -182,7 +183,8 @@ class ReplyState {
         case 0x45: // E
           if (!this.error) this.error = databaseError(errorFields(buf, body, frameEnd))
           break
-        case 0x21: { // ! code, message, and optionally the error's other members as JSON
+        case 0x21: {
+          // ! code, message, and optionally the error's other members as JSON
           if (!this.error) {
             const [code, next] = cstring(buf, body)
             const [message, rest] = cstring(buf, next)

@@ -153,8 +153,12 @@ const ROWS_SPEC = [
 function markdown(results) {
   const { summary, targets: tg, pgbench } = results
   const lines = []
-  const subjects = SUBJECTS.filter((s) => Object.values(summary).some((bySubject) => bySubject[s.id] && (bySubject[s.id].n || bySubject[s.id].errors.length)))
-  lines.push(`| metric (median of ${results.options.rounds} round${results.options.rounds === 1 ? '' : 's'}, ±half-range) | ${subjects.map((s) => s.label).join(' | ')} |`)
+  const subjects = SUBJECTS.filter((s) =>
+    Object.values(summary).some((bySubject) => bySubject[s.id] && (bySubject[s.id].n || bySubject[s.id].errors.length))
+  )
+  lines.push(
+    `| metric (median of ${results.options.rounds} round${results.options.rounds === 1 ? '' : 's'}, ±half-range) | ${subjects.map((s) => s.label).join(' | ')} |`
+  )
   lines.push(`|---|${subjects.map(() => '---:').join('|')}|`)
   for (const r of ROWS_SPEC) {
     const cells = subjects.map((s) => {
@@ -198,7 +202,9 @@ function markdown(results) {
   lines.push('|---|---:|---:|:---:|')
   for (const t of tg) {
     const range = t.range && t.range.length ? ` (${fmt(t.range[0], 2)}–${fmt(t.range[1], 2)})` : ''
-    lines.push(`| ${t.text} | ${t.cmp} ${fmt(t.required, 2)}× | ${t.actual == null ? '–' : `${fmt(t.actual, 2)}×${range}`} | ${t.met == null ? 'n/a' : t.met ? 'yes' : '**no**'} |`)
+    lines.push(
+      `| ${t.text} | ${t.cmp} ${fmt(t.required, 2)}× | ${t.actual == null ? '–' : `${fmt(t.actual, 2)}×${range}`} | ${t.met == null ? 'n/a' : t.met ? 'yes' : '**no**'} |`
+    )
   }
   return lines.join('\n')
 }

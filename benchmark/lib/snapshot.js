@@ -63,7 +63,8 @@ function describeAddon(file, root) {
 function snapshotPackage(root, addonPath) {
   const nodeName = fs.readdirSync(root).find((f) => f.endsWith('.node'))
   const src = addonPath ? path.resolve(addonPath) : nodeName ? path.join(root, nodeName) : null
-  if (!src || !fs.existsSync(src)) throw new Error(`no native addon to benchmark (${src || `no *.node in ${root}`}); run \`node scripts/build.js\``)
+  if (!src || !fs.existsSync(src))
+    throw new Error(`no native addon to benchmark (${src || `no *.node in ${root}`}); run \`node scripts/build.js\``)
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ldp-bench-pkg-'))
   for (const f of FILES) {
     if (fs.existsSync(path.join(root, f))) fs.copyFileSync(path.join(root, f), path.join(dir, f))
