@@ -115,30 +115,24 @@ pub fn check_frame(frame: &[u8]) -> std::result::Result<(), String> {
 
 /// A `DataRow` body: a column count, then each value's length (-1: NULL) and bytes, exactly.
 fn data_row_ok(body: &[u8]) -> bool {
-    let Some(n) = body.get(..2) else { return false };
-    let n = i16::from_be_bytes([n[0], n[1]]);
-    if n < 0 {
-        return false;
-    }
-    let mut pos = 2usize;
-    for _ in 0..n {
-        let Some(l) = body.get(pos..pos + 4) else {
-            return false;
-        };
+    counted_items_fill(body, |pos| {
+        let l = body.get(pos..pos + 4)?;
         let len = i32::from_be_bytes([l[0], l[1], l[2], l[3]]);
-        pos += 4;
-        if len < -1 {
-            return false;
-        }
-        if len > 0 {
-            pos += len as usize;
-        }
-    }
-    pos == body.len()
+        (len >= -1).then(|| pos + 4 + len.max(0) as usize)
+    })
 }
 
 /// A `RowDescription` body: a field count, then per field a name and 18 bytes, exactly.
 fn row_description_ok(body: &[u8]) -> bool {
+    counted_items_fill(body, |pos| {
+        let end = body.get(pos..)?.iter().position(|b| *b == 0)?;
+        Some(pos + end + 1 + 18)
+    })
+}
+
+/// A body that is a non-negative 16-bit count, then that many items, and nothing after them:
+/// `item(pos)` gives where the item starting at `pos` ends, or `None` when it is malformed.
+fn counted_items_fill(body: &[u8], item: impl Fn(usize) -> Option<usize>) -> bool {
     let Some(n) = body.get(..2) else { return false };
     let n = i16::from_be_bytes([n[0], n[1]]);
     if n < 0 {
@@ -146,10 +140,10 @@ fn row_description_ok(body: &[u8]) -> bool {
     }
     let mut pos = 2usize;
     for _ in 0..n {
-        let Some(end) = body.get(pos..).and_then(|r| r.iter().position(|b| *b == 0)) else {
-            return false;
-        };
-        pos += end + 1 + 18;
+        match item(pos) {
+            Some(next) => pos = next,
+            None => return false,
+        }
     }
     pos == body.len()
 }

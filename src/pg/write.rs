@@ -135,21 +135,11 @@ impl Writes {
         stmt: Statement,
         reply: ReplyTo,
     ) -> Option<(ReplyTo, Error)> {
-        let mut guard = self.side.lock();
-        let Some(ws) = guard.as_mut() else {
-            return Some((reply, Error::ConnectionTerminated));
-        };
-        let mut d = driver.lock();
-        if d.dead || !ws.open {
-            return Some((reply, Error::ConnectionTerminated));
-        }
-        match encode_job(&mut d, &mut ws.out, stmt, reply) {
-            Ok(p) => d.pending.push_back(p),
-            Err(refused) => return Some(refused),
-        }
-        drop(d);
-        ws.write_now(&self.wake);
-        None
+        self.queue_and_write(driver, reply, |d, out, reply| {
+            let pending = encode_job(d, out, stmt, reply)?;
+            d.pending.push_back(pending);
+            Ok(())
+        })
     }
 
     /// Opens a raw session (already counted in flight): its reply slot is pushed and its
@@ -161,6 +151,27 @@ impl Writes {
         first: &[u8],
         reply: ReplyTo,
     ) -> Option<(ReplyTo, Error)> {
+        self.queue_and_write(driver, reply, |d, out, reply| {
+            for name in d.cache.to_close.drain(..) {
+                postgres_protocol::message::frontend::close(b'S', &name, out).ok();
+            }
+            d.pending.push_back(Pending::new(reply, true));
+            out.extend_from_slice(first);
+            Ok(())
+        })
+    }
+
+    /// Under the write lock and the driver's lock (in that order), `queue` registers a reply
+    /// slot and appends its bytes; then what the socket takes at once is written. The slot is
+    /// registered before its bytes can go out, so the answer always finds it. Returns the
+    /// refusal, to answer after the locks are released, when the connection is gone or
+    /// `queue` refuses.
+    fn queue_and_write(
+        &self,
+        driver: &Mutex<Driver>,
+        reply: ReplyTo,
+        queue: impl FnOnce(&mut Driver, &mut BytesMut, ReplyTo) -> Result<(), (ReplyTo, Error)>,
+    ) -> Option<(ReplyTo, Error)> {
         let mut guard = self.side.lock();
         let Some(ws) = guard.as_mut() else {
             return Some((reply, Error::ConnectionTerminated));
@@ -169,12 +180,10 @@ impl Writes {
         if d.dead || !ws.open {
             return Some((reply, Error::ConnectionTerminated));
         }
-        for name in d.cache.to_close.drain(..) {
-            postgres_protocol::message::frontend::close(b'S', &name, &mut ws.out).ok();
+        if let Err(refused) = queue(&mut d, &mut ws.out, reply) {
+            return Some(refused);
         }
-        d.pending.push_back(Pending::new(reply, true));
         drop(d);
-        ws.out.extend_from_slice(first);
         ws.write_now(&self.wake);
         None
     }
