@@ -162,6 +162,26 @@ test('the password never shows in util.inspect, toString, JSON.stringify (pool, 
   }
 })
 
+test('a password in connectionString never shows either, and new Pool(pool.options) still connects', async () => {
+  const cfg = await dbConfig()
+  const url = new URL(cfg.connectionString)
+  // The server's real password when it needs one; else any (a trusting server ignores it).
+  if (!url.password) url.password = SECRET
+  const secret = decodeURIComponent(url.password)
+  const a = new LeakDetectingPool({ connectionString: url.href })
+  const b = new LeakDetectingPool(a.options)
+  try {
+    const texts = [util.inspect(a, { depth: 8 }), util.inspect(a.options, { depth: 8 }), JSON.stringify(a), JSON.stringify(a.options)]
+    for (const t of texts) assert.ok(!t.includes(secret), `password leaked in: ${t.slice(0, 200)}`)
+    assert.equal(a.options.connectionString, url.href, 'kept for new Pool(pool.options)')
+    assert.equal(b.options.connectionString, url.href)
+    assert.equal((await b.query('SELECT 1 AS n')).rows[0].n, 1)
+  } finally {
+    await a.end()
+    await b.end()
+  }
+})
+
 test('JSON.stringify(pool) does not throw (also with clients checked out and after end)', async () => {
   const pool = new LeakDetectingPool(await dbConfig())
   const c = await pool.connect()

@@ -27,6 +27,18 @@ const JS_ONLY = new Set([
   'pipeline',
 ])
 
+/** Whether connection string `cs` holds a password (`user:secret@` or `password=`). */
+function hasPassword(cs) {
+  if (typeof cs !== 'string') return false
+  try {
+    const u = new URL(cs)
+    if (u.password || u.searchParams.has('password')) return true
+  } catch {
+    // Not a URL (e.g. a socket path): look for the keyword form.
+  }
+  return /(^|[\s?&])password=/i.test(cs)
+}
+
 function hide(obj, key, value) {
   Object.defineProperty(obj, key, { configurable: true, enumerable: false, writable: true, value })
 }
@@ -39,6 +51,8 @@ function hide(obj, key, value) {
 function poolOptions(options, resolved) {
   const o = Object.assign({}, options)
   if (options != null && 'password' in options) hide(o, 'password', options.password)
+  // A connection string that carries a password is a password: kept, but not enumerable.
+  if (options != null && hasPassword(options.connectionString)) hide(o, 'connectionString', options.connectionString)
   if (options != null && options.ssl && typeof options.ssl === 'object') {
     o.ssl = Object.assign({}, options.ssl)
     if ('key' in options.ssl) hide(o.ssl, 'key', options.ssl.key)
