@@ -6,16 +6,7 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const { parse } = require('pg-connection-string')
-const { both, dbConfig } = require('./helpers/parity')
-
-async function withClient(pool, fn) {
-  const c = await pool.connect()
-  try {
-    return await fn(c)
-  } finally {
-    c.release()
-  }
-}
+const { both, dbConfig, withClient } = require('./helpers/parity')
 
 test("connect() on a pooled client: pg's error, as a rejection and as a callback", async () => {
   const r = await both({}, (pool) =>

@@ -9,17 +9,8 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const Cursor = require('pg-cursor')
-const { assertParity } = require('./helpers/parity')
+const { assertParity, withClient } = require('./helpers/parity')
 const { LeakDetectingPool } = require('..')
-
-async function withClient(pool, fn) {
-  const c = await pool.connect()
-  try {
-    return await fn(c)
-  } finally {
-    c.release()
-  }
-}
 
 test('client.pipeline is true with pipeline: true and false by default (parity)', async () => {
   for (const options of [{ pipeline: true }, {}, { pipeline: false }]) {

@@ -188,8 +188,19 @@ async function terminate(pid) {
   }
 }
 
+/** Runs `fn` with a client checked out of `pool` (either implementation), then releases it. */
+async function withClient(pool, fn) {
+  const c = await pool.connect()
+  try {
+    return await fn(c)
+  } finally {
+    c.release()
+  }
+}
+
 module.exports = {
   IMPLS,
+  withClient,
   both,
   assertParity,
   recordEvents,

@@ -885,8 +885,24 @@ const FLOATISH = [
   ]),
 ]
 
+/** Every scalar case: the built-in types, dates and times, geometry, ranges, the fixtures'. */
+function scalarCases(fx) {
+  return [
+    ...Object.values(SCALARS).flat(),
+    ...DATES,
+    ...TIMESTAMPS,
+    ...TIMESTAMPTZS,
+    ...TIMES,
+    ...INTERVALS,
+    ...GEOMETRY,
+    ...RANGES,
+    ...fixtureCases(fx),
+  ]
+}
+
 module.exports = {
   openPools,
+  scalarCases,
   closePools,
   dbConfig,
   describe,
