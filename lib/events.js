@@ -12,7 +12,7 @@
 
 const { clientError, databaseError, noticeMessage } = require('./errors')
 const { safeEmit } = require('./emit')
-const { siteOf, leakOf, reclaimedError } = require('./report')
+const { siteOf, reportedSite, leakOf, reclaimedError } = require('./report')
 const { FAILED, CLOSED } = require('./client')
 
 /** A connection's failure: pg's DatabaseError when the server said why, else our error. */
@@ -74,7 +74,7 @@ function onForceRelease(pool, ev) {
 function onLeakResolved(pool, ev) {
   // Only a reported checkout resolves, and JS kept its entry when releasing it.
   const e = pool.entryOf(ev.checkoutId)
-  const location = e ? e.location || siteOf(false, e) : 'unknown'
+  const location = reportedSite(e)
   pool.observer.leakEnded(location, ev.heldMs)
   pool.observer.alert('leak-resolved', { id: ev.checkoutId, location, ageMs: ev.heldMs })
   pool.emit('leakResolved', { id: ev.checkoutId, heldMs: ev.heldMs, location })

@@ -23,7 +23,7 @@
 const { PoolClient, ATTACH, DETACH } = require('./client')
 const { CheckoutInfo } = require('./completions')
 const { Observer } = require('./observe')
-const { siteOf, reclaimedError } = require('./report')
+const { siteOf, reportedSite, reclaimedError } = require('./report')
 const { sourceMapMemory } = require('./source-maps')
 const { fromInfo } = require('./errors')
 const { safeEmit } = require('./emit')
@@ -133,6 +133,22 @@ class PoolInternals {
     if (served.isNew) safeEmit(this._pool, 'connect', client)
     safeEmit(this._pool, 'acquire', client)
     safeEmit(this._pool, 'release', err, client)
+  }
+
+  /** Reported checkouts still held: each one's reported location and how long it has been held. */
+  reportedRows() {
+    const out = []
+    for (const r of JSON.parse(this._native.activeCheckouts())) {
+      const e = this._entries.get(r.id)
+      if (e !== undefined && e.reported) out.push({ location: e.location, heldMs: r.heldMs })
+    }
+    return out
+  }
+
+  /** How long the oldest active checkout has been held (ms), 0 when none is. */
+  oldestHeldMs() {
+    const rows = JSON.parse(this._native.activeCheckouts())
+    return rows.length ? rows[0].heldMs : 0
   }
 
   /**
@@ -316,8 +332,7 @@ class PoolInternals {
    * event's error is.
    */
   reclaimError(checkoutId, facts) {
-    const entry = this.entryOf(checkoutId)
-    const location = (entry && entry.location) || siteOf(false, entry)
+    const location = reportedSite(this.entryOf(checkoutId))
     return reclaimedError(facts.reason, { ageMs: facts.heldMs, location }, facts.at)
   }
 

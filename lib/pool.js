@@ -12,7 +12,7 @@ const { parse } = require('./result')
 const { fromInfo } = require('./errors')
 const { poolOptions, toJson, jsOptions, parseResolved, settingsOf } = require('./options')
 const { capture } = require('./stack')
-const { holdersOf, exhaustionMessage } = require('./report')
+const { holdersOf, exhaustionMessage, poolEndedError } = require('./report')
 const { metricsText } = require('./observe')
 const { Dispatcher } = require('./events')
 const { PoolInternals } = require('./internals')
@@ -93,7 +93,7 @@ class LeakDetectingPool extends EventEmitter {
       cb = typeof b === 'function' ? b : undefined
     }
     if (this.ending) {
-      const err = new Error('Cannot use a pool after calling end on the pool')
+      const err = poolEndedError()
       if (cb) return later(cb, err, undefined, NOOP)
       return this.Promise.reject(err)
     }
@@ -237,7 +237,7 @@ class LeakDetectingPool extends EventEmitter {
     this.log('dispatching query')
     let p
     if (this.ending) {
-      p = this.Promise.reject(new Error('Cannot use a pool after calling end on the pool'))
+      p = this.Promise.reject(poolEndedError())
     } else if (this._fastPath() && tag === undefined && !(q.query_timeout || this._settings.queryTimeoutMs)) {
       // A query that times out must give its connection up at once (pg-pool releases it with
       // the error, destroying it): only the client path can do that. A tagged one goes
@@ -355,9 +355,7 @@ class LeakDetectingPool extends EventEmitter {
       })
       cb = (err, r) => (err ? rej(err) : res(r))
     }
-    const acquired = this.ending
-      ? this.Promise.reject(new Error('Cannot use a pool after calling end on the pool'))
-      : this._acquire(undefined, null, true)
+    const acquired = this.ending ? this.Promise.reject(poolEndedError()) : this._acquire(undefined, null, true)
     acquired.then(
       (client) => {
         let released = false
@@ -447,11 +445,10 @@ class LeakDetectingPool extends EventEmitter {
   getMetrics() {
     const c = JSON.parse(this._native.counts())
     const m = JSON.parse(this._native.metrics())
-    const active = JSON.parse(this._native.activeCheckouts())
     const s = m.counters
     return {
       pool: { total: c.total, idle: c.idle, waiting: c.waiting, max: this._settings.max, min: this._settings.min },
-      connections: { active: c.active, oldest: active.length ? active[0].heldMs : 0 },
+      connections: { active: c.active, oldest: this._internals.oldestHeldMs() },
       stats: s,
       leakRate: s.totalAcquired ? s.leaksDetected / s.totalAcquired : 0,
       acquireWait: m.acquireWait,
@@ -469,13 +466,11 @@ class LeakDetectingPool extends EventEmitter {
   getLeakReport() {
     // Reported checkouts still held, by site: how many, and how old the oldest is by now.
     const live = new Map()
-    for (const a of this._internals.activeRows()) {
-      if (!a.reported) continue
-      const loc = this._internals.entryOf(a.id).location
-      const l = live.get(loc) || { active: 0, oldestAgeMs: 0 }
+    for (const { location, heldMs } of this._internals.reportedRows()) {
+      const l = live.get(location) || { active: 0, oldestAgeMs: 0 }
       l.active++
-      l.oldestAgeMs = Math.max(l.oldestAgeMs, a.heldMs)
-      live.set(loc, l)
+      l.oldestAgeMs = Math.max(l.oldestAgeMs, heldMs)
+      live.set(location, l)
     }
     return this._internals.observer.report(live)
   }

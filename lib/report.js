@@ -99,4 +99,14 @@ function releasedError(at) {
   return clientError('LDP_CLIENT_RELEASED', `Client was released to the pool${when}; a released client cannot run queries`)
 }
 
-module.exports = { siteOf, holdersOf, exhaustionMessage, leakOf, reclaimedError, releasedError }
+/** Where a checkout is named once it may have been reported: the reported location, else its site. */
+function reportedSite(entry) {
+  return entry ? entry.location || siteOf(false, entry) : 'unknown'
+}
+
+/** pg-pool's error for a call on a pool after end(). */
+function poolEndedError() {
+  return new Error('Cannot use a pool after calling end on the pool')
+}
+
+module.exports = { siteOf, reportedSite, poolEndedError, holdersOf, exhaustionMessage, leakOf, reclaimedError, releasedError }
