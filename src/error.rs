@@ -274,6 +274,23 @@ impl Error {
     /// The stable code of this error, exposed to JS as `err.code`.
     ///
     /// Server errors use their SQLSTATE, like pg; our own errors use `LDP_*` codes.
+    /// The facts beyond code and message that the JS layer reads, as a JSON object: a socket
+    /// error's Node members (`errno`, `syscall`, …), a reclaim's `reason`, `at` and `heldMs`.
+    pub fn facts_json(&self) -> Option<String> {
+        match self {
+            Error::ClientReclaimed(r) => Some(
+                serde_json::json!({
+                    "reason": r.reason.as_str(),
+                    "at": r.at_ms,
+                    "heldMs": r.held_ms,
+                })
+                .to_string(),
+            ),
+            Error::Socket(s) => Some(s.node_fields().to_string()),
+            _ => None,
+        }
+    }
+
     pub fn code(&self) -> &str {
         match self {
             Error::Config(_) => "LDP_INVALID_OPTION",

@@ -116,17 +116,7 @@ impl From<Error> for JsErrorInfo {
                 })
                 .to_string(),
             ),
-            // The facts of a reclaim: JS words the message (with the checkout's site).
-            Error::ClientReclaimed(r) => Some(
-                serde_json::json!({
-                    "reason": r.reason.as_str(),
-                    "at": r.at_ms,
-                    "heldMs": r.held_ms,
-                })
-                .to_string(),
-            ),
-            Error::Socket(s) => Some(s.node_fields().to_string()),
-            _ => None,
+            other => other.facts_json(),
         };
         JsErrorInfo {
             code: e.code().to_string(),

@@ -198,21 +198,7 @@ pub fn client_error(code: &str, message: &str) -> Vec<u8> {
 pub fn push_error(out: &mut Vec<u8>, e: &Error) {
     match e {
         Error::Db(db) => out.extend_from_slice(&db.frame),
-        Error::ClientReclaimed(r) => {
-            // The facts of a reclaim: JS words the message (with the checkout's site).
-            let facts = serde_json::json!({
-                "reason": r.reason.as_str(),
-                "at": r.at_ms,
-                "heldMs": r.held_ms,
-            })
-            .to_string();
-            push_client_frame(out, e.code(), &e.to_string(), Some(&facts));
-        }
-        Error::Socket(s) => {
-            let extra = s.node_fields().to_string();
-            push_client_frame(out, e.code(), &e.to_string(), Some(&extra))
-        }
-        e => push_client_error(out, e.code(), &e.to_string()),
+        e => push_client_frame(out, e.code(), &e.to_string(), e.facts_json().as_deref()),
     }
 }
 

@@ -108,8 +108,7 @@ impl ReadLoop {
         }
         let shared = &self.shared;
         shared.closed.store(true, Ordering::Release);
-        shared.session.store(false, Ordering::Release);
-        shared.flow.reset();
+        shared.end_session();
         let pending: Vec<Pending> = {
             let mut d = shared.driver.lock();
             d.dead = true;
@@ -301,8 +300,7 @@ fn handle_frame(
             shared.txn_status.store(status, Ordering::Release);
             let p = pending.pop_front().expect("front exists");
             drop(d);
-            shared.session.store(false, Ordering::Release);
-            shared.flow.reset();
+            shared.end_session();
             shared.finish_one();
             p.reply.send(p.out);
         }

@@ -190,10 +190,17 @@ impl ConnShared {
 
     /// Opens a raw session (already counted with `start_one`) and writes its first bytes; a
     /// session that cannot be opened is answered with the reason at once.
+    /// Ends the raw session (if any): frames go to requests again, and a reader paused by
+    /// the session's flow control may read on.
+    pub(super) fn end_session(&self) {
+        self.session.store(false, Ordering::Release);
+        self.flow.reset();
+    }
+
     pub(super) fn open_session(&self, first: &[u8], reply: ReplyTo) {
         self.session.store(true, Ordering::Release);
         if let Some((reply, e)) = self.writes.open_session(&self.driver, first, reply) {
-            self.session.store(false, Ordering::Release);
+            self.end_session();
             self.finish_one();
             reply.fail(&e);
         }

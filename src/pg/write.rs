@@ -152,9 +152,7 @@ impl Writes {
         reply: ReplyTo,
     ) -> Option<(ReplyTo, Error)> {
         self.queue_and_write(driver, reply, |d, out, reply| {
-            for name in d.cache.to_close.drain(..) {
-                postgres_protocol::message::frontend::close(b'S', &name, out).ok();
-            }
+            flush_closes(d, out);
             d.pending.push_back(Pending::new(reply, true));
             out.extend_from_slice(first);
             Ok(())
@@ -282,6 +280,13 @@ impl Writes {
     }
 }
 
+/// Writes a `Close` for every statement the cache evicted, ahead of the next request.
+fn flush_closes(d: &mut Driver, buf: &mut BytesMut) {
+    for name in d.cache.to_close.drain(..) {
+        postgres_protocol::message::frontend::close(b'S', &name, buf).ok();
+    }
+}
+
 /// Encodes one request into `buf` and returns its pending slot, or the refusal to answer
 /// once the locks are released.
 fn encode_job(
@@ -291,9 +296,7 @@ fn encode_job(
     reply: ReplyTo,
 ) -> std::result::Result<Pending, (ReplyTo, Error)> {
     let mut p = Pending::new(reply, matches!(stmt, Statement::Extended { .. }));
-    for name in d.cache.to_close.drain(..) {
-        postgres_protocol::message::frontend::close(b'S', &name, buf).ok();
-    }
+    flush_closes(d, buf);
     let mark = buf.len();
     let res = match &stmt {
         Statement::Simple(sql) => encode_simple(buf, sql),

@@ -6,7 +6,6 @@
 //! transaction or with a request in flight; every event is emitted with the lock free.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use super::checkout::Status;
 use super::events::{LeakInfo, PoolEvent};
@@ -128,10 +127,7 @@ impl PoolInner {
                 st.tags.give_back(t);
             }
             let held_ms = rec.acquired.elapsed().as_millis() as u64;
-            let at_ms = SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map(|d| d.as_millis() as u64)
-                .unwrap_or(0);
+            let at_ms = super::views::epoch_ms();
             *rec.status.lock() = Status::Reclaimed(Reclaimed {
                 reason,
                 at_ms,

@@ -51,7 +51,7 @@ pub struct ActiveCheckout {
     pub in_transaction: bool,
 }
 
-fn epoch_ms() -> u64 {
+pub(super) fn epoch_ms() -> u64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
