@@ -270,23 +270,13 @@ impl PoolInner {
     }
 
     /// Puts a healthy, clean connection back: to the first waiter, else on the idle stack.
+    /// Through [`pulse_locked`](Self::pulse_locked), so a tag slot given back just before
+    /// also moves that tag's next caller into the pool's line.
     pub(super) fn return_conn(self: &Arc<Self>, conn: Conn, uses: u64) {
         let mut st = self.state.lock();
         if st.ending || conn.shared().is_closed() {
             self.remove_locked(&mut st, &conn);
             return;
-        }
-        let mut conn = conn;
-        while let Some(w) = st.waiters.pop_front() {
-            let lease = Lease {
-                conn,
-                uses,
-                is_new: false,
-            };
-            match self.serve_locked(&mut st, w, Ok(lease)) {
-                None => return,
-                Some(lease) => conn = lease.conn,
-            }
         }
         st.idle.push(IdleConn {
             conn,
@@ -294,10 +284,7 @@ impl PoolInner {
             uses,
             checked: None,
         });
-        if st.tags.queued() > 0 {
-            // Waiters that went away gave tag slots back: their tags' next callers may pass.
-            self.pulse_locked(&mut st);
-        }
+        self.pulse_locked(&mut st);
         drop(st);
         if self.reaper_parked.swap(false, Ordering::SeqCst) {
             self.reaper_wake.notify_one();

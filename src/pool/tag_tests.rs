@@ -231,3 +231,42 @@ async fn slot_accounting_stays_exact_under_random_interleavings() {
     assert_eq!(st.tags.sizes(), (0, 0), "every slot came back");
     assert!(st.checkouts.is_empty() && st.waiters.is_empty());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_tag_slot_given_back_while_the_pool_queue_is_served_moves_its_caller_into_line() {
+    let server = FakeServer::silent().await;
+    let inner = pool(server.port, json!({}));
+    let a = take(&inner, tagged("export")).await;
+    let _b = take(&inner, tagged("export")).await;
+    let u1 = take(&inner, CheckoutMeta::default()).await;
+    let u2 = take(&inner, CheckoutMeta::default()).await;
+    let third = tokio::spawn(inner.acquire(tagged("export")));
+    settle().await;
+    let w1 = tokio::spawn(inner.acquire(CheckoutMeta::default()));
+    let w2 = tokio::spawn(inner.acquire(CheckoutMeta::default()));
+    settle().await;
+    // Export has room again; the freed connection goes to the first in the pool's line, and
+    // the export caller joins that line now, ahead of anyone who comes later.
+    a.release(false).expect("released");
+    let w1 = w1.await.expect("joined").expect("w1 served");
+    let w3 = tokio::spawn(inner.acquire(CheckoutMeta::default()));
+    settle().await;
+    u1.release(false).expect("released");
+    let w2 = w2.await.expect("joined").expect("w2 served");
+    u2.release(false).expect("released");
+    let c = tokio::time::timeout(Duration::from_millis(100), third)
+        .await
+        .expect("the export caller is served before a later untagged one")
+        .expect("joined")
+        .expect("served");
+    assert!(!w3.is_finished(), "the later caller still waits");
+    assert_exact(&inner);
+    for x in [c, w1, w2] {
+        x.release(false).expect("released");
+    }
+    w3.await
+        .expect("joined")
+        .expect("w3 served")
+        .release(false)
+        .expect("released");
+}
