@@ -30,6 +30,14 @@ function within(p, ms, what) {
   return Promise.race([Promise.resolve(p), bound]).finally(() => clearTimeout(timer))
 }
 
+const NOOP = () => {}
+
+/** One no-op `error` listener on a (reused) client: its failures reach the pending query. */
+function quiet(client) {
+  if (!client.listeners('error').includes(NOOP)) client.on('error', NOOP)
+  return client
+}
+
 /** The pool's counters. */
 const counts = (pool) => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount })
 
@@ -90,7 +98,7 @@ async function transfers(pool, table, n, prefix, { ms = 15000, sleepSec = 0.05 }
     let client
     try {
       client = await within(pool.connect(), ms, `connect for ${token}`)
-      client.on('error', () => {}) // the error also reaches the pending query
+      quiet(client) // the error also reaches the pending query
       o.stage = 'begin'
       await within(client.query('BEGIN'), ms, `BEGIN of ${token}`)
       o.stage = 'insert'
@@ -153,4 +161,4 @@ async function serves(pool, n, prefix = 'again', ms = 10000) {
   assert.equal(r.ok, n, `after recovery: ${r.failed.map((o) => o.err.message).join('; ')}`)
 }
 
-module.exports = { within, counts, settled, tagged, assertClean, transfers, checkLedger, serves, viaPg, sleep }
+module.exports = { quiet, within, counts, settled, tagged, assertClean, transfers, checkLedger, serves, viaPg, sleep }
