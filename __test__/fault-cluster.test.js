@@ -224,7 +224,11 @@ const AUTH_FAILURES = [
     { user: 'fault_md5', password: () => 42 },
     (e) => e.message === 'Password must be a string' || /string/.test(e.message),
   ],
-  ['a password function that never settles', { user: 'fault_scram', password: () => new Promise(() => {}) }, (e) => /timeout/i.test(e.message)],
+  [
+    'a password function that never settles',
+    { user: 'fault_scram', password: () => new Promise(() => {}) },
+    (e) => /timeout/i.test(e.message),
+  ],
 ]
 
 for (const [name, auth, isExpected] of AUTH_FAILURES) {

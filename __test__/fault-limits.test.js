@@ -57,7 +57,11 @@ test('query_timeout: "Query read timeout" on time, the connection given up and i
   const deadline = Date.now() + 3000
   let sleeping
   do {
-    const { rows } = await viaPg(db, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND query LIKE '%pg_sleep(3)%' AND state = 'active'", [appName])
+    const { rows } = await viaPg(
+      db,
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND query LIKE '%pg_sleep(3)%' AND state = 'active'",
+      [appName]
+    )
     sleeping = rows[0].n
     if (sleeping) await sleep(50)
   } while (sleeping && Date.now() < deadline)

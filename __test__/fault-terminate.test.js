@@ -16,7 +16,14 @@ const MAX = 4
 async function setup(t, opts = {}) {
   const db = await findDatabase()
   const appName = uniqueAppName('fault-term')
-  const pool = new LeakDetectingPool({ ...db, application_name: appName, max: MAX, connectionTimeoutMillis: 3000, endTimeoutMs: 500, ...opts })
+  const pool = new LeakDetectingPool({
+    ...db,
+    application_name: appName,
+    max: MAX,
+    connectionTimeoutMillis: 3000,
+    endTimeoutMs: 500,
+    ...opts,
+  })
   const poolErrors = []
   pool.on('error', (err) => poolErrors.push(err))
   t.after(() => (pool.ending ? null : within(pool.end(), 5000, 'pool.end()').catch(() => {})))
