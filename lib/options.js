@@ -75,6 +75,32 @@ function plain(v) {
   return v
 }
 
+/** Options whose value is an object the core reads member by member. */
+const OBJECT_VALUED = { ssl: 'a boolean, a string or an object', tagLimits: 'an object of tag: positive integer' }
+
+/**
+ * One option's value as JSON for the core, or a TypeError naming the option for what JSON
+ * cannot carry: a symbol, a function (other than a password function, which the core marks
+ * as such itself) where an object is read member by member, or a structure with a cycle. A
+ * function elsewhere goes as `{ $function: true }`, which the core refuses in its own words.
+ */
+function encodeOption(key, v) {
+  if (typeof v === 'symbol') throw invalidOption(TypeError, key, 'a value JSON can carry', v)
+  if (typeof v === 'function') {
+    if (OBJECT_VALUED[key] || key.startsWith('ssl.')) throw invalidOption(TypeError, key, OBJECT_VALUED[key] || 'a string', v)
+    return { $function: true }
+  }
+  const p = plain(v)
+  if (p !== null && typeof p === 'object') {
+    try {
+      JSON.stringify(p)
+    } catch {
+      throw invalidOption(TypeError, key, 'a value without cycles', v)
+    }
+  }
+  return p
+}
+
 /**
  * The JSON handed to the core: the options it reads, with what JSON cannot carry encoded as
  * the core expects (NaN/Infinity as strings, so that errors can name them; a password
@@ -87,16 +113,19 @@ function toJson(original) {
     if (JS_ONLY.has(key)) continue
     const v = original[key]
     if (key === 'password') {
-      out.password = typeof v === 'function' ? { $function: true } : plain(v)
+      out.password = typeof v === 'function' ? { $function: true } : encodeOption(key, v)
       continue
     }
     if (key === 'ssl' && v && typeof v === 'object') {
       const ssl = {}
-      for (const k of Object.keys(v)) ssl[k] = plain(v[k])
+      for (const k of Object.keys(v)) {
+        const e = encodeOption(`ssl.${k}`, v[k])
+        if (e !== undefined) ssl[k] = e
+      }
       out.ssl = ssl
       continue
     }
-    const p = plain(v)
+    const p = encodeOption(key, v)
     if (p !== undefined) out[key] = p
   }
   // A hidden password (pool.options from another pool) is not enumerable: copy it too.
@@ -165,7 +194,7 @@ function jsOptions(options) {
     allowExitOnIdle: bool(o, 'allowExitOnIdle', false),
     pipeline: bool(o, 'pipeline', false),
     // pg's `defaults.parseInputDatesAsUTC`, as a pool option: Date parameters sent as UTC text.
-    utc: o.parseInputDatesAsUTC === true,
+    utc: bool(o, 'parseInputDatesAsUTC', false),
   }
 }
 
