@@ -19,7 +19,7 @@ const { parse } = require('./result')
 const { clientError, noticeMessage, isConnectionFailure } = require('./errors')
 const { escapeLiteral, escapeIdentifier } = require('./prepare-value')
 const TypeOverrides = require('./type-overrides')
-const { safeEmit } = require('./emit')
+const { safeEmit, callUser } = require('./emit')
 const { releasedError } = require('./report')
 const { Submitter } = require('./submit/session')
 const { ConnectionParameters } = require('./connection-parameters')
@@ -207,8 +207,8 @@ class PoolClient extends EventEmitter {
     const promise = this[RUN](q)
     if (cb) {
       promise.then(
-        (r) => cb(null, r),
-        (e) => cb(e)
+        (r) => callUser(cb, null, r),
+        (e) => callUser(cb, e)
       )
       return undefined
     }

@@ -20,6 +20,7 @@ const { RUN } = require('./client')
 const { Completions, CheckoutInfo } = require('./completions')
 const pgTypes = require('pg-types')
 const { ConnectionParameters, passwordSource } = require('./connection-parameters')
+const { callUser } = require('./emit')
 
 const { NativePool } = binding
 
@@ -101,8 +102,8 @@ class LeakDetectingPool extends EventEmitter {
     const p = this._acquire(opts, holder, false)
     if (cb) {
       p.then(
-        (c) => cb(undefined, c, (err) => c.release(err)),
-        (e) => cb(e, undefined, NOOP)
+        (c) => callUser(cb, undefined, c, (err) => c.release(err)),
+        (e) => callUser(cb, e, undefined, NOOP)
       )
       return undefined
     }
@@ -248,8 +249,8 @@ class LeakDetectingPool extends EventEmitter {
     }
     if (callback) {
       p.then(
-        (r) => callback(undefined, r),
-        (e) => callback(e)
+        (r) => callUser(callback, undefined, r),
+        (e) => callUser(callback, e)
       )
       return undefined
     }
@@ -405,8 +406,8 @@ class LeakDetectingPool extends EventEmitter {
     })
     if (cb) {
       p.then(
-        () => cb(),
-        (e) => cb(e)
+        () => callUser(cb),
+        (e) => callUser(cb, e)
       )
       return undefined
     }
