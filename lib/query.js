@@ -43,6 +43,9 @@ function normalize(config, values, callback) {
   return q
 }
 
+/** The most parameters a Bind message can carry (its count is an Int16 the server reads unsigned). */
+const MAX_PARAMS = 65535
+
 /** pg's Query.requiresPreparation(). */
 function isExtended(q) {
   if (q.queryMode === 'extended') return true
@@ -61,6 +64,13 @@ function encode(q, utc) {
     throw new Error('Query values must be an array')
   }
   const extended = isExtended(q)
+  if (extended && q.values && q.values.length > MAX_PARAMS) {
+    // The protocol counts parameters in 16 bits: pg sends the count wrapped around and the
+    // server answers about a different number.
+    const err = new RangeError(`A query can have at most ${MAX_PARAMS} parameters, received ${q.values.length}`)
+    err.code = 'LDP_INVALID_QUERY'
+    throw err
+  }
   const params = extended && q.values ? prepareValues(q.values, { utc }) : null
   return [q.text == null ? '' : q.text, params, q.name == null ? null : String(q.name), extended]
 }
