@@ -168,26 +168,16 @@ test('a 100 MB parameter goes through whole, and the pool keeps serving', async 
   const r = await within(pool.query('SELECT length($1::text) AS n, md5($1::text) AS h', [big]), 60000, 'the 100 MB query')
   assert.equal(r.rows[0].n, big.length)
   assert.equal(r.rows[0].h, require('node:crypto').createHash('md5').update(big).digest('hex'))
-  const b = Buffer.alloc(100 * 1024 * 1024, 7)
-  const rb = await within(pool.query('SELECT length($1::bytea) AS n', [b]), 60000, 'the 100 MB bytea')
-  assert.equal(rb.rows[0].n, b.length)
   assert.equal((await pool.query('SELECT 1 AS n')).rows[0].n, 1)
   assert.deepEqual(counts(pool), { total: pool.totalCount, idle: pool.totalCount, waiting: 0 })
 })
 
-test('a million-row result arrives whole (objects and arrays), and the pool keeps serving', async (t) => {
+test('a million-row result arrives whole, and the pool keeps serving', async (t) => {
   const pool = new LeakDetectingPool({ ...(await findDatabase()), max: 2 })
   t.after(() => pool.end())
   const r = await within(pool.query('SELECT g, g::text AS s FROM generate_series(1, 1000000) g'), 60000, 'a million rows')
   assert.equal(r.rows.length, 1000000)
   assert.equal(r.rowCount, 1000000)
   assert.deepEqual(r.rows[999999], { g: 1000000, s: '1000000' })
-  const a = await within(
-    pool.query({ text: 'SELECT g FROM generate_series(1, 1000000) g', rowMode: 'array' }),
-    60000,
-    'a million array rows'
-  )
-  assert.equal(a.rows.length, 1000000)
-  assert.deepEqual(a.rows[123456], [123457])
   assert.equal((await pool.query('SELECT 1 AS n')).rows[0].n, 1)
 })
