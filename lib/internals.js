@@ -194,6 +194,22 @@ class PoolInternals {
     })
   }
 
+  /**
+   * Sizes of what JS keeps that getMemoryUsage() does not list, for the soak and the tests:
+   * replies awaited (one per query or connect() in flight), pool.query servings not yet
+   * claimed, connections abandoned by a failed onConnect, connect()s not yet taken.
+   */
+  counts() {
+    return {
+      pendingReplies: this._completions.waiting.size,
+      servedRecords: this._completions.served.size,
+      abandoned: this._abandoned.size,
+      outstandingConnects: this._outstanding,
+      entries: this._entries.size,
+      clients: this._conns.size,
+    }
+  }
+
   // -- for PoolClient --------------------------------------------------------------------
 
   /** Runs a statement on held checkout `checkoutId`; resolves with the reply frames. */

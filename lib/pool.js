@@ -64,6 +64,7 @@ class LeakDetectingPool extends EventEmitter {
     hidden(this, '_completions', completions)
     hidden(this, '_internals', internals)
     hidden(this, '_settings', settings)
+    hidden(this, '_dispatcher', dispatcher)
     // Whether connect() without a per-checkout threshold captures a stack (see settingsOf).
     hidden(this, '_stacks', settings.captureStacks && settings.leakThresholdMs > 0)
     this.ending = false
@@ -485,6 +486,15 @@ class LeakDetectingPool extends EventEmitter {
     const out = {}
     for (const k of Object.keys(m)) out[k] = { size: m[k].size, capacity: m[k].capacity == null ? Infinity : m[k].capacity }
     return Object.assign(out, this._internals.memory())
+  }
+
+  /**
+   * Not public: the sizes of the JS layer's collections beside getMemoryUsage()'s (see
+   * PoolInternals#counts) and the events waiting for a connect() to settle. For the soak
+   * and the tests, which check that none grows with uptime.
+   */
+  _internalCounts() {
+    return Object.assign(this._internals.counts(), { eventsWaiting: this._dispatcher.waiting.length })
   }
 
   toJSON() {
