@@ -61,6 +61,8 @@ test('a query the core refuses before the reclaim event reaches JS gets the same
     assert.equal(err.code, 'LDP_CLIENT_RECLAIMED')
     assert.match(err.message, /^Client was force-released by the pool at \d{4}-\d\d-\d\dT[\d:.]+Z after being held for \d+ ms/)
     assert.match(err.message, /checked out at /)
+    assert.match(err.message, /\(idle (for \d+ ms, over|longer than) forceReleaseAfterMs\)/)
+    assert.doesNotMatch(err.message, /undefined/)
     assert.equal(err.reason, undefined, 'the facts are worded, not left on the error')
     return true
   })

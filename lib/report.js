@@ -83,7 +83,9 @@ function reclaimedError(reason, leak, at = Date.now()) {
         : 'was force-released by the pool'
   const why =
     reason === 'idle'
-      ? ` (idle for ${leak.idleMs} ms, over forceReleaseAfterMs)`
+      ? leak.idleMs == null
+        ? ' (idle longer than forceReleaseAfterMs)' // the core's refusal carries no idle time
+        : ` (idle for ${leak.idleMs} ms, over forceReleaseAfterMs)`
       : reason === 'end'
         ? ' (still checked out when endTimeoutMs ran out)'
         : ''
