@@ -164,10 +164,10 @@ for (const [name, run, spec] of CASES) {
 test('a 100 MB parameter goes through whole, and the pool keeps serving', async (t) => {
   const pool = new LeakDetectingPool({ ...(await findDatabase()), max: 2 })
   t.after(() => pool.end())
-  const big = 'x'.repeat(100 * 1024 * 1024)
-  const r = await within(pool.query('SELECT length($1::text) AS n, md5($1::text) AS h', [big]), 60000, 'the 100 MB query')
+  const big = 'x'.repeat(100 * 1024 * 1024 - 3) + 'end'
+  const r = await within(pool.query('SELECT length($1::text) AS n, right($1::text, 4) AS tail', [big]), 60000, 'the 100 MB query')
   assert.equal(r.rows[0].n, big.length)
-  assert.equal(r.rows[0].h, require('node:crypto').createHash('md5').update(big).digest('hex'))
+  assert.equal(r.rows[0].tail, 'xend')
   assert.equal((await pool.query('SELECT 1 AS n')).rows[0].n, 1)
   assert.deepEqual(counts(pool), { total: pool.totalCount, idle: pool.totalCount, waiting: 0 })
 })

@@ -153,7 +153,7 @@ async function corruptOnce(t, reads, pick) {
     if (out) done = true
     return out
   })
-  const r = await tagged(pool, 8, 'bad', 4000)
+  const r = await tagged(pool, 8, 'bad', 2000)
   proxy.pass()
   assertClean(r, 'corrupt')
   assert.ok(done, 'nothing was corrupted')
