@@ -116,7 +116,7 @@ class PoolInternals {
    */
   abandon(info) {
     this._forget(this._conns.get(info.connId))
-    this._conns.delete(info.connId)
+    this._drop(info.connId)
     this._abandoned.add(info.connId)
     this._completions.released(this._native.release(info.checkoutId, true))
     this._touchKeepAlive()
@@ -384,7 +384,7 @@ class PoolInternals {
   removed(connId, processId) {
     if (this._abandoned.delete(connId)) return undefined
     const client = this.clientFor(connId) || (this.listens('remove') ? this.clientOf(connId, processId) : undefined)
-    this._conns.delete(connId)
+    this._drop(connId)
     this._touchKeepAlive()
     return client
   }
@@ -414,9 +414,20 @@ class PoolInternals {
     const slot = new Slot()
     const client = new PoolClient(this, slot, processId)
     slot.ref = new WeakRef(client)
-    this._collected.register(client, slot)
+    // The slot is also the unregister token: _drop() removes the record, which would
+    // otherwise keep the slot, and through `slot.idle` the client, alive for good.
+    this._collected.register(client, slot, slot)
     this._conns.set(connId, slot)
     return slot
+  }
+
+  /** Connection `connId` is gone: JS keeps nothing of its slot or client. */
+  _drop(connId) {
+    const slot = this._conns.get(connId)
+    if (!slot) return
+    this._conns.delete(connId)
+    slot.idle = null
+    this._collected.unregister(slot)
   }
 
   /** JS no longer holds `slot`'s checkout; its client (if still alive) is detached with `reason`. */

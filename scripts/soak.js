@@ -183,6 +183,15 @@ async function soak(o) {
       }
     }
   }
+  // RSS and heap after a full GC at every tenth of the run: the slope says whether anything
+  // grows with uptime (the maxima alone cannot tell growth from a larger steady state).
+  const series = []
+  const tenth = Math.max(1, Math.floor(o.checkouts / 10))
+  const mark = () => {
+    if (global.gc) global.gc()
+    const m = process.memoryUsage()
+    series.push({ checkouts: done, rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), externalMb: mb(m.external) })
+  }
   const worker = async () => {
     while (next < o.checkouts) {
       const i = next++
@@ -193,6 +202,7 @@ async function soak(o) {
         tally.reclaimedUnderLoad++
       })
       done++
+      if (done % tenth === 0) mark()
       if (done === warmAt) {
         if (global.gc) global.gc()
         baseline = process.memoryUsage().rss
@@ -231,6 +241,7 @@ async function soak(o) {
     rssMb: { baseline: baseline == null ? null : mb(baseline), max: mb(max.rss), end: mb(endRss), growth: mb(growth) },
     heapUsedMaxMb: mb(max.heapUsed),
     maxSizes: { ...max.memory, ...max.internal },
+    series,
     capacities: Object.fromEntries(Object.entries(pool.getMemoryUsage()).map(([k, v]) => [k, v.capacity])),
     internalBounds: bounds,
     violations: [...new Set(violations)],
@@ -247,6 +258,7 @@ async function main() {
     `  checkouts reclaimed because the event loop left them idle too long: ${r.tally.reclaimedUnderLoad}`,
     `  notifications received ${r.tally.notifications} of ${r.tally.notifySent} sent; connections created ${r.stats.created}, destroyed ${r.stats.destroyed}`,
     `  RSS MB: after warm-up ${r.rssMb.baseline}, max ${r.rssMb.max}, end ${r.rssMb.end} (growth ${r.rssMb.growth}); heap used max ${r.heapUsedMaxMb} MB`,
+    `  after GC, per tenth (checkouts: RSS MB / heap used MB): ${r.series.map((p) => `${p.checkouts}: ${p.rssMb}/${p.heapUsedMb}`).join(', ')}`,
     `  max sizes: ${Object.entries(r.maxSizes)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,
