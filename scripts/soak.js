@@ -7,7 +7,9 @@
 //   node --expose-gc scripts/soak.js --checkouts 20000 --json
 //
 // Options: --checkouts N (1000000), --concurrency N (16), --max N (pool size, 8),
-// --rss-growth-mb N (64: allowed RSS growth from the end of the warm-up to the end),
+// --rss-growth-mb N (32: allowed RSS growth from the end of the warm-up to the end),
+// --heap-growth-mb N (4: allowed growth of the JS heap, after a full GC, from the first tenth
+// of the run to the end; needs --expose-gc),
 // --json (print the figures as one JSON line last). The database is the tests' (DATABASE_URL,
 // PG* variables, else 127.0.0.1:5432; see __test__/helpers/db.js).
 //
@@ -25,7 +27,7 @@ const { LeakDetectingPool } = require(path.join(__dirname, '..'))
 const { findDatabase, uniqueAppName } = require(path.join(__dirname, '..', '__test__', 'helpers', 'db'))
 
 function parseArgs(argv) {
-  const o = { checkouts: 1000000, concurrency: 16, max: 8, rssGrowthMb: 64, json: false }
+  const o = { checkouts: 1000000, concurrency: 16, max: 8, rssGrowthMb: 32, heapGrowthMb: 4, json: false }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === '--json') o.json = true
@@ -33,6 +35,7 @@ function parseArgs(argv) {
     else if (a === '--concurrency') o.concurrency = Number(argv[++i])
     else if (a === '--max') o.max = Number(argv[++i])
     else if (a === '--rss-growth-mb') o.rssGrowthMb = Number(argv[++i])
+    else if (a === '--heap-growth-mb') o.heapGrowthMb = Number(argv[++i])
     else throw new Error(`unknown argument ${a}`)
   }
   return o
@@ -228,6 +231,11 @@ async function soak(o) {
   await pool.end()
   const growth = baseline == null ? 0 : endRss - baseline
   if (growth > o.rssGrowthMb * 1048576) violations.push(`RSS grew ${mb(growth)} MB after the warm-up (bound ${o.rssGrowthMb} MB)`)
+  if (series.length >= 2) {
+    const heapGrowth = series[series.length - 1].heapUsedMb - series[0].heapUsedMb
+    if (heapGrowth > o.heapGrowthMb)
+      violations.push(`the heap after GC grew ${heapGrowth.toFixed(1)} MB from the first tenth (bound ${o.heapGrowthMb} MB)`)
+  }
   if (tally.notifications !== tally.notifySent) violations.push(`${tally.notifications} of ${tally.notifySent} notifications arrived`)
   if (tally.leaksDetected < tally.leaks) violations.push(`${tally.leaks} leaks, ${tally.leaksDetected} reported`)
   return {
