@@ -19,7 +19,7 @@ const { parse } = require('./result')
 const { clientError, noticeMessage, isConnectionFailure } = require('./errors')
 const { escapeLiteral, escapeIdentifier } = require('./prepare-value')
 const TypeOverrides = require('./type-overrides')
-const { safeEmit } = require('./emit')
+const { safeEmit, settleTo } = require('./emit')
 const { releasedError } = require('./report')
 const { Submitter } = require('./submit/session')
 const { ConnectionParameters } = require('./connection-parameters')
@@ -206,10 +206,7 @@ class PoolClient extends EventEmitter {
     const cb = q.callback
     const promise = this[RUN](q)
     if (cb) {
-      promise.then(
-        (r) => cb(null, r),
-        (e) => cb(e)
-      )
+      settleTo(promise, cb, null)
       return undefined
     }
     return promise

@@ -55,9 +55,14 @@ class Completions {
     this.served = new Map()
   }
 
-  /** A fresh id for one reply (ids wrap, skipping 0). */
+  /**
+   * A fresh id for one reply. Ids are 32-bit and wrap, skipping 0 and every id still awaiting
+   * its reply: a reply is never handed to another caller, however long its request waits.
+   * (At most 2^32 - 2 requests can wait at once, far beyond what memory allows.)
+   */
   takeId() {
-    const id = this.nextId
+    let id = this.nextId
+    while (this.waiting.has(id)) id = id === 0xffffffff ? 1 : id + 1
     this.nextId = id === 0xffffffff ? 1 : id + 1
     return id
   }

@@ -15,6 +15,7 @@ const { capture } = require('./stack')
 const { holdersOf, exhaustionMessage, poolEndedError } = require('./report')
 const { metricsText } = require('./observe')
 const { Dispatcher } = require('./events')
+const { callBack, settleTo } = require('./emit')
 const { PoolInternals } = require('./internals')
 const { RUN } = require('./client')
 const { Completions, CheckoutInfo } = require('./completions')
@@ -101,8 +102,8 @@ class LeakDetectingPool extends EventEmitter {
     const p = this._acquire(opts, holder, false)
     if (cb) {
       p.then(
-        (c) => cb(undefined, c, (err) => c.release(err)),
-        (e) => cb(e, undefined, NOOP)
+        (c) => callBack(cb, undefined, c, (err) => c.release(err)),
+        (e) => callBack(cb, e, undefined, NOOP)
       )
       return undefined
     }
@@ -247,10 +248,7 @@ class LeakDetectingPool extends EventEmitter {
       p = this._clientQuery(q, tag)
     }
     if (callback) {
-      p.then(
-        (r) => callback(undefined, r),
-        (e) => callback(e)
-      )
+      settleTo(p, callback, undefined)
       return undefined
     }
     return p
@@ -405,8 +403,8 @@ class LeakDetectingPool extends EventEmitter {
     })
     if (cb) {
       p.then(
-        () => cb(),
-        (e) => cb(e)
+        () => callBack(cb),
+        (e) => callBack(cb, e)
       )
       return undefined
     }
