@@ -70,6 +70,15 @@ pub struct PoolConfig {
     pub health_check_interval: Option<Duration>,
     /// `statementCacheSize`: prepared statements kept per connection; 0 disables.
     pub statement_cache_size: usize,
+    /// `maxMessageSize` (default 1 GiB): the most bytes a backend message carrying data
+    /// (rows, errors, notices, notifications …) may declare; other messages are bounded by
+    /// libpq's 30,000 bytes. A message over its bound fails its connection as a protocol
+    /// error before its body is read.
+    pub max_message_size: usize,
+    /// `maxQueuedEvents` (default 10000): notifications and notices waiting for their
+    /// receiver (the JS thread), and notices kept within one query; beyond it the newest
+    /// are dropped and counted. Always `>= 1`.
+    pub max_queued_events: usize,
     /// `query_timeout` (client-side, ms); `None` when false/0/absent. Resolved here because
     /// pg reads it from the connection string too; the JS layer enforces it (a timer per
     /// query) and reads it from [`ResolvedOptions`].
@@ -388,6 +397,12 @@ impl PoolConfig {
             tag_limits,
             health_check_interval: o.ms("healthCheckIntervalMs", 0, true)?,
             statement_cache_size: o.count("statementCacheSize", 100, 0)?,
+            max_message_size: o.count(
+                "maxMessageSize",
+                crate::pg::frames::MessageLimits::DEFAULT_MAX,
+                1,
+            )?,
+            max_queued_events: o.count("maxQueuedEvents", 10_000, 1)?,
             query_timeout: resolved.query_timeout,
             end_timeout: o
                 .ms("endTimeoutMs", 10_000, false)?

@@ -32,6 +32,25 @@ use super::write::{Close, WrittenFn};
 use crate::config::ConnectConfig;
 use crate::error::{Error, Result};
 
+/// What a connection takes from its pool's options besides where and who.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnOptions {
+    /// `statementCacheSize`: prepared statements kept (0: none).
+    pub statement_cache_size: usize,
+    /// `maxMessageSize`: the most bytes a data-carrying backend message may declare (see
+    /// [`MessageLimits`](super::frames::MessageLimits)).
+    pub max_message_size: usize,
+}
+
+impl Default for ConnOptions {
+    fn default() -> Self {
+        ConnOptions {
+            statement_cache_size: 0,
+            max_message_size: frames::MessageLimits::DEFAULT_MAX,
+        }
+    }
+}
+
 /// A handle to an open connection. Cloning shares it; dropping the last handle closes it
 /// (the writer task sees its channel end and says goodbye).
 #[derive(Clone)]
@@ -49,7 +68,7 @@ impl Conn {
         id: u64,
         cfg: &ConnectConfig,
         password: F,
-        cache_size: usize,
+        opts: ConnOptions,
         listener: Arc<dyn ConnListener>,
         reads: Option<&Arc<dyn ReadScheduler>>,
     ) -> Result<Conn>
@@ -65,10 +84,11 @@ impl Conn {
             startup.secret,
             cancel_target,
             startup.params,
-            cache_size,
+            opts.statement_cache_size,
         ));
         let (tx, rx) = mpsc::unbounded_channel();
-        let lp = ReadLoop::new(shared.clone(), startup.leftover, listener);
+        let limits = frames::MessageLimits::connected(opts.max_message_size);
+        let lp = ReadLoop::new(shared.clone(), startup.leftover, listener, limits);
         match (reads, stream) {
             // A plain socket read by the scheduler's thread: it leaves tokio's reactor.
             #[cfg(unix)]
@@ -139,17 +159,30 @@ impl Conn {
 
     /// Sends a statement; `reply` receives the reply frames exactly once.
     pub fn submit_to(&self, stmt: Statement, reply: ReplyTo) {
+        self.count_request();
+        self.send_counted(stmt, reply);
+    }
+
+    /// Counts a request about to be sent ([`ConnShared::in_flight`] goes up now), so that
+    /// whoever decides under a lock whether the connection is idle sees it; the request must
+    /// then be sent with [`send_counted`](Self::send_counted) or
+    /// [`open_counted_session`](Self::open_counted_session), exactly once.
+    pub fn count_request(&self) {
         self.shared.start_one();
+    }
+
+    /// Sends a statement already counted with [`count_request`](Self::count_request).
+    pub fn send_counted(&self, stmt: Statement, reply: ReplyTo) {
         self.shared.enqueue(stmt, reply);
     }
 
-    /// Opens a raw session (see [`ReplyTo::Session`]) and writes `first`, the caller's first
+    /// Opens a raw session (see [`ReplyTo::Session`]), already counted with
+    /// [`count_request`](Self::count_request), and writes `first`, the caller's first
     /// frontend messages. Until the session's `ReadyForQuery` the caller writes the rest with
     /// [`session_write`](Self::session_write), acknowledges what it consumed with
     /// [`session_ack`](Self::session_ack), and submits nothing else on this connection (a
     /// request written meanwhile would be answered out of order).
-    pub fn open_session(&self, first: &[u8], reply: ReplyTo) {
-        self.shared.start_one();
+    pub fn open_counted_session(&self, first: &[u8], reply: ReplyTo) {
         self.shared.open_session(first, reply);
     }
 

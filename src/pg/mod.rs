@@ -34,7 +34,7 @@ mod stream;
 mod tls;
 mod write;
 
-pub(crate) use conn::Conn;
+pub(crate) use conn::{Conn, ConnOptions};
 pub use external::{ExternalReader, ReadScheduler};
 pub use queue::{PartialSink, ReplyFn, ReplyTo, STREAM_CHUNK};
 pub use request::{Param, Statement};

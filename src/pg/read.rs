@@ -12,12 +12,11 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, ReadHalf};
+use tokio::io::{AsyncRead, AsyncReadExt};
 
-use super::frames::{self, Framing, HEADER};
+use super::frames::{self, Framing, MessageLimits, HEADER};
 use super::queue::{Driver, Pending, STREAM_CHUNK};
 use super::shared::{ConnListener, ConnShared};
-use super::stream::PgStream;
 use crate::error::{Error, SocketError};
 
 /// The reading side of a connection, whoever drives it: frames already read wait in `buf`.
@@ -32,6 +31,9 @@ pub(crate) struct ReadLoop {
     /// connection due to administrator command"): reported as the reason the connection
     /// closed, as pg does.
     unsolicited: Option<Vec<u8>>,
+    /// How large a message the server may send (`maxMessageSize`); one that declares more
+    /// fails the connection at its header, before its body is buffered.
+    limits: MessageLimits,
     finished: bool,
 }
 
@@ -40,11 +42,13 @@ impl ReadLoop {
         shared: Arc<ConnShared>,
         buf: BytesMut,
         listener: Arc<dyn ConnListener>,
+        limits: MessageLimits,
     ) -> Self {
         ReadLoop {
             shared,
             buf,
             listener,
+            limits,
             unsolicited: None,
             finished: false,
         }
@@ -56,9 +60,16 @@ impl ReadLoop {
     /// the input is ignored.
     pub(crate) fn process(&mut self) {
         while !self.finished {
-            let len = match frames::framing(&self.buf) {
+            let len = match frames::framing_within(&self.buf, &self.limits) {
                 Framing::Complete(len) => len,
                 Framing::Incomplete => break,
+                Framing::TooLarge { len, limit } => {
+                    let e = self.limits.error(self.buf[0], len, limit);
+                    // What arrived of it is dropped now: memory stays what it was.
+                    self.buf = BytesMut::new();
+                    self.finish(Ended::Violation(e));
+                    return;
+                }
                 Framing::Malformed(len) => {
                     let ty = frames::message_name(self.buf[0]);
                     let e = format!("Received malformed {ty} message from backend (length {len}).");
@@ -191,7 +202,10 @@ impl Drop for ReadLoop {
     }
 }
 
-pub(super) async fn reader(mut lp: ReadLoop, mut rd: ReadHalf<PgStream>) {
+/// Reads the socket until it ends, the connection is aborted, or a write fails (then the
+/// server may still be sending, but nothing more can be asked of it: the requests are
+/// answered with the write's error now).
+pub(super) async fn reader<R: AsyncRead + Unpin>(mut lp: ReadLoop, mut rd: R) {
     let how = loop {
         lp.process();
         if lp.is_finished() {
@@ -201,12 +215,14 @@ pub(super) async fn reader(mut lp: ReadLoop, mut rd: ReadHalf<PgStream>) {
             tokio::select! {
                 _ = lp.shared.flow.until_resumed() => {}
                 _ = lp.shared.abort.notified() => break Ended::Eof,
+                _ = lp.shared.writes.broken.notified() => break Ended::Eof,
             }
         }
         lp.reserve();
         let read = tokio::select! {
             r = rd.read_buf(&mut lp.buf) => r,
             _ = lp.shared.abort.notified() => break Ended::Eof,
+            _ = lp.shared.writes.broken.notified() => break Ended::Eof,
         };
         match read {
             Ok(0) => break Ended::Eof,

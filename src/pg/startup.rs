@@ -9,7 +9,7 @@ use postgres_protocol::authentication::{md5_hash, sasl};
 use postgres_protocol::message::frontend;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::frames::{self, Framing, HEADER};
+use super::frames::{self, Framing, MessageLimits, HEADER};
 use super::stream::PgStream;
 use crate::config::ConnectConfig;
 use crate::error::{Error, Result, SocketError};
@@ -24,10 +24,11 @@ pub struct Startup {
 }
 
 /// The next frame, checked: a malformed one (a length below 4, an `R` too short for its
-/// code) fails the connection attempt instead of panicking or waiting forever.
+/// code) or one over libpq's bound for startup messages fails the connection attempt instead
+/// of panicking, waiting forever or buffering without limit.
 async fn read_frame(stream: &mut PgStream, buf: &mut BytesMut) -> Result<BytesMut> {
     loop {
-        match frames::framing(buf) {
+        match frames::framing_within(buf, &MessageLimits::STARTUP) {
             Framing::Complete(len) => {
                 let frame = buf.split_to(len);
                 frames::check_frame(&frame).map_err(Error::Protocol)?;
@@ -38,6 +39,9 @@ async fn read_frame(stream: &mut PgStream, buf: &mut BytesMut) -> Result<BytesMu
                     "Received malformed {} message from backend (length {len}).",
                     frames::message_name(buf[0])
                 )))
+            }
+            Framing::TooLarge { len, limit } => {
+                return Err(MessageLimits::STARTUP.error(buf[0], len, limit))
             }
             Framing::Incomplete => {}
         }

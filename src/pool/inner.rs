@@ -21,7 +21,7 @@ use super::tags::TagBook;
 use crate::config::PoolConfig;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
-use crate::pg::{Conn, ConnListener, ReadScheduler};
+use crate::pg::{Conn, ConnListener, ConnOptions, ReadScheduler};
 
 /// Supplies the password for each new connection (pg accepts a string or a function).
 pub trait PasswordSource: Send + Sync + 'static {
@@ -177,6 +177,17 @@ impl PoolInner {
                         is_new: true,
                     };
                     let mut st = this.state.lock();
+                    if st.ending {
+                        // `end()` started while it was being opened: it is closed, never
+                        // handed out, and its caller told the pool has ended. Nothing ran on
+                        // it, so its reading side stops at once instead of waiting for the
+                        // server to answer the goodbye.
+                        this.serve_locked(&mut st, w, Err(Error::PoolEnded));
+                        this.remove_locked(&mut st, &lease.conn);
+                        drop(st);
+                        lease.conn.abort();
+                        return;
+                    }
                     if let Some(lease) = this.serve_locked(&mut st, w, Ok(lease)) {
                         // The caller gave up (timed out); the connection joins the pool.
                         drop(st);
@@ -207,7 +218,10 @@ impl PoolInner {
                 id,
                 cfg,
                 || self.password.password(),
-                self.config.statement_cache_size,
+                ConnOptions {
+                    statement_cache_size: self.config.statement_cache_size,
+                    max_message_size: self.config.max_message_size,
+                },
                 listener,
                 self.reads.as_ref(),
             )

@@ -6,10 +6,13 @@
 //! transaction or with a request in flight; every event is emitted with the lock free.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use super::checkout::Status;
 use super::events::{LeakInfo, PoolEvent};
 use super::inner::PoolInner;
+use super::leak::checker::facts_of;
+use super::leak::policy::idle_too_long;
 use super::leak::registry;
 use crate::error::{ReclaimReason, Reclaimed};
 use crate::pg::{frames, Conn, Statement};
@@ -117,22 +120,32 @@ impl PoolInner {
     }
 
     /// Takes checkout `id` away from its holder: marks its handle, reports it, then destroys
-    /// the connection and frees the slot.
+    /// the connection and frees the slot. A reclaim for idleness is decided again here, under
+    /// the pool's lock and the checkout's status lock, under which a query is counted in flight
+    /// before it is sent (`Checkout::begin_request`): a checkout that started a query, or
+    /// finished one, since the checker chose it is left alone.
     pub(super) fn reclaim(self: &Arc<Self>, id: u64, reason: ReclaimReason) -> Option<LeakInfo> {
         let (snapshot, conn) = {
             let mut st = self.state.lock();
-            let rec = st.checkouts.remove(&id)?;
+            {
+                let rec = st.checkouts.get(&id)?;
+                let mut status = rec.status.lock();
+                if reason == ReclaimReason::Idle
+                    && !idle_too_long(&facts_of(rec, Instant::now(), &self.config.leak))
+                {
+                    return None;
+                }
+                *status = Status::Reclaimed(Reclaimed {
+                    reason,
+                    at_ms: super::views::epoch_ms(),
+                    held_ms: rec.acquired.elapsed().as_millis() as u64,
+                });
+            }
+            let rec = st.checkouts.remove(&id).expect("looked up under this lock");
             if let Some(t) = &rec.meta.tag {
                 // Its tag's next caller passes when the removal below pulses the pool.
                 st.tags.give_back(t);
             }
-            let held_ms = rec.acquired.elapsed().as_millis() as u64;
-            let at_ms = super::views::epoch_ms();
-            *rec.status.lock() = Status::Reclaimed(Reclaimed {
-                reason,
-                at_ms,
-                held_ms,
-            });
             (registry::snapshot(id, &rec), rec.conn)
         };
         self.metrics.forced_release();
