@@ -108,7 +108,11 @@ impl Conn {
             }
         }
         let writer = shared.clone();
-        tokio::spawn(async move { writer.writes.run(rx).await });
+        tokio::spawn(async move {
+            if crate::unwind::catch(writer.writes.run(rx)).await.is_err() {
+                writer.writes.writer_stopped();
+            }
+        });
         Ok(Conn { shared, tx })
     }
 

@@ -218,6 +218,24 @@ impl Writes {
         }
     }
 
+    /// The writer task panicked: nothing more can be written, so the connection fails as one
+    /// whose write failed (the reading side ends and answers every request).
+    pub(super) fn writer_stopped(&self) {
+        let written = match self.side.lock().as_mut() {
+            Some(ws) => {
+                ws.failed(
+                    &std::io::Error::other("the connection's writer stopped"),
+                    &self.broken,
+                );
+                std::mem::take(&mut ws.written)
+            }
+            None => Vec::new(),
+        };
+        for f in written {
+            f();
+        }
+    }
+
     /// The first write failure, if a write failed.
     pub(super) fn failure(&self) -> Option<Error> {
         self.side.lock().as_ref().and_then(|ws| ws.failure.clone())

@@ -22,6 +22,7 @@ use crate::config::PoolConfig;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::pg::{Conn, ConnListener, ConnOptions, ReadScheduler};
+use crate::unwind::{catch, PanicHooks};
 
 /// Supplies the password for each new connection (pg accepts a string or a function).
 pub trait PasswordSource: Send + Sync + 'static {
@@ -66,6 +67,8 @@ pub(super) struct PoolInner {
     /// Set once `end()` stops waiting: connections still being opened give up (their waiter
     /// is failed, their slot given back) instead of making `end()` wait for the server.
     pub(super) abandon_opens: watch::Sender<bool>,
+    /// Sites the tests arm to panic (see `crate::unwind`).
+    pub(super) panics: PanicHooks,
 }
 
 impl PoolInner {
@@ -92,6 +95,7 @@ impl PoolInner {
             capture_backtraces: false,
             reads: None,
             abandon_opens: watch::channel(false).0,
+            panics: PanicHooks::default(),
         }
     }
 
@@ -164,7 +168,12 @@ impl PoolInner {
         self.runtime.spawn(async move {
             let opening = Instant::now();
             let result = tokio::select! {
-                r = CatchUnwind(Box::pin(this.open_connection(weak))) => r,
+                // A panic while opening is an error: the slot is given back, the waiter
+                // answered (a malformed server reply must never cost a slot, however it is
+                // mishandled).
+                r = catch(this.open_connection(weak)) => r.unwrap_or_else(|_| Err(Error::Protocol(
+                    "opening the connection failed unexpectedly".into(),
+                ))),
                 _ = abandon.wait_for(|a| *a) => Err(Error::PoolEnded),
             };
             match result {
@@ -401,27 +410,6 @@ impl ConnListener for Listener {
     fn closed(&self, conn_id: u64, error: Option<Error>) {
         if let Some(p) = self.0.upgrade() {
             p.conn_closed(conn_id, error);
-        }
-    }
-}
-
-/// Turns a panic while opening a connection into an error, so that the slot it holds is
-/// always given back and its waiter always answered (a malformed server reply must never cost
-/// a slot, however it is mishandled).
-struct CatchUnwind<F>(Pin<Box<F>>);
-
-impl<F: Future<Output = Result<Conn>>> Future for CatchUnwind<F> {
-    type Output = Result<Conn>;
-    fn poll(
-        mut self: Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Self::Output> {
-        let inner = self.0.as_mut();
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.poll(cx))) {
-            Ok(p) => p,
-            Err(_) => std::task::Poll::Ready(Err(Error::Protocol(
-                "opening the connection failed unexpectedly".into(),
-            ))),
         }
     }
 }

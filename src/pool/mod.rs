@@ -273,6 +273,12 @@ impl Pool {
         self.inner.report()
     }
 
+    /// The sites the tests arm to panic (see [`crate::unwind`]); not for use outside tests.
+    #[doc(hidden)]
+    pub fn panic_hooks(&self) -> &crate::unwind::PanicHooks {
+        &self.inner.panics
+    }
+
     /// Changes a checkout's metadata after the fact (`client.tag = ...`, `setLeakThreshold`);
     /// `false` if `id` is not an active checkout.
     pub fn update_checkout(&self, id: u64, f: impl FnOnce(&mut CheckoutMeta)) -> bool {

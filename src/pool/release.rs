@@ -16,6 +16,7 @@ use super::leak::policy::idle_too_long;
 use super::leak::registry;
 use crate::error::{ReclaimReason, Reclaimed};
 use crate::pg::{frames, Conn, Statement};
+use crate::unwind::catch;
 
 /// What `releasedInTransaction` says of a checkout released with work unfinished.
 struct Dirty {
@@ -83,8 +84,20 @@ impl PoolInner {
             implicit: rec.meta.implicit,
             held_ms: held.as_millis() as u64,
         };
-        self.runtime
-            .spawn(self.clone().clean(conn.clone(), uses, dirty));
+        let this = self.clone();
+        let conn = conn.clone();
+        self.runtime.spawn(async move {
+            let cleaning = catch(this.clone().clean(conn.clone(), uses, dirty)).await;
+            if cleaning.is_err() {
+                // The clean-up panicked: the connection is destroyed and its slot given back.
+                let mut st = this.state.lock();
+                if st.cleaning.remove(&conn.id()).is_some() {
+                    this.remove_locked(&mut st, &conn);
+                }
+                drop(st);
+                this.destroy(&conn);
+            }
+        });
         true
     }
 
@@ -94,6 +107,7 @@ impl PoolInner {
     /// until this finishes); then the wait ends at once and the connection is removed.
     async fn clean(self: Arc<Self>, conn: Conn, uses: u64, dirty: Dirty) {
         conn.shared().until_idle().await;
+        self.panics.check("clean");
         let status = conn.shared().txn_status();
         if status != b'I' {
             self.state.emit(PoolEvent::ReleasedInTransaction {
@@ -170,5 +184,51 @@ impl PoolInner {
         // the server to read the `Terminate` (the holder may have left it busy, e.g. COPY).
         conn.abort();
         Some(info)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! A panic in the task that cleans a connection released inside a transaction, on paused
+    //! time against a fake server: the slot comes back and the pool goes on serving.
+
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::pg::fake::{msg, ready_startup, FakeServer};
+    use crate::pool::CheckoutMeta;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_panic_while_cleaning_a_released_connection_gives_its_slot_back() {
+        // Every query leaves the session inside a transaction block.
+        let mut begin = msg(b'C', b"BEGIN\0");
+        begin.extend(msg(b'Z', b"T"));
+        let server = FakeServer::start(
+            ready_startup(),
+            Arc::new(move |ty, _| match ty {
+                b'Q' => (begin.clone(), false),
+                _ => (Vec::new(), false),
+            }),
+        )
+        .await;
+        let p = PoolInner::for_tests(json!({ "port": server.port, "max": 1 }));
+        let c = p.acquire(CheckoutMeta::default()).await.expect("checkout");
+        let r = c.query(Statement::Simple("BEGIN".into())).await;
+        assert_eq!(frames::first_error_code(&r), None);
+        p.panics.arm("clean");
+        c.release(false).expect("released");
+        for _ in 0..100 {
+            if p.counts().total == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(p.counts().total, 0, "the slot was lost to the panic");
+        assert!(p.state.lock().cleaning.is_empty());
+        // The pool still serves.
+        let again = p.acquire(CheckoutMeta::default()).await.expect("checkout");
+        again.release(true).expect("released");
     }
 }
