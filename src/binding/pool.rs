@@ -11,7 +11,7 @@ use napi_derive::napi;
 use super::checkouts::{Checkouts, INFO_LEN};
 use super::completions::Completions;
 use super::convert::{acquire_error_frames, statement, JsCheckoutMeta, JsErrorInfo, JsParam};
-use super::events::JsEvents;
+use super::events::{JsEvents, QueuedEvent};
 use super::loop_reads::LoopReads;
 use crate::config::{PasswordSpec, PoolConfig};
 use crate::error::Error as CoreError;
@@ -108,10 +108,11 @@ impl NativePool {
             Err(e) => return Ok(Either::B(JsErrorInfo::from(CoreError::Config(e)))),
         };
         let events = on_event
-            .build_threadsafe_function::<String>()
+            .build_threadsafe_function::<QueuedEvent>()
             .weak::<true>()
             .callee_handled::<false>()
-            .build()?;
+            // On the JS thread: the ticket is given back as the event is handed to JS.
+            .build_callback(|ctx| Ok(ctx.value.0))?;
         let password: Arc<dyn PasswordSource> = match (&config.connect.password, password) {
             // The user's function, or, when nothing gave a password, JS's password-file lookup
             // (pg reads `~/.pgpass` / `PGPASSFILE` then, with the `pgpass` package).

@@ -40,6 +40,9 @@ pub struct ConnOptions {
     /// `maxMessageSize`: the most bytes a data-carrying backend message may declare (see
     /// [`MessageLimits`](super::frames::MessageLimits)).
     pub max_message_size: usize,
+    /// `maxQueuedEvents`: the most notices one request's reply keeps (later ones are dropped
+    /// and reported to the listener).
+    pub max_notices: usize,
 }
 
 impl Default for ConnOptions {
@@ -47,6 +50,7 @@ impl Default for ConnOptions {
         ConnOptions {
             statement_cache_size: 0,
             max_message_size: frames::MessageLimits::DEFAULT_MAX,
+            max_notices: 10_000,
         }
     }
 }
@@ -88,7 +92,13 @@ impl Conn {
         ));
         let (tx, rx) = mpsc::unbounded_channel();
         let limits = frames::MessageLimits::connected(opts.max_message_size);
-        let lp = ReadLoop::new(shared.clone(), startup.leftover, listener, limits);
+        let lp = ReadLoop::new(
+            shared.clone(),
+            startup.leftover,
+            listener,
+            limits,
+            opts.max_notices,
+        );
         match (reads, stream) {
             // A plain socket read by the scheduler's thread: it leaves tokio's reactor.
             #[cfg(unix)]

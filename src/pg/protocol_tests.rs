@@ -351,3 +351,112 @@ async fn one_call_on_a_socket_that_never_runs_dry_reads_a_bounded_amount() {
     );
     drop(reader);
 }
+
+/// Keeps every event it is given (and so every notification's ticket) until told to let go:
+/// a receiver that is busy.
+#[derive(Default)]
+struct Busy(Mutex<Vec<crate::pool::PoolEvent>>);
+
+impl crate::pool::PoolEvents for Busy {
+    fn emit(&self, event: crate::pool::PoolEvent) {
+        self.0.lock().push(event);
+    }
+}
+
+fn notification(n: usize) -> Vec<u8> {
+    let mut body = 42i32.to_be_bytes().to_vec();
+    body.extend_from_slice(b"chan\0");
+    body.extend_from_slice(format!("payload {n}\0").as_bytes());
+    msg(b'A', &body)
+}
+
+fn notice() -> Vec<u8> {
+    msg(b'N', b"SNOTICE\0C00000\0Mhello\0\0")
+}
+
+/// A NOTIFY flood while the receiver is busy: at most `maxQueuedEvents` wait, the newest are
+/// dropped, counted, and announced once; once the receiver takes what waits, events flow
+/// again. Notices raised within one query are bounded the same way.
+#[tokio::test]
+async fn notifications_and_notices_waiting_for_a_busy_receiver_are_bounded() {
+    let mut flood = one_row_reply();
+    for n in 0..50 {
+        flood.extend(notification(n));
+    }
+    let mut noisy: Vec<u8> = Vec::new();
+    for _ in 0..20 {
+        noisy.extend(notice());
+    }
+    noisy.extend(one_row_reply());
+    let queries = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = queries.clone();
+    let server = FakeServer::start(
+        ready_startup(),
+        Arc::new(move |ty, _| match ty {
+            b'Q' => match count.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+                0 => (flood.clone(), false),
+                1 => (noisy.clone(), false),
+                _ => ([one_row_reply(), notification(99)].concat(), false),
+            },
+            _ => (Vec::new(), false),
+        }),
+    )
+    .await;
+    let mut cfg = config(server.port);
+    cfg.max_queued_events = 5;
+    let events = Arc::new(Busy::default());
+    let pool = Pool::new(
+        cfg,
+        events.clone(),
+        Arc::new(StaticPassword(None)),
+        tokio::runtime::Handle::current(),
+    );
+    let c = pool
+        .connect(CheckoutMeta::default())
+        .await
+        .expect("checkout");
+    let r = c.query(select()).await;
+    assert_eq!(frames::first_error_code(&r), None);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let kinds = |evs: &[crate::pool::PoolEvent]| -> (usize, usize) {
+        let n = evs
+            .iter()
+            .filter(|e| matches!(e, crate::pool::PoolEvent::Notification { .. }))
+            .count();
+        let d = evs
+            .iter()
+            .filter(|e| matches!(e, crate::pool::PoolEvent::EventsDropped { .. }))
+            .count();
+        (n, d)
+    };
+    assert_eq!(
+        kinds(&events.0.lock()),
+        (5, 1),
+        "5 waiting, the drop announced once"
+    );
+    let m = pool.metrics_report().counters;
+    assert_eq!(m.notifications_dropped, 45);
+
+    // Notices within one query: at most 5 kept in its reply.
+    let r = c.query(select()).await;
+    let mut pos = 0;
+    let mut notices = 0;
+    while let Some(len) = frames::complete_frame_len(&r[pos..]) {
+        notices += usize::from(r[pos] == b'N');
+        pos += len;
+    }
+    assert_eq!(notices, 5);
+    assert_eq!(pool.metrics_report().counters.notices_dropped, 15);
+
+    // The receiver takes what waited: the next notification gets through.
+    events.0.lock().clear();
+    let r = c.query(select()).await;
+    assert_eq!(frames::first_error_code(&r), None);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        kinds(&events.0.lock()),
+        (1, 0),
+        "flowing again, announced only once"
+    );
+    c.release(true).expect("released");
+}

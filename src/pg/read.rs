@@ -34,6 +34,8 @@ pub(crate) struct ReadLoop {
     /// How large a message the server may send (`maxMessageSize`); one that declares more
     /// fails the connection at its header, before its body is buffered.
     limits: MessageLimits,
+    /// The most notices one request's reply keeps.
+    max_notices: usize,
     finished: bool,
 }
 
@@ -43,12 +45,14 @@ impl ReadLoop {
         buf: BytesMut,
         listener: Arc<dyn ConnListener>,
         limits: MessageLimits,
+        max_notices: usize,
     ) -> Self {
         ReadLoop {
             shared,
             buf,
             listener,
             limits,
+            max_notices,
             unsolicited: None,
             finished: false,
         }
@@ -78,7 +82,7 @@ impl ReadLoop {
                 }
             };
             let frame = self.buf.split_to(len);
-            match handle_frame(&self.shared, &frame, &*self.listener) {
+            match handle_frame(&self.shared, &frame, &*self.listener, self.max_notices) {
                 Ok(None) => {}
                 Ok(Some(e)) => {
                     self.unsolicited.get_or_insert(e);
@@ -259,6 +263,7 @@ fn handle_frame(
     shared: &ConnShared,
     frame: &[u8],
     listener: &dyn ConnListener,
+    max_notices: usize,
 ) -> Result<Option<Vec<u8>>, Error> {
     frames::check_frame(frame).map_err(Error::Protocol)?;
     let body = &frame[HEADER..];
@@ -274,10 +279,20 @@ fn handle_frame(
         b'N' => {
             // A notice raised by a request travels in that request's reply, so the caller sees
             // it before the result (pg emits `notice` before the query resolves); others are events.
-            if let Some(p) = shared.driver.lock().pending.front_mut() {
-                p.out.extend_from_slice(frame);
+            // At most `max_notices` of them: a request raising notices without end must not
+            // grow its reply without end (the rest are dropped and counted).
+            let mut d = shared.driver.lock();
+            if let Some(p) = d.pending.front_mut() {
+                if p.notices < max_notices {
+                    p.notices += 1;
+                    p.out.extend_from_slice(frame);
+                } else {
+                    drop(d);
+                    listener.notice_dropped(shared.id);
+                }
                 return Ok(None);
             }
+            drop(d);
             listener.notice(shared.id, frame);
             return Ok(None);
         }

@@ -442,6 +442,7 @@ mod tests {
             BytesMut::new(),
             listener.clone(),
             frames::MessageLimits::NONE,
+            usize::MAX,
         );
         let task = tokio::spawn(reader(lp, ours));
         shared.start_one();

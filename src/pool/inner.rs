@@ -14,6 +14,7 @@ use parking_lot::Mutex;
 use tokio::runtime::Handle;
 use tokio::sync::{watch, Notify};
 
+use super::budget::EventBudget;
 use super::checkout::{Checkout, DropPolicy, Status};
 use super::events::{PoolEvent, PoolEvents};
 use super::state::{CheckoutMeta, CheckoutRecord, IdleConn, Lease, State, StateLock, Waiter};
@@ -69,6 +70,8 @@ pub(super) struct PoolInner {
     pub(super) abandon_opens: watch::Sender<bool>,
     /// Sites the tests arm to panic (see `crate::unwind`).
     pub(super) panics: PanicHooks,
+    /// The bound on notifications and notices waiting for the event sink (`budget.rs`).
+    pub(super) event_budget: Arc<EventBudget>,
 }
 
 impl PoolInner {
@@ -79,6 +82,7 @@ impl PoolInner {
         runtime: Handle,
     ) -> Self {
         let metrics = Metrics::new(config.metrics.history_size);
+        let event_budget = EventBudget::new(config.max_queued_events);
         let state = StateLock::new(events);
         state.lock().tags = TagBook::new(&config.tag_limits);
         PoolInner {
@@ -96,6 +100,7 @@ impl PoolInner {
             reads: None,
             abandon_opens: watch::channel(false).0,
             panics: PanicHooks::default(),
+            event_budget,
         }
     }
 
@@ -230,6 +235,7 @@ impl PoolInner {
                 ConnOptions {
                     statement_cache_size: self.config.statement_cache_size,
                     max_message_size: self.config.max_message_size,
+                    max_notices: self.config.max_queued_events,
                 },
                 listener,
                 self.reads.as_ref(),
@@ -349,6 +355,18 @@ impl PoolInner {
         conn.abort();
     }
 
+    /// A notification or notice was dropped (see `budget.rs`): counted, and the first one
+    /// announced.
+    fn event_dropped(&self, kind: &'static str) {
+        self.metrics.event_dropped(kind == "notification");
+        if self.event_budget.first_drop() {
+            self.state.emit(PoolEvent::EventsDropped {
+                kind,
+                limit: self.event_budget.limit(),
+            });
+        }
+    }
+
     /// A connection's socket ended (`error`: why, unless the pool closed it).
     fn conn_closed(self: &Arc<Self>, conn_id: u64, error: Option<Error>) {
         let mut st = self.state.lock();
@@ -391,20 +409,33 @@ struct Listener(Weak<PoolInner>);
 impl ConnListener for Listener {
     fn notification(&self, conn_id: u64, pid: i32, channel: &str, payload: &str) {
         if let Some(p) = self.0.upgrade() {
-            p.state.emit(PoolEvent::Notification {
-                conn_id,
-                pid,
-                channel: channel.into(),
-                payload: payload.into(),
-            });
+            match p.event_budget.take() {
+                Some(ticket) => p.state.emit(PoolEvent::Notification {
+                    conn_id,
+                    pid,
+                    channel: channel.into(),
+                    payload: payload.into(),
+                    ticket,
+                }),
+                None => p.event_dropped("notification"),
+            }
         }
     }
     fn notice(&self, conn_id: u64, frame: &[u8]) {
         if let Some(p) = self.0.upgrade() {
-            p.state.emit(PoolEvent::Notice {
-                conn_id,
-                frame: frame.to_vec(),
-            });
+            match p.event_budget.take() {
+                Some(ticket) => p.state.emit(PoolEvent::Notice {
+                    conn_id,
+                    frame: frame.to_vec(),
+                    ticket,
+                }),
+                None => p.event_dropped("notice"),
+            }
+        }
+    }
+    fn notice_dropped(&self, _conn_id: u64) {
+        if let Some(p) = self.0.upgrade() {
+            p.event_dropped("notice");
         }
     }
     fn closed(&self, conn_id: u64, error: Option<Error>) {

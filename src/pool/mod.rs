@@ -10,6 +10,7 @@
 //! call that changes them.
 
 mod acquire;
+mod budget;
 mod checkout;
 mod end;
 mod events;
@@ -30,6 +31,7 @@ use std::sync::Arc;
 
 use tokio::runtime::Handle;
 
+pub use budget::{EventBudget, Ticket};
 pub use checkout::{Checkout, DropPolicy, Released};
 pub use events::{LeakInfo, NoEvents, PoolEvent, PoolEvents};
 pub use inner::{PasswordSource, StaticPassword};
