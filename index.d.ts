@@ -154,6 +154,18 @@ export interface LeakDetectionOptions {
    */
   statementCacheSize?: number | undefined
   /**
+   * The most bytes a backend message carrying data (a row, an error, a notice, a notification)
+   * may declare; other messages are bounded by libpq's 30,000 bytes. A message over its bound
+   * fails its connection (`LDP_PROTOCOL`) before its body is read. Default 1 GiB.
+   */
+  maxMessageSize?: number | undefined
+  /**
+   * The most notifications and notices waiting for the JS thread, and notices kept per query;
+   * the newest beyond are dropped, counted in `getMetrics().stats` and announced once with a
+   * process warning (`LDP_EVENTS_DROPPED`). Default 10000.
+   */
+  maxQueuedEvents?: number | undefined
+  /**
    * pg's `defaults.parseInputDatesAsUTC` as a pool option: `Date` parameters are sent as UTC
    * text (`+00:00`) instead of local time with the local offset.
    * @default false
@@ -489,6 +501,10 @@ export interface PoolStats {
   healthChecks: number
   /** Of those, the ones that failed: the connection was evicted (`error`, then `remove`). */
   healthCheckFailures: number
+  /** Notifications dropped because `maxQueuedEvents` were waiting for the JS thread. */
+  notificationsDropped: number
+  /** Notices dropped: `maxQueuedEvents` waiting, or one query had collected that many. */
+  noticesDropped: number
 }
 
 /** `getMetrics()`. */

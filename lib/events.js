@@ -148,6 +148,13 @@ function handle(pool, ev) {
     case 'releasedInTransaction':
       onReleasedInTransaction(pool, ev)
       break
+    case 'eventsDropped':
+      // Once per pool; every drop is counted in getMetrics().stats.
+      process.emitWarning(
+        `LeakDetectingPool dropped a ${ev.kind}: ${ev.limit} notifications and notices were already waiting for the JS thread, or one query had collected that many notices (maxQueuedEvents). Further drops are counted in getMetrics().stats.notificationsDropped and noticesDropped.`,
+        { code: 'LDP_EVENTS_DROPPED' }
+      )
+      break
   }
 }
 
