@@ -14,6 +14,7 @@ use super::inner::PoolInner;
 use super::leak::checker::facts_of;
 use super::leak::policy::idle_too_long;
 use super::leak::registry;
+use super::state::CheckoutRecord;
 use crate::error::{ReclaimReason, Reclaimed};
 use crate::pg::{frames, Conn, Statement};
 use crate::unwind::catch;
@@ -134,19 +135,35 @@ impl PoolInner {
     }
 
     /// Takes checkout `id` away from its holder: marks its handle, reports it, then destroys
-    /// the connection and frees the slot. A reclaim for idleness is decided again here, under
-    /// the pool's lock and the checkout's status lock, under which a query is counted in flight
-    /// before it is sent (`Checkout::begin_request`): a checkout that started a query, or
-    /// finished one, since the checker chose it is left alone.
+    /// the connection and frees the slot.
     pub(super) fn reclaim(self: &Arc<Self>, id: u64, reason: ReclaimReason) -> Option<LeakInfo> {
+        self.reclaim_when(id, reason, |_| true)
+    }
+
+    /// The checker's reclaim of a checkout it found idle past its limit: decided again here,
+    /// under the pool's lock and the checkout's status lock, under which a query is counted in
+    /// flight before it is sent (`Checkout::begin_request`). A checkout that started a query,
+    /// or finished one, since the checker chose it is left alone (`None`).
+    pub(super) fn reclaim_idle(self: &Arc<Self>, id: u64) -> Option<LeakInfo> {
+        let leak = &self.config.leak;
+        self.reclaim_when(id, ReclaimReason::Idle, |rec| {
+            idle_too_long(&facts_of(rec, Instant::now(), leak))
+        })
+    }
+
+    /// [`reclaim`](Self::reclaim) if `still(record)` holds, decided under both locks.
+    fn reclaim_when(
+        self: &Arc<Self>,
+        id: u64,
+        reason: ReclaimReason,
+        still: impl FnOnce(&CheckoutRecord) -> bool,
+    ) -> Option<LeakInfo> {
         let (snapshot, conn) = {
             let mut st = self.state.lock();
             {
                 let rec = st.checkouts.get(&id)?;
                 let mut status = rec.status.lock();
-                if reason == ReclaimReason::Idle
-                    && !idle_too_long(&facts_of(rec, Instant::now(), &self.config.leak))
-                {
+                if !still(rec) {
                     return None;
                 }
                 *status = Status::Reclaimed(Reclaimed {

@@ -15,7 +15,6 @@ use tokio::task::JoinHandle;
 use super::policy::{effective_ms, plan, Facts, Marks};
 use super::registry;
 use crate::config::LeakConfig;
-use crate::error::ReclaimReason;
 use crate::pool::events::PoolEvent;
 use crate::pool::inner::PoolInner;
 use crate::pool::state::CheckoutRecord;
@@ -85,7 +84,8 @@ pub fn scan(p: &Arc<PoolInner>) {
         p.state.emit(PoolEvent::LeaksDetected { leaks: report });
     }
     for id in plan.reclaim {
-        p.reclaim(id, ReclaimReason::Idle);
+        // Decided again under the locks: a query may have started since the plan.
+        p.reclaim_idle(id);
     }
 }
 
@@ -117,6 +117,7 @@ mod tests {
     /// tokio time does not move: this test waits a few real milliseconds.)
     #[tokio::test]
     async fn a_checkout_that_starts_a_query_after_being_chosen_is_not_reclaimed() {
+        use crate::error::ReclaimReason;
         use crate::pg::fake::FakeServer;
         use crate::pg::Statement;
         use crate::pool::CheckoutMeta;
@@ -137,7 +138,7 @@ mod tests {
             .submit(Statement::Simple("SELECT 1".into()))
             .expect("submitted");
         assert!(
-            p.reclaim(c.id(), ReclaimReason::Idle).is_none(),
+            p.reclaim_idle(c.id()).is_none(),
             "reclaimed with a query in flight"
         );
         assert!(c.is_active());
@@ -145,7 +146,7 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(10)).await;
         let mut reply = reply;
         assert!(reply.try_recv().is_err(), "the query was answered (killed)");
-        // A reclaim for another reason is not second-guessed.
+        // An explicit reclaim (end(), a dropped handle) is not second-guessed.
         assert!(p.reclaim(c.id(), ReclaimReason::End).is_some());
     }
 
