@@ -32,6 +32,9 @@ pub(crate) struct ReadLoop {
     /// connection due to administrator command"): reported as the reason the connection
     /// closed, as pg does.
     unsolicited: Option<Vec<u8>>,
+    /// The server announced the end of the session (an ErrorResponse of severity FATAL or
+    /// PANIC): its close follows.
+    server_ended: bool,
     finished: bool,
 }
 
@@ -46,6 +49,7 @@ impl ReadLoop {
             buf,
             listener,
             unsolicited: None,
+            server_ended: false,
             finished: false,
         }
     }
@@ -67,6 +71,9 @@ impl ReadLoop {
                 }
             };
             let frame = self.buf.split_to(len);
+            if frame[0] == b'E' && frames::is_fatal(&frame) {
+                self.server_ended = true;
+            }
             match handle_frame(&self.shared, &frame, &*self.listener) {
                 Ok(None) => {}
                 Ok(Some(e)) => {
@@ -123,6 +130,13 @@ impl ReadLoop {
             (false, _, Ended::Failed(e)) => Some(e),
             (false, _, Ended::Violation(e)) => Some(e),
             (false, _, Ended::Eof) => None,
+        };
+        // Once the server has announced the end of the session, a reset or a failed write is
+        // only the echo of its close (it left requests we had already sent unread); pg, which
+        // sends nothing more while a query runs, sees the same close as a clean end.
+        let failure = match failure {
+            Some(Error::Socket(_)) if self.server_ended => None,
+            f => f,
         };
         // Requests in flight get what failed (pg rejects its queries with the socket's or the
         // protocol's error); after a clean end, "Connection terminated unexpectedly".

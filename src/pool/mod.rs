@@ -30,7 +30,7 @@ use std::sync::Arc;
 
 use tokio::runtime::Handle;
 
-pub use checkout::{Checkout, DropPolicy, Released};
+pub use checkout::{Checkout, DropPolicy, Released, Retired};
 pub use events::{LeakInfo, NoEvents, PoolEvent, PoolEvents};
 pub use inner::{PasswordSource, StaticPassword};
 pub use state::CheckoutMeta;
@@ -258,9 +258,19 @@ impl Pool {
         });
     }
 
-    /// The counts, consistent with each other.
+    /// The counts, consistent with each other. An idle connection past its idle timeout or
+    /// lifetime is removed first (the reaper may not have woken up for it yet).
     pub fn counts(&self) -> Counts {
+        reaper::reap_due(&self.inner);
         self.inner.counts()
+    }
+
+    /// Removes connection `conn_id` now if it is idle (or being cleaned after its release), as
+    /// pg-pool removes an idle client that emits `error`: it leaves `idle` and `total` before
+    /// this returns, its socket is closed, and `Removed` follows. False if the pool holds no
+    /// such connection (checked out, under a health check, or already gone).
+    pub fn evict(&self, conn_id: u64) -> bool {
+        self.inner.evict(conn_id)
     }
 
     /// Every active checkout, oldest first.
