@@ -103,3 +103,46 @@ test('after a failed password function the pool connects once the function answe
   assert.deepEqual(r.ours, r.pg)
   assert.deepEqual(r.ours.value, { first: 'not yet', u: SCRAM.name })
 })
+
+test("known difference: the password file is read without pg's deprecation warning", async () => {
+  const fs = require('node:fs')
+  const os = require('node:os')
+  const path = require('node:path')
+  const pg = require('pg')
+  const { LeakDetectingPool } = require('..')
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ldp-pgpass-'))
+  const file = path.join(dir, 'pgpass')
+  fs.writeFileSync(file, `*:*:*:${SCRAM.name}:${SCRAM.password}\n`, { mode: 0o600 })
+  const saved = { PGPASSFILE: process.env.PGPASSFILE, PGPASSWORD: process.env.PGPASSWORD }
+  process.env.PGPASSFILE = file
+  delete process.env.PGPASSWORD
+  const warnings = []
+  const onWarning = (w) => warnings.push(w.message)
+  process.on('warning', onWarning)
+  const user = async (pool) => {
+    try {
+      return (await pool.query('SELECT current_user AS u')).rows[0].u
+    } finally {
+      await pool.end()
+    }
+  }
+  try {
+    // Ours first: pg warns once per process.
+    assert.equal(await user(new LeakDetectingPool(cfg(undefined))), SCRAM.name)
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.deepEqual(
+      warnings.filter((m) => /pgpass/.test(m)),
+      []
+    )
+    assert.equal(await user(new pg.Pool(cfg(undefined))), SCRAM.name)
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.equal(warnings.filter((m) => /pgpass support is deprecated/.test(m)).length, 1)
+  } finally {
+    process.off('warning', onWarning)
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k]
+      else process.env[k] = v
+    }
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
