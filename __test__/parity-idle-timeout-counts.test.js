@@ -3,7 +3,8 @@
 // looks after that moment. pg-pool removes it from a timer on the JS thread, so a later timer
 // always sees it gone; here the counts remove what is due when they are read, so they never
 // depend on how soon the pool's own timer thread gets to run (pg-pool's own test of this runs
-// twenty rounds of a 1 ms timeout).
+// twenty rounds of a 1 ms timeout). The counts do not remove anything in the synchronous code
+// that has just released a client (pg-pool's timers cannot fire there either).
 
 const test = require('node:test')
 const assert = require('node:assert/strict')

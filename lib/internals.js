@@ -93,6 +93,11 @@ class PoolInternals {
     this._keepAlive.unref()
     this._keepAliveRefed = false
     this._stopped = false
+    // True from a release until the end of the synchronous code that made it (see reapDue).
+    this._releasing = false
+    this._released = () => {
+      this._releasing = false
+    }
   }
 
   // -- for the pool ----------------------------------------------------------------------
@@ -168,6 +173,15 @@ class PoolInternals {
       r.reported = e !== undefined && e.reported
     }
     return rows
+  }
+
+  /**
+   * Before the counts are read: connections idle past their timeout (or lifetime) leave them
+   * now, as pg-pool's timers would have removed them by then — except in the synchronous run
+   * of code that has just released a client, where no pg-pool timer could have fired yet.
+   */
+  reapDue() {
+    if (!this._releasing) this._native.reapDue()
   }
 
   /** After a pool.query on the core's own checkout: the keep-alive may need turning on. */
@@ -255,6 +269,10 @@ class PoolInternals {
     if (announce) {
       if (client) this._watchIdle(slot, client)
       safeEmit(this._pool, 'release', err, client)
+    }
+    if (!this._releasing) {
+      this._releasing = true
+      process.nextTick(this._released)
     }
     const r = this._completions.released(this._native.release(checkoutId, destroy))
     if (typeof r !== 'number') throw fromInfo(r)

@@ -72,9 +72,11 @@ class LeakDetectingPool extends EventEmitter {
   }
 
   get totalCount() {
+    this._internals.reapDue()
     return this._native.totalCount
   }
   get idleCount() {
+    this._internals.reapDue()
     return this._native.idleCount
   }
   get waitingCount() {

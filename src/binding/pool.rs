@@ -181,6 +181,13 @@ impl NativePool {
         self.pool.counts().expired as u32
     }
 
+    /// Removes the idle connections past their idle timeout or lifetime now (see
+    /// `Pool::reap_due`).
+    #[napi]
+    pub fn reap_due(&self) {
+        self.pool.reap_due();
+    }
+
     /// All counts as JSON (`total, idle, waiting, active, expired, ending, ended`).
     #[napi]
     pub fn counts(&self) -> String {

@@ -258,11 +258,15 @@ impl Pool {
         });
     }
 
-    /// The counts, consistent with each other. An idle connection past its idle timeout or
-    /// lifetime is removed first (the reaper may not have woken up for it yet).
+    /// The counts, consistent with each other.
     pub fn counts(&self) -> Counts {
-        reaper::reap_due(&self.inner);
         self.inner.counts()
+    }
+
+    /// Removes the idle connections past their idle timeout or lifetime now, without waiting
+    /// for the reaper to wake up for them: counts read after this never include one.
+    pub fn reap_due(&self) {
+        reaper::reap_due(&self.inner);
     }
 
     /// Removes connection `conn_id` now if it is idle (or being cleaned after its release), as

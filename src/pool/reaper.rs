@@ -3,8 +3,8 @@
 //!
 //! It holds only a `Weak` to the pool and exits when the pool is dropped or ended. It sleeps
 //! until the earliest deadline among idle connections, or until woken when the idle stack
-//! becomes non-empty. Reading the pool's counts also removes what is due ([`reap_due`]), so
-//! they never depend on how late this task wakes up.
+//! becomes non-empty. [`reap_due`] does the same on demand (before the JS layer's counts), so
+//! the counts never depend on how late this task wakes up.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
@@ -50,9 +50,9 @@ pub async fn run(pool: Weak<PoolInner>) {
     }
 }
 
-/// Removes what is due now, without waiting for the reaper to wake up: the pool's counts
-/// then never include a connection past its deadline (pg-pool's timers remove such a client
-/// on the JS thread, before any later timer can look at the counts).
+/// Removes what is due now, without waiting for the reaper to wake up: counts read after it
+/// never include a connection past its deadline (pg-pool's timers remove such a client on
+/// the JS thread, before any later timer can look at the counts).
 pub(super) fn reap_due(p: &Arc<PoolInner>) {
     if p.config.idle_timeout.is_some() || p.config.max_lifetime.is_some() {
         sweep(p);
