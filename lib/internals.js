@@ -59,6 +59,8 @@ class Slot {
     this.checkoutId = 0
     this.ref = null
     this.idle = null
+    // Whether the client's idle `error` listener is attached (see PoolInternals#_watchIdle).
+    this.watching = false
   }
 }
 
@@ -420,7 +422,10 @@ class PoolInternals {
     }
     slot.idle = null
     slot.checkoutId = info.checkoutId
-    if (client[IDLE_LISTENER] !== undefined) client.removeListener('error', client[IDLE_LISTENER])
+    if (slot.watching) {
+      slot.watching = false
+      client.removeListener('error', client[IDLE_LISTENER])
+    }
     this._entries.set(info.checkoutId, new CheckoutEntry(connId, holder, tag))
     client[ATTACH](info, tag)
     info.client = client
@@ -445,12 +450,16 @@ class PoolInternals {
       }
       client[IDLE_LISTENER] = listener
     }
-    if (!client.listeners('error').includes(listener)) client.on('error', listener)
+    if (!slot.watching) {
+      slot.watching = true
+      client.on('error', listener)
+    }
   }
 
   /** An `error` emitted on idle `client` (see _watchIdle). */
   _idleError(slot, client, err, listener) {
     if (err !== null && typeof err === 'object') err.client = client
+    slot.watching = false
     client.removeListener('error', listener)
     client.on('error', () => this._pool.log('additional client error after disconnection due to error', err))
     if (this._native.evict(slot.connId)) this._touchKeepAlive()
