@@ -26,7 +26,7 @@ module.exports = {
           }
           return i
         },
-        { ...opts, concurrency: 1 }
+        { ...opts, concurrency: 1, minOps: 1 }
       )
       return {
         ...r,
