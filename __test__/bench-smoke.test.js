@@ -14,7 +14,7 @@ const { spawn } = require('node:child_process')
 
 const ROOT = path.join(__dirname, '..')
 const SUBJECTS = ['ldp', 'ldp-off', 'pg', 'postgresjs', 'js-wrapper']
-const CASES = ['query-c1', 'query-c16', 'query-c64', 'cycle-c16', 'rows-10k']
+const CASES = ['query-c1', 'query-c16', 'query-c64', 'cycle-c16', 'rows-10k', 'batch-pipeline', 'batch']
 const TIMEOUT_MS = 90000 // ~20 s on an idle 2-core machine; room for a busy one
 
 function runQuick(out) {

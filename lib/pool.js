@@ -20,7 +20,7 @@ const { PoolInternals } = require('./internals')
 const { RUN } = require('./client')
 const { Completions, CheckoutInfo } = require('./completions')
 const pgTypes = require('pg-types')
-const { ConnectionParameters, passwordSource } = require('./connection-parameters')
+const { ConnectionParameters, PasswordFailures, passwordSource } = require('./connection-parameters')
 
 const { NativePool } = binding
 
@@ -45,7 +45,8 @@ class LeakDetectingPool extends EventEmitter {
     // later turn, once `params` is set: the user's function, or, when nothing gave a password,
     // the password file, as pg reads it.
     let params = null
-    const passwordFn = passwordSource(options && options.password, () => params)
+    const passwordFailures = new PasswordFailures()
+    const passwordFn = passwordSource(options && options.password, () => params, passwordFailures)
     const completions = new Completions()
     let dispatcher = null
     // Events only arrive on later turns, once `dispatcher` is set.
@@ -64,6 +65,7 @@ class LeakDetectingPool extends EventEmitter {
     hidden(this, '_completions', completions)
     hidden(this, '_internals', internals)
     hidden(this, '_settings', settings)
+    hidden(this, '_passwordFailures', passwordFailures)
     // Whether connect() without a per-checkout threshold captures a stack (see settingsOf).
     hidden(this, '_stacks', settings.captureStacks && settings.leakThresholdMs > 0)
     this.ending = false
@@ -71,9 +73,11 @@ class LeakDetectingPool extends EventEmitter {
   }
 
   get totalCount() {
+    this._internals.reapDue()
     return this._native.totalCount
   }
   get idleCount() {
+    this._internals.reapDue()
     return this._native.idleCount
   }
   get waitingCount() {
@@ -178,6 +182,9 @@ class LeakDetectingPool extends EventEmitter {
    * for its tag (`LDP_TAG_LIMIT_TIMEOUT`) says who holds that tag, and `err.tag`.
    */
   _acquireError(err, tag) {
+    // A password function's failure is the function's own error, as with pg.
+    err = this._passwordFailures.take(err)
+    if (err == null || typeof err !== 'object') return err
     if (err.code === 'LDP_ACQUIRE_TIMEOUT') {
       const holders = holdersOf(this._internals.activeRows())
       err.holders = holders
@@ -314,8 +321,9 @@ class LeakDetectingPool extends EventEmitter {
       if (served !== undefined) this._internals.servedImplicitly(served, error)
     }
     if (error) {
-      Error.captureStackTrace(this._acquireError(error))
-      throw error
+      const err = this._acquireError(error)
+      if (err !== null && typeof err === 'object') Error.captureStackTrace(err)
+      throw err
     }
     return result
   }

@@ -16,7 +16,7 @@ use super::loop_reads::LoopReads;
 use crate::config::{PasswordSpec, PoolConfig};
 use crate::error::Error as CoreError;
 use crate::pg::{PartialSink, ReadScheduler, ReplyFn, ReplyTo};
-use crate::pool::{Checkout, PasswordSource, Pool, Served, StaticPassword};
+use crate::pool::{Checkout, PasswordSource, Pool, Retired, Served, StaticPassword};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -182,6 +182,13 @@ impl NativePool {
         self.pool.counts().expired as u32
     }
 
+    /// Removes the idle connections past their idle timeout or lifetime now (see
+    /// `Pool::reap_due`).
+    #[napi(catch_unwind)]
+    pub fn reap_due(&self) {
+        self.pool.reap_due();
+    }
+
     /// All counts as JSON (`total, idle, waiting, active, expired, ending, ended`).
     #[napi(catch_unwind)]
     pub fn counts(&self) -> String {
@@ -325,8 +332,9 @@ impl NativePool {
     /// already reclaimed it), bit 1 set if the release served queued callers whose
     /// completions the caller must drain at once (no wake-up was sent for them), bit 2 set if
     /// an event about this checkout may still follow (`leakResolved`,
-    /// `releasedInTransaction`); a release of a checkout no longer held returns the error as
-    /// data.
+    /// `releasedInTransaction`), bit 3 set if the connection was retired as spent
+    /// (`maxUses`), bit 4 as expired (`maxLifetimeSeconds`); a release of a checkout no
+    /// longer held returns the error as data.
     #[napi(catch_unwind)]
     pub fn release(&self, checkout_id: f64, destroy: bool) -> Either<u32, JsErrorInfo> {
         let Some(c) = self.held.remove(checkout_id as u64) else {
@@ -337,7 +345,9 @@ impl NativePool {
             Ok(r) => Either::A(
                 u32::from(r.released)
                     | (u32::from(drain) << 1)
-                    | (u32::from(r.event_may_follow) << 2),
+                    | (u32::from(r.event_may_follow) << 2)
+                    | (u32::from(r.retired == Some(Retired::Spent)) << 3)
+                    | (u32::from(r.retired == Some(Retired::Expired)) << 4),
             ),
             Err(e) => {
                 if drain {
@@ -347,6 +357,13 @@ impl NativePool {
                 Either::B(JsErrorInfo::from(e))
             }
         }
+    }
+
+    /// Removes idle connection `connId` now (its client emitted `error` while idle); false if
+    /// the pool holds no such idle connection.
+    #[napi(catch_unwind)]
+    pub fn evict(&self, conn_id: f64) -> bool {
+        self.pool.evict(conn_id as u64)
     }
 
     /// JS no longer refers to checkout `checkoutId`: the pool reclaimed it (a no-op drop), or

@@ -283,6 +283,20 @@ pub fn error_reply(e: &Error) -> Vec<u8> {
     out
 }
 
+/// Whether ErrorResponse `frame` ends the session (severity FATAL or PANIC; the
+/// non-localized `V` field, else `S`).
+pub fn is_fatal(frame: &[u8]) -> bool {
+    let mut severity = None;
+    for (f, v) in fields(frame) {
+        match f {
+            b'V' => return v == "FATAL" || v == "PANIC",
+            b'S' => severity = Some(v == "FATAL" || v == "PANIC"),
+            _ => {}
+        }
+    }
+    severity.unwrap_or(false)
+}
+
 /// The server error an `ErrorResponse` frame (type byte and length included) carries.
 pub fn db_error(frame: &[u8]) -> DbError {
     let mut code = String::new();
@@ -445,6 +459,18 @@ mod tests {
         let c = client_error("LDP_X", "boom");
         assert_eq!(first_error_code(&c).as_deref(), Some("LDP_X"));
         assert_eq!(first_error_code(&frame(b'Z', b"I")), None);
+    }
+
+    #[test]
+    fn fatal_and_panic_end_the_session() {
+        let fatal = frame(b'E', b"SFATAL\0VFATAL\0C57P01\0Mterminating\0\0");
+        assert!(is_fatal(&fatal));
+        // A localized severity does not hide the non-localized one.
+        assert!(is_fatal(&frame(b'E', b"SPANIK\0VPANIC\0CXX000\0Mx\0\0")));
+        assert!(!is_fatal(&frame(b'E', b"SFATALE\0VERROR\0C22012\0Mx\0\0")));
+        // Servers before 9.6 send only `S`.
+        assert!(is_fatal(&frame(b'E', b"SFATAL\0C57P01\0Mx\0\0")));
+        assert!(!is_fatal(&frame(b'E', b"SERROR\0C22012\0Mx\0\0")));
     }
 
     fn data_row(values: &[Option<&[u8]>]) -> Vec<u8> {

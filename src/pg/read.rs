@@ -36,6 +36,9 @@ pub(crate) struct ReadLoop {
     limits: MessageLimits,
     /// The most notices one request's reply keeps.
     max_notices: usize,
+    /// The server announced the end of the session (an ErrorResponse of severity FATAL or
+    /// PANIC): its close follows.
+    server_ended: bool,
     finished: bool,
 }
 
@@ -54,6 +57,7 @@ impl ReadLoop {
             limits,
             max_notices,
             unsolicited: None,
+            server_ended: false,
             finished: false,
         }
     }
@@ -82,6 +86,9 @@ impl ReadLoop {
                 }
             };
             let frame = self.buf.split_to(len);
+            if frame[0] == b'E' && frames::is_fatal(&frame) {
+                self.server_ended = true;
+            }
             match handle_frame(&self.shared, &frame, &*self.listener, self.max_notices) {
                 Ok(None) => {}
                 Ok(Some(e)) => {
@@ -138,6 +145,13 @@ impl ReadLoop {
             (false, _, Ended::Failed(e)) => Some(e),
             (false, _, Ended::Violation(e)) => Some(e),
             (false, _, Ended::Eof) => None,
+        };
+        // Once the server has announced the end of the session, a reset or a failed write is
+        // only the echo of its close (it left requests we had already sent unread); pg, which
+        // sends nothing more while a query runs, sees the same close as a clean end.
+        let failure = match failure {
+            Some(Error::Socket(_)) if self.server_ended => None,
+            f => f,
         };
         // Requests in flight get what failed (pg rejects its queries with the socket's or the
         // protocol's error); after a clean end, "Connection terminated unexpectedly".

@@ -39,6 +39,18 @@ pub struct Released {
     /// A `leakResolved` (it had been reported as a leak) or `releasedInTransaction` (it is
     /// cleaned before reuse) event about this checkout may still follow.
     pub event_may_follow: bool,
+    /// The release retired the connection because of the pool's rules for reuse (pg-pool
+    /// logs these removals); `None` when it was kept, or closed for any other reason.
+    pub retired: Option<Retired>,
+}
+
+/// Why a release retired a connection that could otherwise have been reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retired {
+    /// It has served `maxUses` checkouts.
+    Spent,
+    /// It is older than `maxLifetimeSeconds`.
+    Expired,
 }
 
 /// See the module docs.
@@ -188,21 +200,22 @@ impl Checkout {
                     return Ok(Released {
                         released: false,
                         event_may_follow: false,
+                        retired: None,
                     })
                 }
                 Status::Active => *st = Status::Released,
             }
         }
-        let event_may_follow = match self.pool.upgrade() {
+        Ok(match self.pool.upgrade() {
             Some(pool) => pool.release(self.id, &self.conn, destroy),
             None => {
                 self.conn.close();
-                false
+                Released {
+                    released: true,
+                    event_may_follow: false,
+                    retired: None,
+                }
             }
-        };
-        Ok(Released {
-            released: true,
-            event_may_follow,
         })
     }
 

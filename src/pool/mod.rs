@@ -32,7 +32,7 @@ use std::sync::Arc;
 use tokio::runtime::Handle;
 
 pub use budget::{EventBudget, Ticket};
-pub use checkout::{Checkout, DropPolicy, Released};
+pub use checkout::{Checkout, DropPolicy, Released, Retired};
 pub use events::{LeakInfo, NoEvents, PoolEvent, PoolEvents};
 pub use inner::{PasswordSource, StaticPassword};
 pub use state::CheckoutMeta;
@@ -263,6 +263,20 @@ impl Pool {
     /// The counts, consistent with each other.
     pub fn counts(&self) -> Counts {
         self.inner.counts()
+    }
+
+    /// Removes the idle connections past their idle timeout or lifetime now, without waiting
+    /// for the reaper to wake up for them: counts read after this never include one.
+    pub fn reap_due(&self) {
+        reaper::reap_due(&self.inner);
+    }
+
+    /// Removes connection `conn_id` now if it is idle (or being cleaned after its release), as
+    /// pg-pool removes an idle client that emits `error`: it leaves `idle` and `total` before
+    /// this returns, its socket is closed, and `Removed` follows. False if the pool holds no
+    /// such connection (checked out, under a health check, or already gone).
+    pub fn evict(&self, conn_id: u64) -> bool {
+        self.inner.evict(conn_id)
     }
 
     /// Every active checkout, oldest first.

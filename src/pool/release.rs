@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::checkout::Status;
+use super::checkout::{Released, Retired, Status};
 use super::events::{LeakInfo, PoolEvent};
 use super::inner::PoolInner;
 use super::leak::checker::facts_of;
@@ -28,14 +28,19 @@ struct Dirty {
 }
 
 impl PoolInner {
-    /// Releases checkout `id` (its handle already marked released).
-    /// Returns true when an event about this checkout may still follow (`leakResolved`
-    /// because it had been reported, `releasedInTransaction` because it is cleaned first), so
-    /// the caller knows whether to remember what it needs to describe it.
-    pub(super) fn release(self: &Arc<Self>, id: u64, conn: &Conn, destroy: bool) -> bool {
+    /// Releases checkout `id` (its handle already marked released). Says whether an event
+    /// about this checkout may still follow (`leakResolved` because it had been reported,
+    /// `releasedInTransaction` because it is cleaned first), so the caller knows whether to
+    /// remember what it needs to describe it, and whether the pool's rules for reuse retired
+    /// the connection.
+    pub(super) fn release(self: &Arc<Self>, id: u64, conn: &Conn, destroy: bool) -> Released {
         let mut st = self.state.lock();
         let Some(rec) = st.checkouts.remove(&id) else {
-            return false;
+            return Released {
+                released: true,
+                event_may_follow: false,
+                retired: None,
+            };
         };
         if let Some(t) = &rec.meta.tag {
             st.tags.give_back(t);
@@ -52,24 +57,34 @@ impl PoolInner {
         let uses = rec.uses + 1;
         let spent = matches!(self.config.max_uses, Some(m) if uses >= m);
         let shared = conn.shared();
+        let reported = rec.reported;
+        let done = |retired| Released {
+            released: true,
+            event_may_follow: reported,
+            retired,
+        };
         // A raw session left open is in mid-exchange (a portal, a COPY) that only its caller
         // knew how to finish: cleaning would wait for a reply that never comes, so the
         // connection is destroyed at once like any released with requests in flight
         // (`remove_locked`: a cancel request, then the socket closed without waiting).
-        if destroy
-            || shared.in_session()
-            || st.ending
-            || shared.is_closed()
-            || spent
-            || self.lifetime_over(conn)
-        {
+        let closing = destroy || shared.in_session() || st.ending || shared.is_closed();
+        // As pg-pool tells them: a spent connection whatever else closes it, an expired one
+        // only when nothing else does.
+        let retired = if spent {
+            Some(Retired::Spent)
+        } else if !closing && self.lifetime_over(conn) {
+            Some(Retired::Expired)
+        } else {
+            None
+        };
+        if closing || retired.is_some() {
             self.remove_locked(&mut st, conn);
-            return rec.reported;
+            return done(retired);
         }
         if shared.in_flight() == 0 && shared.txn_status() == b'I' {
             drop(st);
             self.return_conn(conn.clone(), uses);
-            return rec.reported;
+            return done(None);
         }
         // Released with requests in flight or inside a transaction: cleaned before reuse, the
         // slot counted meanwhile (and `end()` able to destroy it).
@@ -99,13 +114,19 @@ impl PoolInner {
                 this.destroy(&conn);
             }
         });
-        true
+        Released {
+            released: true,
+            event_may_follow: true,
+            retired: None,
+        }
     }
 
     /// Waits for `conn`'s requests to be answered (woken by the last answer, not polled), then
     /// rolls back an open transaction (announcing it) and returns the connection — or removes
     /// it if it cannot be made clean. `end()` may destroy it meanwhile (it is in `cleaning`
     /// until this finishes); then the wait ends at once and the connection is removed.
+    /// [`evict`](Self::evict) may take it out of `cleaning` and start its removal; then this
+    /// leaves it alone.
     async fn clean(self: Arc<Self>, conn: Conn, uses: u64, dirty: Dirty) {
         conn.shared().until_idle().await;
         self.panics.check("clean");
@@ -125,13 +146,35 @@ impl PoolInner {
             };
             if !clean {
                 let mut st = self.state.lock();
-                st.cleaning.remove(&conn.id());
-                self.remove_locked(&mut st, &conn);
+                if st.cleaning.remove(&conn.id()).is_some() {
+                    self.remove_locked(&mut st, &conn);
+                }
                 return;
             }
         }
-        self.state.lock().cleaning.remove(&conn.id());
-        self.return_conn(conn, uses);
+        // Not in `cleaning` any more: evicted meanwhile (see `evict`), its removal under way.
+        let ours = self.state.lock().cleaning.remove(&conn.id()).is_some();
+        if ours {
+            self.return_conn(conn, uses);
+        }
+    }
+
+    /// Removes connection `conn_id` if it is idle or being cleaned after its release: its
+    /// client reported an error while not checked out, and pg-pool removes such a client at
+    /// once. It leaves `idle` and `total` now, its socket is closed (a statement still running
+    /// is cancelled), `Removed` follows. False when the pool has no such connection (checked
+    /// out, under a health check, or already removed).
+    pub(super) fn evict(self: &Arc<Self>, conn_id: u64) -> bool {
+        let mut st = self.state.lock();
+        let conn = if let Some(pos) = st.idle.iter().position(|i| i.conn.id() == conn_id) {
+            st.idle.remove(pos).conn
+        } else if let Some(conn) = st.cleaning.remove(&conn_id) {
+            conn
+        } else {
+            return false;
+        };
+        self.remove_locked(&mut st, &conn);
+        true
     }
 
     /// Takes checkout `id` away from its holder: marks its handle, reports it, then destroys
@@ -206,15 +249,16 @@ impl PoolInner {
 
 #[cfg(test)]
 mod tests {
-    //! A panic in the task that cleans a connection released inside a transaction, on paused
-    //! time against a fake server: the slot comes back and the pool goes on serving.
+    //! What a release says about retiring its connection, evicting a connection that is not
+    //! checked out, and a panic in the task that cleans a connection released inside a
+    //! transaction — on paused time against fake servers (`pg::fake`).
 
     use std::time::Duration;
 
     use serde_json::json;
 
     use super::*;
-    use crate::pg::fake::{msg, ready_startup, FakeServer};
+    use crate::pg::fake::{msg, one_row_reply, ready_startup, FakeServer};
     use crate::pool::CheckoutMeta;
 
     #[tokio::test(start_paused = true)]
@@ -247,5 +291,92 @@ mod tests {
         // The pool still serves.
         let again = p.acquire(CheckoutMeta::default()).await.expect("checkout");
         again.release(true).expect("released");
+    }
+
+    async fn answering() -> FakeServer {
+        FakeServer::start(ready_startup(), Arc::new(|_, _| (one_row_reply(), false))).await
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_release_says_when_maxuses_retires_the_connection() {
+        let server = answering().await;
+        let inner = PoolInner::for_tests(json!({ "port": server.port, "maxUses": 2 }));
+        let mut retired = Vec::new();
+        for destroy in [false, false, false, true] {
+            let c = inner
+                .acquire(CheckoutMeta::default())
+                .await
+                .expect("checkout");
+            retired.push(c.release_noting(destroy).expect("released").retired);
+        }
+        // The fourth is spent and released to be destroyed: pg-pool still calls it spent.
+        let spent = Some(Retired::Spent);
+        assert_eq!(retired, vec![None, spent, None, spent]);
+        assert_eq!(inner.counts().total, 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_release_says_when_the_lifetime_retires_the_connection() {
+        let server = answering().await;
+        let inner = PoolInner::for_tests(json!({ "port": server.port, "maxLifetimeSeconds": 1 }));
+        let c = inner
+            .acquire(CheckoutMeta::default())
+            .await
+            .expect("checkout");
+        // Connection ages are wall-clock instants, which paused time does not move.
+        std::thread::sleep(Duration::from_millis(1050));
+        let r = c.release_noting(false).expect("released");
+        assert_eq!(r.retired, Some(Retired::Expired));
+        let c = inner
+            .acquire(CheckoutMeta::default())
+            .await
+            .expect("checkout");
+        std::thread::sleep(Duration::from_millis(1050));
+        // Destroyed by its holder: nothing to say about its age.
+        assert_eq!(c.release_noting(true).expect("released").retired, None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn evict_takes_an_idle_connection_out_of_the_counts_at_once() {
+        let server = answering().await;
+        let inner = PoolInner::for_tests(json!({ "port": server.port }));
+        let c = inner
+            .acquire(CheckoutMeta::default())
+            .await
+            .expect("checkout");
+        let id = c.conn_id();
+        assert!(!inner.evict(id), "a checked-out connection is not evicted");
+        c.release(false).expect("released");
+        assert_eq!((inner.counts().idle, inner.counts().total), (1, 1));
+        assert!(inner.evict(id));
+        assert_eq!((inner.counts().idle, inner.counts().total), (0, 0));
+        assert!(!inner.evict(id), "only once");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_evicted_connection_that_was_being_cleaned_is_never_returned() {
+        let server = FakeServer::silent().await;
+        let inner = PoolInner::for_tests(json!({ "port": server.port }));
+        let c = inner
+            .acquire(CheckoutMeta::default())
+            .await
+            .expect("checkout");
+        let id = c.conn_id();
+        let reply = c
+            .submit(Statement::Simple("SELECT pg_sleep(20)".into()))
+            .expect("submitted");
+        c.release(false).expect("released");
+        assert_eq!(inner.state.lock().cleaning.len(), 1);
+        assert!(inner.evict(id));
+        assert_eq!(inner.counts().total, 0);
+        let reply = reply.await.expect("the statement is answered");
+        assert!(frames::first_error_code(&reply).is_some());
+        // The clean-up woke up and found the connection gone: nothing returned, nothing
+        // counted twice.
+        for _ in 0..10 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let st = inner.state.lock();
+        assert_eq!((st.idle.len(), st.total, st.cleaning.len()), (0, 0, 0));
     }
 }
