@@ -18,6 +18,7 @@
 //!   else from [`ResolvedOptions`].
 
 mod account;
+mod auth;
 mod connect;
 mod connstring;
 mod error;
@@ -32,6 +33,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+pub use auth::{AuthKind, AuthPolicy, ChannelBinding, RequireAuth};
 use error::Origin;
 pub use error::{ConfigError, ConfigErrorKind};
 use value::show;
@@ -161,6 +163,10 @@ pub struct ConnectConfig {
     /// coerces it (any finite number, from a number or a numeric string), so a negative value
     /// refuses every SCRAM exchange, as in pg.
     pub scram_max_iterations: f64,
+    /// Which authentication methods the server may use and whether SCRAM must be bound to the
+    /// TLS channel (`requireAuth`/`require_auth`, `channelBinding`/`channel_binding`,
+    /// `enableChannelBinding`, `PGREQUIREAUTH`, `PGCHANNELBINDING`; see `auth.rs`).
+    pub auth: AuthPolicy,
 }
 
 impl ConnectConfig {

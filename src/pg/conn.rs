@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::auth::AuthMethod;
 use super::external::ReadScheduler;
 #[cfg(unix)]
 use super::external::{self, ExternalReader};
@@ -38,6 +39,7 @@ use crate::error::{Error, Result};
 pub struct Conn {
     shared: Arc<ConnShared>,
     tx: mpsc::UnboundedSender<Close>,
+    auth: AuthMethod,
 }
 
 impl Conn {
@@ -89,7 +91,11 @@ impl Conn {
         }
         let writer = shared.clone();
         tokio::spawn(async move { writer.writes.run(rx).await });
-        Ok(Conn { shared, tx })
+        Ok(Conn {
+            shared,
+            tx,
+            auth: startup.auth,
+        })
     }
 
     /// Sets up a connection whose socket `fd` is read by `reads` (see [`ReadScheduler`]).
@@ -124,6 +130,11 @@ impl Conn {
 
     pub fn pid(&self) -> i32 {
         self.shared.pid
+    }
+
+    /// How the server authenticated this connection.
+    pub fn auth_method(&self) -> AuthMethod {
+        self.auth
     }
 
     pub fn shared(&self) -> &Arc<ConnShared> {

@@ -25,6 +25,22 @@ pub enum PgStream {
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
 }
 
+impl PgStream {
+    /// The server's certificate (DER) on a TLS connection: what `tls-server-end-point`
+    /// channel binding hashes.
+    pub fn server_certificate(&self) -> Option<Vec<u8>> {
+        match self {
+            PgStream::Tls(s) => s
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|certs| certs.first())
+                .map(|c| c.as_ref().to_vec()),
+            _ => None,
+        }
+    }
+}
+
 /// Where the cancel request of a connection must go (a fresh socket, same host and port).
 #[derive(Debug, Clone)]
 pub enum CancelTarget {
