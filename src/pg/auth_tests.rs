@@ -102,6 +102,7 @@ async fn attempt(server: &FakeServer, extra: Value) -> Result<Conn> {
         Conn::connect(
             1,
             &cfg.connect,
+            None,
             || async { Ok(Some("pw".to_string())) },
             0,
             Arc::new(Quiet),

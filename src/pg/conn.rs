@@ -29,6 +29,7 @@ use super::shared::{ConnListener, ConnShared};
 use super::stream;
 #[cfg(unix)]
 use super::stream::PgStream;
+use super::tls::TlsSetup;
 use super::write::{Close, WrittenFn};
 use crate::config::ConnectConfig;
 use crate::error::{Error, Result};
@@ -46,10 +47,13 @@ impl Conn {
     /// Opens a connection (socket, TLS, startup, auth) and starts its tasks on the current runtime.
     /// With `reads`, a plain TCP or unix socket is read by that scheduler instead of a reader
     /// task (TLS connections always have a reader task).
-    /// `password` is called only if the server asks for one (see `startup::handshake`).
+    /// `password` is called only if the server asks for one (see `startup::handshake`); `tls`
+    /// is the pool's TLS setup (see [`stream::open`]).
+    #[allow(clippy::too_many_arguments)]
     pub async fn connect<F, Fut>(
         id: u64,
         cfg: &ConnectConfig,
+        tls: Option<&TlsSetup>,
         password: F,
         cache_size: usize,
         listener: Arc<dyn ConnListener>,
@@ -59,7 +63,7 @@ impl Conn {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<Option<String>>>,
     {
-        let (mut stream, cancel_target) = stream::open(cfg).await?;
+        let (mut stream, cancel_target) = stream::open(cfg, tls).await?;
         let startup = super::startup::handshake(&mut stream, cfg, password).await?;
         let shared = Arc::new(ConnShared::new(
             id,

@@ -44,4 +44,6 @@ pub use external::{ExternalReader, ReadScheduler};
 pub use queue::{PartialSink, ReplyFn, ReplyTo, STREAM_CHUNK};
 pub use request::{Param, Statement};
 pub(crate) use shared::ConnListener;
+pub use tls::DefaultRoots;
+pub(crate) use tls::TlsSetup;
 pub use write::WrittenFn;

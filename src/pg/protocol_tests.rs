@@ -46,6 +46,7 @@ async fn connect(server: &FakeServer) -> (crate::error::Result<Conn>, Arc<Closed
     let conn = Conn::connect(
         1,
         &cfg.connect,
+        None,
         || async { Ok(None) },
         0,
         listener.clone(),
@@ -176,6 +177,7 @@ async fn a_malformed_startup_reply_fails_the_attempt_without_panicking() {
             Conn::connect(
                 1,
                 &cfg.connect,
+                None,
                 || async { Ok(Some("pw".to_string())) },
                 0,
                 listener,

@@ -21,7 +21,7 @@ use super::tags::TagBook;
 use crate::config::PoolConfig;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
-use crate::pg::{Conn, ConnListener, ReadScheduler};
+use crate::pg::{Conn, ConnListener, ReadScheduler, TlsSetup};
 
 /// Supplies the password for each new connection (pg accepts a string or a function).
 pub trait PasswordSource: Send + Sync + 'static {
@@ -63,6 +63,8 @@ pub(super) struct PoolInner {
     pub(super) capture_backtraces: bool,
     /// Who reads plain sockets (see [`ReadScheduler`]); `None`: a reader task per connection.
     pub(super) reads: Option<Arc<dyn ReadScheduler>>,
+    /// The TLS client configuration every connection shares, built once (`None` without TLS).
+    pub(super) tls: Option<TlsSetup>,
     /// Set once `end()` stops waiting: connections still being opened give up (their waiter
     /// is failed, their slot given back) instead of making `end()` wait for the server.
     pub(super) abandon_opens: watch::Sender<bool>,
@@ -91,6 +93,7 @@ impl PoolInner {
             next_waiter: AtomicU64::new(1),
             capture_backtraces: false,
             reads: None,
+            tls: None,
             abandon_opens: watch::channel(false).0,
         }
     }
@@ -206,6 +209,7 @@ impl PoolInner {
             Conn::connect(
                 id,
                 cfg,
+                self.tls.as_ref(),
                 || self.password.password(),
                 self.config.statement_cache_size,
                 listener,
