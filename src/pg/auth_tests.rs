@@ -274,3 +274,25 @@ async fn require_auth_refuses_the_methods_it_does_not_list() {
         .await
         .expect("trust allowed");
 }
+
+#[tokio::test]
+async fn a_server_that_refuses_tls_is_never_used_in_plain_text() {
+    // The fake server answers SSLRequest with `N`.
+    let server = FakeServer::start(ready_startup(), Arc::new(|_, _| (Vec::new(), false))).await;
+    for ssl in [
+        json!(true),
+        json!({"rejectUnauthorized": false}),
+        json!("no-verify"),
+    ] {
+        let e = refused(attempt(&server, json!({ "ssl": ssl })).await, "TLS refused");
+        assert!(matches!(e, Error::TlsUnsupported), "{e:?}");
+    }
+    assert!(
+        server
+            .seen()
+            .iter()
+            .all(|s| *s == super::fake::Seen::Closed),
+        "no startup message went out in plain text: {:?}",
+        server.seen()
+    );
+}
