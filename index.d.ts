@@ -190,6 +190,23 @@ export interface LeakDetectingPoolConfig extends PoolConfig, LeakDetectionOption
    */
   scramMaxIterations?: number | string | undefined
   /**
+   * libpq's `require_auth` (also `require_auth` in a connection string, or `PGREQUIREAUTH`):
+   * the authentication methods the server may use — `'password'`, `'md5'`, `'scram-sha-256'`,
+   * `'gss'`, `'sspi'`, `'none'` — as a comma-separated string or an array, or, each prefixed
+   * with `!`, the ones it may not. A server asking for another fails the connection
+   * (`LDP_AUTH_REFUSED`).
+   * @default any method
+   */
+  requireAuth?: string | readonly string[] | undefined
+  /**
+   * libpq's `channel_binding` (also in a connection string, or `PGCHANNELBINDING`): `'prefer'`
+   * binds SCRAM to the TLS channel (SCRAM-SHA-256-PLUS) when the server offers it,
+   * `'require'` refuses any authentication that is not bound, `'disable'` never binds.
+   * pg's `enableChannelBinding: false` means `'disable'`.
+   * @default 'prefer'
+   */
+  channelBinding?: 'disable' | 'prefer' | 'require' | undefined
+  /**
    * pg's `sslnegotiation` (also `PGSSLNEGOTIATION`, or in a connection string): `'direct'`
    * starts the TLS handshake at once (PostgreSQL 17 and later) and needs TLS on.
    * @default 'postgres'

@@ -21,6 +21,7 @@ const { RUN } = require('./client')
 const { Completions, CheckoutInfo } = require('./completions')
 const pgTypes = require('pg-types')
 const { ConnectionParameters, PasswordFailures, passwordSource } = require('./connection-parameters')
+const { defaultRoots } = require('./trust')
 
 const { NativePool } = binding
 
@@ -50,7 +51,7 @@ class LeakDetectingPool extends EventEmitter {
     const completions = new Completions()
     let dispatcher = null
     // Events only arrive on later turns, once `dispatcher` is set.
-    const native = NativePool.open(toJson(options), (e) => dispatcher.dispatch(e), completions.drain, passwordFn)
+    const native = NativePool.open(toJson(options), (e) => dispatcher.dispatch(e), completions.drain, passwordFn, defaultRoots())
     if (!(native instanceof NativePool)) throw fromInfo(native)
     completions.native = native
     const resolved = parseResolved(native.resolvedOptions())

@@ -15,7 +15,7 @@ use super::events::{JsEvents, QueuedEvent};
 use super::loop_reads::LoopReads;
 use crate::config::{PasswordSpec, PoolConfig};
 use crate::error::Error as CoreError;
-use crate::pg::{PartialSink, ReadScheduler, ReplyFn, ReplyTo};
+use crate::pg::{DefaultRoots, PartialSink, ReadScheduler, ReplyFn, ReplyTo};
 use crate::pool::{Checkout, PasswordSource, Pool, Retired, Served, StaticPassword};
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -92,14 +92,16 @@ impl NativePool {
     /// event sink; `onComplete()`: the completions wake-up; `password`: the user's password
     /// function when the password is one, else used only when the options, the connection
     /// string and `PGPASSWORD` give no password (the password file); either is called only when
-    /// a server asks a new connection for a password. Returns the pool, or the invalid option
-    /// as data (`LDP_INVALID_OPTION`, `extra`: `{ kind, option }`).
+    /// a server asks a new connection for a password; `defaultRoots`: PEM certificates trusted
+    /// when `ssl.ca` is not given (what Node's TLS trusts). Returns the pool, or the invalid
+    /// option as data (`LDP_INVALID_OPTION`, `extra`: `{ kind, option }`).
     #[napi(ts_return_type = "NativePool | JsErrorInfo", catch_unwind)]
     pub fn open(
         options_json: String,
         on_event: Function<String, ()>,
         on_complete: Function<(), ()>,
         password: Option<Function<(), Promise<Option<String>>>>,
+        default_roots: Option<String>,
     ) -> Result<Either<NativePool, JsErrorInfo>> {
         let v: serde_json::Value =
             serde_json::from_str(&options_json).map_err(|e| Error::from_reason(e.to_string()))?;
@@ -141,6 +143,9 @@ impl NativePool {
         let mut builder = Pool::builder(config)
             .events(Arc::new(JsEvents(events)))
             .password(password);
+        if let Some(pem) = default_roots {
+            builder = builder.default_roots(DefaultRoots::from_pem(pem));
+        }
         if let Some(r) = &reads {
             builder = builder.read_scheduler(r.clone() as Arc<dyn ReadScheduler>);
         }

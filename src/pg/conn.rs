@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::auth::AuthMethod;
 use super::external::ReadScheduler;
 #[cfg(unix)]
 use super::external::{self, ExternalReader};
@@ -28,6 +29,7 @@ use super::shared::{ConnListener, ConnShared};
 use super::stream;
 #[cfg(unix)]
 use super::stream::PgStream;
+use super::tls::TlsSetup;
 use super::write::{Close, WrittenFn};
 use crate::config::ConnectConfig;
 use crate::error::{Error, Result};
@@ -61,16 +63,20 @@ impl Default for ConnOptions {
 pub struct Conn {
     shared: Arc<ConnShared>,
     tx: mpsc::UnboundedSender<Close>,
+    auth: AuthMethod,
 }
 
 impl Conn {
     /// Opens a connection (socket, TLS, startup, auth) and starts its tasks on the current runtime.
     /// With `reads`, a plain TCP or unix socket is read by that scheduler instead of a reader
     /// task (TLS connections always have a reader task).
-    /// `password` is called only if the server asks for one (see `startup::handshake`).
+    /// `password` is called only if the server asks for one (see `startup::handshake`); `tls`
+    /// is the pool's TLS setup (see [`stream::open`]).
+    #[allow(clippy::too_many_arguments)]
     pub async fn connect<F, Fut>(
         id: u64,
         cfg: &ConnectConfig,
+        tls: Option<&TlsSetup>,
         password: F,
         opts: ConnOptions,
         listener: Arc<dyn ConnListener>,
@@ -80,7 +86,7 @@ impl Conn {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<Option<String>>>,
     {
-        let (mut stream, cancel_target) = stream::open(cfg).await?;
+        let (mut stream, cancel_target) = stream::open(cfg, tls).await?;
         let startup = super::startup::handshake(&mut stream, cfg, password).await?;
         let shared = Arc::new(ConnShared::new(
             id,
@@ -123,7 +129,11 @@ impl Conn {
                 writer.writes.writer_stopped();
             }
         });
-        Ok(Conn { shared, tx })
+        Ok(Conn {
+            shared,
+            tx,
+            auth: startup.auth,
+        })
     }
 
     /// Sets up a connection whose socket `fd` is read by `reads` (see [`ReadScheduler`]).
@@ -158,6 +168,11 @@ impl Conn {
 
     pub fn pid(&self) -> i32 {
         self.shared.pid
+    }
+
+    /// How the server authenticated this connection.
+    pub fn auth_method(&self) -> AuthMethod {
+        self.auth
     }
 
     pub fn shared(&self) -> &Arc<ConnShared> {

@@ -46,6 +46,7 @@ async fn connect(server: &FakeServer) -> (crate::error::Result<Conn>, Arc<Closed
     let conn = Conn::connect(
         1,
         &cfg.connect,
+        None,
         || async { Ok(None) },
         ConnOptions::default(),
         listener.clone(),
@@ -176,6 +177,7 @@ async fn a_malformed_startup_reply_fails_the_attempt_without_panicking() {
             Conn::connect(
                 1,
                 &cfg.connect,
+                None,
                 || async { Ok(Some("pw".to_string())) },
                 ConnOptions::default(),
                 listener,
@@ -305,6 +307,7 @@ async fn one_call_on_a_socket_that_never_runs_dry_reads_a_bounded_amount() {
     let conn = Conn::connect(
         1,
         &config(server.port).connect,
+        None,
         || async { Ok(None) },
         ConnOptions::default(),
         Arc::new(Closed::default()),

@@ -79,6 +79,12 @@ impl Checkout {
         self.conn.pid()
     }
 
+    /// How the server authenticated the connection (e.g. whether SCRAM was bound to the TLS
+    /// channel): for audits and tests.
+    pub fn auth_method(&self) -> crate::pg::AuthMethod {
+        self.conn.auth_method()
+    }
+
     /// True when this checkout opened a brand-new connection (pg emits `connect` then).
     pub fn is_new(&self) -> bool {
         self.is_new

@@ -22,7 +22,7 @@ use super::tags::TagBook;
 use crate::config::PoolConfig;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
-use crate::pg::{Conn, ConnListener, ConnOptions, ReadScheduler};
+use crate::pg::{Conn, ConnListener, ConnOptions, ReadScheduler, TlsSetup};
 use crate::unwind::{catch, PanicHooks};
 
 /// Supplies the password for each new connection (pg accepts a string or a function).
@@ -65,6 +65,8 @@ pub(super) struct PoolInner {
     pub(super) capture_backtraces: bool,
     /// Who reads plain sockets (see [`ReadScheduler`]); `None`: a reader task per connection.
     pub(super) reads: Option<Arc<dyn ReadScheduler>>,
+    /// The TLS client configuration every connection shares, built once (`None` without TLS).
+    pub(super) tls: Option<TlsSetup>,
     /// Set once `end()` stops waiting: connections still being opened give up (their waiter
     /// is failed, their slot given back) instead of making `end()` wait for the server.
     pub(super) abandon_opens: watch::Sender<bool>,
@@ -98,6 +100,7 @@ impl PoolInner {
             next_waiter: AtomicU64::new(1),
             capture_backtraces: false,
             reads: None,
+            tls: None,
             abandon_opens: watch::channel(false).0,
             panics: PanicHooks::default(),
             event_budget,
@@ -231,6 +234,7 @@ impl PoolInner {
             Conn::connect(
                 id,
                 cfg,
+                self.tls.as_ref(),
                 || self.password.password(),
                 ConnOptions {
                     statement_cache_size: self.config.statement_cache_size,

@@ -41,10 +41,12 @@ pub use views::{ActiveCheckout, Counts};
 
 pub use crate::error::ReclaimReason;
 
-use crate::config::{PasswordSpec, PoolConfig};
+use crate::config::{PasswordSpec, PoolConfig, SslConfig};
 use crate::error::{Error, Result};
 use crate::metrics::Report;
-use crate::pg::{frames, PartialSink, ReadScheduler, ReplyFn, ReplyTo, Statement};
+use crate::pg::{
+    frames, DefaultRoots, PartialSink, ReadScheduler, ReplyFn, ReplyTo, Statement, TlsSetup,
+};
 use inner::PoolInner;
 
 /// A connection pool. Dropping the last `Pool` handle stops its background tasks and closes
@@ -63,6 +65,7 @@ pub struct PoolBuilder {
     password: Option<Arc<dyn PasswordSource>>,
     reads: Option<Arc<dyn ReadScheduler>>,
     capture_backtraces: bool,
+    roots: DefaultRoots,
 }
 
 impl PoolBuilder {
@@ -81,6 +84,13 @@ impl PoolBuilder {
     /// Has plain (TCP and unix) sockets read by `reads` instead of a reader task each.
     pub fn read_scheduler(mut self, reads: Arc<dyn ReadScheduler>) -> Self {
         self.reads = Some(reads);
+        self
+    }
+
+    /// The certificates trusted when `ssl.ca` is not given (default: none, so such a verified
+    /// connection fails with a clear error). The JS binding passes what Node's TLS trusts.
+    pub fn default_roots(mut self, roots: DefaultRoots) -> Self {
+        self.roots = roots;
         self
     }
 
@@ -103,6 +113,10 @@ impl PoolBuilder {
         });
         let mut inner = PoolInner::new(self.config, self.events, password, runtime.clone());
         inner.reads = self.reads;
+        inner.tls = match &inner.config.connect.ssl {
+            SslConfig::Enabled(opts) => Some(TlsSetup::new(opts, &self.roots)),
+            SslConfig::Disabled => None,
+        };
         inner.capture_backtraces = self.capture_backtraces;
         let inner = Arc::new(inner);
         runtime.spawn(reaper::run(Arc::downgrade(&inner)));
@@ -175,6 +189,7 @@ impl Pool {
             password: None,
             reads: None,
             capture_backtraces: false,
+            roots: DefaultRoots::default(),
         }
     }
 
