@@ -27,8 +27,15 @@ const { siteOf, reportedSite, reclaimedError } = require('./report')
 const { sourceMapMemory } = require('./source-maps')
 const { fromInfo } = require('./errors')
 const { safeEmit } = require('./emit')
+const tracing = require('./tracing')
 
 const NOOP = () => {}
+
+const LEAK_CHANNELS = {
+  leaksDetected: tracing.channels.leaks,
+  forceRelease: tracing.channels.forceRelease,
+  leakResolved: tracing.channels.leakResolved,
+}
 
 /**
  * What JS keeps of a checkout it holds: its connection, the stack captured at connect()
@@ -133,6 +140,7 @@ class PoolInternals {
     if (served.isNew) safeEmit(this._pool, 'connect', client)
     safeEmit(this._pool, 'acquire', client)
     safeEmit(this._pool, 'release', err, client)
+    tracing.releaseOf(client, err)
   }
 
   /** Reported checkouts still held: each one's reported location and how long it has been held. */
@@ -248,7 +256,10 @@ class PoolInternals {
     const entry = this._entries.get(checkoutId)
     const client = this._forget(slot)
     slot.idle = client
-    if (announce) safeEmit(this._pool, 'release', err, client)
+    if (announce) {
+      safeEmit(this._pool, 'release', err, client)
+      tracing.releaseOf(client, err)
+    }
     const r = this._completions.released(this._native.release(checkoutId, destroy))
     if (typeof r !== 'number') throw fromInfo(r)
     // Only a checkout an event may still name is remembered: one the core says an event may
@@ -281,6 +292,15 @@ class PoolInternals {
   /** Emits on the pool; a throwing listener cannot interrupt the caller (lib/emit.js). */
   emit(name, ...args) {
     safeEmit(this._pool, name, ...args)
+  }
+
+  /**
+   * Emits one of the leak events (`leaksDetected`, `forceRelease`, `leakResolved`) on the pool
+   * and publishes it on its tracing channel (lib/tracing.js).
+   */
+  announce(name, payload) {
+    safeEmit(this._pool, name, payload)
+    tracing.leakEvent(LEAK_CHANNELS[name], this._pool, payload)
   }
 
   /** Whether the pool has listeners for `name`. */
@@ -367,6 +387,7 @@ class PoolInternals {
    */
   removed(connId, processId) {
     if (this._abandoned.delete(connId)) return undefined
+    tracing.removeOf(processId)
     const client = this.clientFor(connId) || (this.listens('remove') ? this.clientOf(connId, processId) : undefined)
     this._conns.delete(connId)
     this._touchKeepAlive()
