@@ -31,7 +31,7 @@ test('a chart of medians, round spread and every round, per case and subject', (
   assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" width="\d+" height="\d+"/)
   assertWellFormed(svg)
   assert.match(svg, /LeakDetectingPool benchmark — 2026-12-05 06:36 UTC/)
-  assert.match(svg, /3 rounds · 2 CPUs, Node v20\.20\.2, PostgreSQL 15\.20/)
+  assert.match(svg, /3 rounds · 2 CPUs, Node v20\.20\.2, PostgreSQL 15\.20 · 1-min load average 1\.4 at start/)
   assert.match(svg, /postgres\.js &lt;3\.4&gt;/, 'labels escaped')
 
   const panels = [...svg.matchAll(/<g class="panel" data-case="([^"]+)">/g)].map((m) => m[1])

@@ -121,6 +121,7 @@ function chartSvg(results) {
     results.machine
       ? `${results.machine.nproc} CPUs, Node ${results.machine.node}, PostgreSQL ${String(results.machine.postgres || '').split(' ')[0]}`
       : null,
+    results.machine && results.machine.loadavgStart ? `1-min load average ${results.machine.loadavgStart[0].toFixed(1)} at start` : null,
   ]
     .filter(Boolean)
     .join(' · ')
