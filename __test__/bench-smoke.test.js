@@ -45,6 +45,7 @@ test('benchmark/run.js --quick produces a result for every subject and case', { 
     assert.equal(r.code, 0, why)
     assert.ok(fs.existsSync(out), `no results file\n${why}`)
     const results = JSON.parse(fs.readFileSync(out, 'utf8'))
+    assert.match(fs.readFileSync(path.join(dir, 'quick.svg'), 'utf8'), /^<svg /, 'the chart beside the results')
 
     assert.deepEqual(results.subjects.map((s) => s.id).sort(), [...SUBJECTS].sort())
     assert.deepEqual(results.cases.map((c) => c.id).sort(), [...CASES].sort())

@@ -23,6 +23,7 @@ const { safeEmit, callBack } = require('./emit')
 const { releasedError } = require('./report')
 const { Submitter } = require('./submit/session')
 const { ConnectionParameters } = require('./connection-parameters')
+const tracing = require('./tracing')
 
 /** Called by the pool when a checkout is handed to this client: `(info, tag)`. */
 const ATTACH = Symbol('PoolClient.attach')
@@ -201,8 +202,12 @@ class PoolClient extends EventEmitter {
       return refuseInPipeline(config, values, callback)
     }
     // A Submittable (pg's Query, pg-cursor, pg-query-stream, pg-copy-streams): pg returns it.
-    if (config != null && typeof config.submit === 'function') return this._submitter().submit(config, values, callback)
+    if (config != null && typeof config.submit === 'function') {
+      const submit = () => this._submitter().submit(config, values, callback)
+      return tracing.channels.query.hasSubscribers ? tracing.traceSubmittable(this, config, values, callback, submit) : submit()
+    }
     const q = normalize(config, values, callback)
+    if (tracing.channels.query.hasSubscribers) return tracing.traceQuery(this, q, () => this[RUN](q), q.callback)
     const cb = q.callback
     const promise = this[RUN](q, cb !== undefined)
     if (cb) {
@@ -319,6 +324,7 @@ class PoolClient extends EventEmitter {
       this._releaseAfterEnd = false
       this._pool.releasedAfterEnd(this._slot, this)
       this._pool.emit('release', err, this)
+      tracing.releaseOf(this, err)
       if (this._removePending) {
         this._removePending = false
         this._pool.emit('remove', this)

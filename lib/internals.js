@@ -27,11 +27,18 @@ const { siteOf, reportedSite, reclaimedError } = require('./report')
 const { sourceMapMemory } = require('./source-maps')
 const { fromInfo } = require('./errors')
 const { safeEmit } = require('./emit')
+const tracing = require('./tracing')
 
 const NOOP = () => {}
 
 /** Where a client keeps its idle `error` listener (see PoolInternals#_watchIdle). */
 const IDLE_LISTENER = Symbol('PoolClient.idleListener')
+
+const LEAK_CHANNELS = {
+  leaksDetected: tracing.channels.leaks,
+  forceRelease: tracing.channels.forceRelease,
+  leakResolved: tracing.channels.leakResolved,
+}
 
 /**
  * What JS keeps of a checkout it holds: its connection, the stack captured at connect()
@@ -144,6 +151,7 @@ class PoolInternals {
     if (served.isNew) safeEmit(this._pool, 'connect', client)
     safeEmit(this._pool, 'acquire', client)
     safeEmit(this._pool, 'release', err, client)
+    tracing.releaseOf(client, err)
   }
 
   /** Reported checkouts still held: each one's reported location and how long it has been held. */
@@ -271,6 +279,7 @@ class PoolInternals {
     if (announce) {
       if (client) this._watchIdle(slot, client)
       safeEmit(this._pool, 'release', err, client)
+      tracing.releaseOf(client, err)
     }
     if (!this._releasing) {
       this._releasing = true
@@ -316,6 +325,15 @@ class PoolInternals {
   /** Emits on the pool; a throwing listener cannot interrupt the caller (lib/emit.js). */
   emit(name, ...args) {
     safeEmit(this._pool, name, ...args)
+  }
+
+  /**
+   * Emits one of the leak events (`leaksDetected`, `forceRelease`, `leakResolved`) on the pool
+   * and publishes it on its tracing channel (lib/tracing.js).
+   */
+  announce(name, payload) {
+    safeEmit(this._pool, name, payload)
+    tracing.leakEvent(LEAK_CHANNELS[name], this._pool, payload)
   }
 
   /** Whether the pool has listeners for `name`. */
@@ -403,6 +421,7 @@ class PoolInternals {
    */
   removed(connId, processId) {
     if (this._abandoned.delete(connId)) return undefined
+    tracing.removeOf(processId)
     const client = this.clientFor(connId) || (this.listens('remove') ? this.clientOf(connId, processId) : undefined)
     this._conns.delete(connId)
     this._touchKeepAlive()

@@ -22,6 +22,7 @@ const { Completions, CheckoutInfo } = require('./completions')
 const pgTypes = require('pg-types')
 const { ConnectionParameters, PasswordFailures, passwordSource } = require('./connection-parameters')
 const { defaultRoots } = require('./trust')
+const tracing = require('./tracing')
 
 const { NativePool } = binding
 
@@ -104,6 +105,7 @@ class LeakDetectingPool extends EventEmitter {
       return this.Promise.reject(err)
     }
     const holder = this._capturesStack(opts) ? capture(this.connect, this._settings.stackTraceLimit, this._settings.frameRules) : null
+    if (tracing.channels.poolConnect.hasSubscribers) return tracing.traceConnect(this, () => this._acquire(opts, holder, false), cb)
     const p = this._acquire(opts, holder, false)
     if (cb) {
       p.then(
@@ -299,7 +301,8 @@ class LeakDetectingPool extends EventEmitter {
       !this._internals.clientParsers &&
       this.listenerCount('acquire') === 0 &&
       this.listenerCount('release') === 0 &&
-      this.listenerCount('connect') === 0
+      this.listenerCount('connect') === 0 &&
+      !tracing.observesPool()
     )
   }
 
@@ -330,11 +333,12 @@ class LeakDetectingPool extends EventEmitter {
   }
 
   async _clientQuery(q, tag) {
-    const client = await this._acquire(tag === undefined ? undefined : { tag }, null, true)
+    const acquire = () => this._acquire(tag === undefined ? undefined : { tag }, null, true)
+    const client = await (tracing.channels.poolConnect.hasSubscribers ? tracing.traceConnect(this, acquire) : acquire())
     let result
     let error
     try {
-      result = await client[RUN](q)
+      result = await (tracing.channels.query.hasSubscribers ? tracing.traceQuery(client, q, () => client[RUN](q)) : client[RUN](q))
     } catch (err) {
       error = err
     }
@@ -362,7 +366,12 @@ class LeakDetectingPool extends EventEmitter {
       })
       cb = (err, r) => (err ? rej(err) : res(r))
     }
-    const acquired = this.ending ? this.Promise.reject(poolEndedError()) : this._acquire(undefined, null, true)
+    const acquire = () => this._acquire(undefined, null, true)
+    const acquired = this.ending
+      ? this.Promise.reject(poolEndedError())
+      : tracing.channels.poolConnect.hasSubscribers
+        ? tracing.traceConnect(this, acquire)
+        : acquire()
     acquired.then(
       (client) => {
         let released = false
