@@ -14,11 +14,11 @@ function safeEmit(target, name, ...args) {
 }
 
 /**
- * Calls a user's callback with `args`. What it throws surfaces as an uncaught exception on the
- * next tick, as with pg (whose callbacks run from socket events), never as the rejection of a
- * promise nobody holds (an unhandled rejection, which is a different process event).
+ * Calls a user's callback as pg does: an exception it throws surfaces as an uncaught exception
+ * (pg runs callbacks from its socket's events), never as the rejection of a promise nobody
+ * holds. Rethrown in its own turn, so that whatever called it is not cut short.
  */
-function callUser(cb, ...args) {
+function callBack(cb, ...args) {
   try {
     cb(...args)
   } catch (err) {
@@ -28,4 +28,12 @@ function callUser(cb, ...args) {
   }
 }
 
-module.exports = { safeEmit, callUser }
+/** Hands a promise's outcome to a node-style callback (`ok` is the error argument on success). */
+function settleTo(promise, cb, ok) {
+  promise.then(
+    (r) => callBack(cb, ok, r),
+    (e) => callBack(cb, e)
+  )
+}
+
+module.exports = { safeEmit, callBack, settleTo }

@@ -87,7 +87,7 @@ const OBJECT_VALUED = { ssl: 'a boolean, a string or an object', tagLimits: 'an 
 function encodeOption(key, v) {
   if (typeof v === 'symbol') throw invalidOption(TypeError, key, 'a value JSON can carry', v)
   if (typeof v === 'function') {
-    if (OBJECT_VALUED[key] || key.startsWith('ssl.')) throw invalidOption(TypeError, key, OBJECT_VALUED[key] || 'a string', v)
+    if (OBJECT_VALUED[key]) throw invalidOption(TypeError, key, OBJECT_VALUED[key], v)
     return { $function: true }
   }
   const p = plain(v)
@@ -118,6 +118,7 @@ function toJson(original) {
     }
     if (key === 'ssl' && v && typeof v === 'object') {
       const ssl = {}
+      // A function (checkServerIdentity) is sent as one, so that the core can refuse it.
       for (const k of Object.keys(v)) {
         const e = encodeOption(`ssl.${k}`, v[k])
         if (e !== undefined) ssl[k] = e
