@@ -115,6 +115,17 @@ const KINDS = {
     [{ a: 0 }, R],
     [{ a: 'x' }, T],
   ],
+  requireAuth: [
+    ['bogus', R],
+    [5, T],
+    [{}, T],
+    [[5], T],
+  ],
+  channelBinding: [
+    ['bogus', R],
+    [5, T],
+    [{}, T],
+  ],
   // pg reads it leniently (a number or numeric string, anything else is the default).
   lenient: [],
 }
@@ -129,6 +140,9 @@ const OPTION_KINDS = {
   ssl: 'ssl',
   sslnegotiation: 'sslnegotiation',
   scramMaxIterations: 'lenient',
+  requireAuth: 'requireAuth',
+  channelBinding: 'channelBinding',
+  enableChannelBinding: 'bool',
   application_name: 'string',
   statement_timeout: 'ms',
   lock_timeout: 'ms',
@@ -168,6 +182,8 @@ const OPTION_KINDS = {
   healthCheckIntervalMs: 'ms',
   endTimeoutMs: 'ms',
   statementCacheSize: 'count',
+  maxMessageSize: 'count',
+  maxQueuedEvents: 'count',
   parseInputDatesAsUTC: 'bool',
 }
 
