@@ -34,8 +34,18 @@ impl PasswordSource for JsPassword {
                 .call_async(())
                 .await
                 .map_err(|e| CoreError::Auth(format!("password function failed: {}", e.reason)))?;
-            p.await
-                .map_err(|e| CoreError::Auth(format!("password function failed: {}", e.reason)))
+            p.await.map_err(|e| {
+                // napi-rs words a promise that was garbage-collected before it settled (its
+                // sender dropped) with the channel's own message.
+                if e.reason == "oneshot canceled" {
+                    CoreError::Auth(
+                        "the password function's promise was garbage-collected without ever settling"
+                            .into(),
+                    )
+                } else {
+                    CoreError::Auth(format!("password function failed: {}", e.reason))
+                }
+            })
         })
     }
 }
