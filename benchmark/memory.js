@@ -64,7 +64,7 @@ async function child({ subject, conn, connections }) {
   // Load what each subject loads before measuring the base, so the base holds the module.
   if (subject === 'pg') require('pg')
   else if (subject === 'postgresjs') require('postgres')
-  else require(ROOT)
+  else require(subject === 'ldp-base' ? process.env.BENCH_BASE_DIR : ROOT)
   out.base = await settledRss()
   let pool
   let hold
@@ -83,7 +83,7 @@ async function child({ subject, conn, connections }) {
     }
     end = () => pool.end({ timeout: 1 })
   } else {
-    const Pool = subject === 'pg' ? require('pg').Pool : require(ROOT).LeakDetectingPool
+    const Pool = subject === 'pg' ? require('pg').Pool : require(subject === 'ldp-base' ? process.env.BENCH_BASE_DIR : ROOT).LeakDetectingPool
     pool = new Pool({ ...conn, max: connections, idleTimeoutMillis: 0 })
     pool.on('error', () => {})
     work = (i) => pool.query('SELECT $1::int AS x', [i])
