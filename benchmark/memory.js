@@ -83,7 +83,8 @@ async function child({ subject, conn, connections }) {
     }
     end = () => pool.end({ timeout: 1 })
   } else {
-    const Pool = subject === 'pg' ? require('pg').Pool : require(subject === 'ldp-base' ? process.env.BENCH_BASE_DIR : ROOT).LeakDetectingPool
+    const Pool =
+      subject === 'pg' ? require('pg').Pool : require(subject === 'ldp-base' ? process.env.BENCH_BASE_DIR : ROOT).LeakDetectingPool
     pool = new Pool({ ...conn, max: connections, idleTimeoutMillis: 0 })
     pool.on('error', () => {})
     work = (i) => pool.query('SELECT $1::int AS x', [i])
