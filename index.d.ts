@@ -154,6 +154,18 @@ export interface LeakDetectionOptions {
    */
   statementCacheSize?: number | undefined
   /**
+   * The most bytes a backend message carrying data (a row, an error, a notice, a notification)
+   * may declare; other messages are bounded by libpq's 30,000 bytes. A message over its bound
+   * fails its connection (`LDP_PROTOCOL`) before its body is read. Default 1 GiB.
+   */
+  maxMessageSize?: number | undefined
+  /**
+   * The most notifications and notices waiting for the JS thread, and notices kept per query;
+   * the newest beyond are dropped, counted in `getMetrics().stats` and announced once with a
+   * process warning (`LDP_EVENTS_DROPPED`). Default 10000.
+   */
+  maxQueuedEvents?: number | undefined
+  /**
    * pg's `defaults.parseInputDatesAsUTC` as a pool option: `Date` parameters are sent as UTC
    * text (`+00:00`) instead of local time with the local offset.
    * @default false
@@ -177,6 +189,23 @@ export interface LeakDetectingPoolConfig extends PoolConfig, LeakDetectionOption
    * @default 100000
    */
   scramMaxIterations?: number | string | undefined
+  /**
+   * libpq's `require_auth` (also `require_auth` in a connection string, or `PGREQUIREAUTH`):
+   * the authentication methods the server may use — `'password'`, `'md5'`, `'scram-sha-256'`,
+   * `'gss'`, `'sspi'`, `'none'` — as a comma-separated string or an array, or, each prefixed
+   * with `!`, the ones it may not. A server asking for another fails the connection
+   * (`LDP_AUTH_REFUSED`).
+   * @default any method
+   */
+  requireAuth?: string | readonly string[] | undefined
+  /**
+   * libpq's `channel_binding` (also in a connection string, or `PGCHANNELBINDING`): `'prefer'`
+   * binds SCRAM to the TLS channel (SCRAM-SHA-256-PLUS) when the server offers it,
+   * `'require'` refuses any authentication that is not bound, `'disable'` never binds.
+   * pg's `enableChannelBinding: false` means `'disable'`.
+   * @default 'prefer'
+   */
+  channelBinding?: 'disable' | 'prefer' | 'require' | undefined
   /**
    * pg's `sslnegotiation` (also `PGSSLNEGOTIATION`, or in a connection string): `'direct'`
    * starts the TLS handshake at once (PostgreSQL 17 and later) and needs TLS on.
@@ -489,6 +518,10 @@ export interface PoolStats {
   healthChecks: number
   /** Of those, the ones that failed: the connection was evicted (`error`, then `remove`). */
   healthCheckFailures: number
+  /** Notifications dropped because `maxQueuedEvents` were waiting for the JS thread. */
+  notificationsDropped: number
+  /** Notices dropped: `maxQueuedEvents` waiting, or one query had collected that many. */
+  noticesDropped: number
 }
 
 /** `getMetrics()`. */

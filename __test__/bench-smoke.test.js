@@ -14,8 +14,8 @@ const { spawn } = require('node:child_process')
 
 const ROOT = path.join(__dirname, '..')
 const SUBJECTS = ['ldp', 'ldp-nostacks', 'ldp-off', 'pg', 'postgresjs', 'js-wrapper']
-const CASES = ['query-c1', 'query-c16', 'query-c64', 'cycle-c16', 'tx-c16', 'tx-c64', 'web-c16', 'rows-10k']
-const TIMEOUT_MS = 150000 // ~35 s on an idle 2-core machine; room for a busy one
+const CASES = ['query-c1', 'query-c16', 'query-c64', 'cycle-c16', 'tx-c16', 'tx-c64', 'web-c16', 'rows-10k', 'batch-pipeline', 'batch']
+const TIMEOUT_MS = 180000 // ~40 s on an idle 2-core machine; room for a busy one
 
 function runQuick(out) {
   return new Promise((resolve) => {
@@ -45,6 +45,7 @@ test('benchmark/run.js --quick produces a result for every subject and case', { 
     assert.equal(r.code, 0, why)
     assert.ok(fs.existsSync(out), `no results file\n${why}`)
     const results = JSON.parse(fs.readFileSync(out, 'utf8'))
+    assert.match(fs.readFileSync(path.join(dir, 'quick.svg'), 'utf8'), /^<svg /, 'the chart beside the results')
 
     assert.deepEqual(results.subjects.map((s) => s.id).sort(), [...SUBJECTS].sort())
     assert.deepEqual(results.cases.map((c) => c.id).sort(), [...CASES].sort())

@@ -187,7 +187,7 @@ test('the main package holds exactly what users need, and no addon', { skip }, (
     .readdirSync(path.join(root, 'lib'), { recursive: true })
     .filter((f) => fs.statSync(path.join(root, 'lib', f)).isFile())
     .map((f) => `lib/${f.split(path.sep).join('/')}`)
-  const expected = ['README.md', 'binding.js', 'index.d.ts', 'index.js', 'index.mjs', 'package.json', ...lib].sort()
+  const expected = ['README.md', 'binding.js', 'index.d.ts', 'index.js', 'index.mjs', 'otel.d.ts', 'otel.js', 'package.json', ...lib].sort()
   assert.deepEqual(state.mainPack.files.map((f) => f.path).sort(), expected)
   assert.deepEqual(Object.keys(state.mainPack.bundled || {}), [])
 })

@@ -33,10 +33,13 @@ test('clean releases keep no stack alive; a release inside a transaction is reme
 test('a reported leak released later is remembered for its leakResolved event', async (t) => {
   const pool = await makePool({ max: 2, leakThresholdMs: 20, checkIntervalMs: 5 }, t)
   async function holdsTooLong() {
+    // Listening before connect(): on a loaded machine the checker can report the checkout
+    // before connect()'s promise has settled.
+    const detected = new Promise((resolve) => pool.once('leaksDetected', resolve))
     const c = await pool.connect()
     // (a timer keeps this test's event loop alive while it waits for the checker)
     const guard = setTimeout(() => {}, 5000)
-    await new Promise((resolve) => pool.once('leaksDetected', resolve))
+    await detected
     clearTimeout(guard)
     return c
   }

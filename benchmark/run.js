@@ -4,7 +4,7 @@
 //   node benchmark/run.js [--quick] [--rounds N] [--seconds S] [--warmup-ms MS]
 //                         [--subjects a,b] [--cases x,y] [--no-pgbench] [--out FILE]
 //                         [--isolate measurement|subject] [--addon FILE.node]
-//                         [--baseline DIR]
+//                         [--baseline DIR] [--chart FILE.svg]
 //
 // By default every measurement (one subject × one case × one round) runs in a fresh child
 // process (benchmark/worker.js), so each subject's RSS, CPU, JIT state and GC are its own and
@@ -14,7 +14,10 @@
 // running the cases one after another (a new pool each): far fewer process start-ups.
 // Results (every run plus medians, ratios and the performance targets) go to
 // benchmark/results/latest.json (--quick: benchmark/results/quick.json), the Markdown
-// tables to stdout, progress to stderr. Exit code 1 if any measurement failed.
+// tables to stdout, progress to stderr. Exit code 1 if any measurement failed. An SVG chart of
+// the throughput per case and subject, with the spread of the rounds (lib/chart.js), goes
+// beside the JSON (latest.svg, quick.svg) or to --chart FILE (`npm run bench`: the one
+// BENCHMARKS.md shows, docs/benchmarks.svg).
 //
 // LeakDetectingPool is loaded from a copy of index.js, binding.js, lib/ and the addon taken at
 // start (lib/snapshot.js), so concurrent rebuilds or edits cannot mix into a run; --addon
@@ -35,6 +38,7 @@ const { CASES } = require('./cases')
 const { prepare, runPgbench, machine } = require('./lib/setup')
 const { snapshotPackage } = require('./lib/snapshot')
 const { summarize, targets, markdown, median, primaryMetric, fmt } = require('./lib/report')
+const { chartSvg } = require('./lib/chart')
 
 const ROOT = path.join(__dirname, '..')
 const MARK = 'BENCH_RESULT '
@@ -52,6 +56,7 @@ function parseArgs(argv) {
     isolate: null,
     addon: null,
     baseline: null,
+    chart: null,
   }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
@@ -72,6 +77,7 @@ function parseArgs(argv) {
     else if (name === '--out') o.out = val()
     else if (name === '--addon') o.addon = val()
     else if (name === '--baseline') o.baseline = path.resolve(val())
+    else if (name === '--chart') o.chart = path.resolve(val())
     else if (name === '--isolate') {
       o.isolate = val()
       if (!['measurement', 'subject'].includes(o.isolate)) throw new Error('--isolate takes measurement or subject')
@@ -324,6 +330,9 @@ async function main() {
   const out = opts.out ? path.resolve(opts.out) : path.join(__dirname, 'results', opts.quick ? 'quick.json' : 'latest.json')
   fs.mkdirSync(path.dirname(out), { recursive: true })
   fs.writeFileSync(out, JSON.stringify(results, null, 2) + '\n')
+  const chart = opts.chart || out.replace(/\.json$/, '') + '.svg'
+  fs.mkdirSync(path.dirname(chart), { recursive: true })
+  fs.writeFileSync(chart, chartSvg(results))
 
   const m = results.machine
   const md = [
@@ -336,7 +345,7 @@ async function main() {
   ]
   if (notes.length) md.push('', 'Notes:', ...notes.map((n) => `- ${n}`))
   if (failures) md.push('', `**${failures} measurement(s) failed**: see \`runs[].error\` in ${path.relative(process.cwd(), out)}.`)
-  md.push('', `Results: ${path.relative(process.cwd(), out)}`)
+  md.push('', `Results: ${path.relative(process.cwd(), out)}; chart: ${path.relative(process.cwd(), chart)}`)
   process.stdout.write(md.join('\n') + '\n')
   process.exitCode = failures ? 1 : 0
 }

@@ -7,9 +7,12 @@
 //   web(i)    -> Promise<x>      connect(), WEB_POINT, WEB_ROWS, WEB_SIMPLE, release(); every
 //                                20th call holds the client HOLD_MS before WEB_SIMPLE
 //   rows(sql) -> Promise<rows[]> one query returning many rows (array of row objects)
+//   reserve() -> Promise<{ batch(base, n) -> Promise<x[]>, release() }>  one client held;
+//                batch issues n queries for base..base+n-1 at once and resolves their x
 //   end()     -> Promise
 // Every pool uses max 10 connections. Connection settings come from `conn`
-// ({ host, port, user, database, password? }).
+// ({ host, port, user, database, password? }); `extra` (a case's poolOptions, e.g.
+// `{ pipeline: true }`) is added to the pool's options.
 
 const path = require('path')
 
@@ -82,12 +85,19 @@ function pgLike(pool) {
       }
     },
     rows: (sql) => pool.query(sql).then((r) => r.rows),
+    async reserve() {
+      const client = await pool.connect()
+      return {
+        batch: (base, n) => Promise.all(Array.from({ length: n }, (_, k) => client.query(QUERY_TEXT, [base + k]).then((r) => r.rows[0].x))),
+        release: () => client.release(),
+      }
+    },
     end: () => pool.end(),
   }
 }
 
-function pgConfig(conn) {
-  const c = { host: conn.host, port: conn.port, user: conn.user, database: conn.database, max: MAX }
+function pgConfig(conn, extra) {
+  const c = { host: conn.host, port: conn.port, user: conn.user, database: conn.database, max: MAX, ...extra }
   if (conn.password != null) c.password = conn.password
   return c
 }
@@ -97,27 +107,27 @@ const SUBJECTS = [
     id: 'ldp',
     label: 'LeakDetectingPool',
     description: 'LeakDetectingPool, leak detection on (default options), max 10',
-    create(conn) {
+    create(conn, extra) {
       const { LeakDetectingPool } = require(LDP_DIR)
-      return pgLike(new LeakDetectingPool(pgConfig(conn)))
+      return pgLike(new LeakDetectingPool(pgConfig(conn, extra)))
     },
   },
   {
     id: 'ldp-nostacks',
     label: 'LDP (no stacks)',
     description: "LeakDetectingPool with captureStacks: false (leaks reported, without the caller's stack), max 10",
-    create(conn) {
+    create(conn, extra) {
       const { LeakDetectingPool } = require(LDP_DIR)
-      return pgLike(new LeakDetectingPool({ ...pgConfig(conn), captureStacks: false }))
+      return pgLike(new LeakDetectingPool({ ...pgConfig(conn, extra), captureStacks: false }))
     },
   },
   {
     id: 'ldp-off',
     label: 'LDP (detection off)',
     description: 'LeakDetectingPool with leakThresholdMs: 0, captureStacks: false, forceReleaseAfterMs: 0, max 10',
-    create(conn) {
+    create(conn, extra) {
       const { LeakDetectingPool } = require(LDP_DIR)
-      return pgLike(new LeakDetectingPool({ ...pgConfig(conn), leakThresholdMs: 0, captureStacks: false, forceReleaseAfterMs: 0 }))
+      return pgLike(new LeakDetectingPool({ ...pgConfig(conn, extra), leakThresholdMs: 0, captureStacks: false, forceReleaseAfterMs: 0 }))
     },
   },
   {
@@ -127,18 +137,18 @@ const SUBJECTS = [
     label: 'LDP (baseline)',
     description: 'LeakDetectingPool from the --baseline directory, default options, max 10',
     optional: true,
-    create(conn) {
+    create(conn, extra) {
       const { LeakDetectingPool } = require(process.env.BENCH_BASE_DIR)
-      return pgLike(new LeakDetectingPool(pgConfig(conn)))
+      return pgLike(new LeakDetectingPool(pgConfig(conn, extra)))
     },
   },
   {
     id: 'pg',
     label: 'pg.Pool',
     description: `pg.Pool (pg ${require('pg/package.json').version}), max 10`,
-    create(conn) {
+    create(conn, extra) {
       const pg = require('pg')
-      return pgLike(new pg.Pool(pgConfig(conn)))
+      return pgLike(new pg.Pool(pgConfig(conn, extra)))
     },
   },
   {
@@ -187,6 +197,15 @@ const SUBJECTS = [
           }
         },
         rows: (text) => sql.unsafe(text),
+        // postgres.js pipelines the queries of a connection by itself (no option).
+        async reserve() {
+          const reserved = await sql.reserve()
+          return {
+            batch: (base, n) =>
+              Promise.all(Array.from({ length: n }, (_, k) => reserved`SELECT ${base + k}::int AS x`.then((r) => r[0].x))),
+            release: () => reserved.release(),
+          }
+        },
         end: () => sql.end({ timeout: 5 }),
       }
     },
@@ -196,9 +215,9 @@ const SUBJECTS = [
     label: 'pure-JS wrapper',
     description:
       'pg.Pool subclass: new Error().stack + Date.now() in a Map on every connect (pool.query included), setInterval(1 s) sweep, max 10',
-    create(conn) {
+    create(conn, extra) {
       const { StackTrackingPool } = require('./lib/js-leak-wrapper')
-      return pgLike(new StackTrackingPool({ ...pgConfig(conn), leakThresholdMs: 30000, sweepIntervalMs: 1000 }))
+      return pgLike(new StackTrackingPool({ ...pgConfig(conn, extra), leakThresholdMs: 30000, sweepIntervalMs: 1000 }))
     },
   },
 ]

@@ -28,7 +28,7 @@ async function measure(spec, item) {
   const c = CASES.find((x) => x.id === item.case)
   if (!c) throw new Error(`unknown case ${item.case}`)
   const s = findSubject(spec.subject)
-  const subject = s.create(spec.conn)
+  const subject = s.create(spec.conn, c.poolOptions)
   try {
     return await load(c).run(subject, {
       sql: spec.sql,

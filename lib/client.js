@@ -19,10 +19,11 @@ const { parse } = require('./result')
 const { clientError, noticeMessage, isConnectionFailure } = require('./errors')
 const { escapeLiteral, escapeIdentifier } = require('./prepare-value')
 const TypeOverrides = require('./type-overrides')
-const { safeEmit } = require('./emit')
+const { safeEmit, callBack } = require('./emit')
 const { releasedError } = require('./report')
 const { Submitter } = require('./submit/session')
 const { ConnectionParameters } = require('./connection-parameters')
+const tracing = require('./tracing')
 
 /** Called by the pool when a checkout is handed to this client: `(info, tag)`. */
 const ATTACH = Symbol('PoolClient.attach')
@@ -201,18 +202,34 @@ class PoolClient extends EventEmitter {
       return refuseInPipeline(config, values, callback)
     }
     // A Submittable (pg's Query, pg-cursor, pg-query-stream, pg-copy-streams): pg returns it.
-    if (config != null && typeof config.submit === 'function') return this._submitter().submit(config, values, callback)
+    if (config != null && typeof config.submit === 'function') {
+      const submit = () => this._submitter().submit(config, values, callback)
+      return tracing.channels.query.hasSubscribers ? tracing.traceSubmittable(this, config, values, callback, submit) : submit()
+    }
     const q = normalize(config, values, callback)
+    if (tracing.channels.query.hasSubscribers) return tracing.traceQuery(this, q, () => this[RUN](q), q.callback)
     const cb = q.callback
-    const promise = this[RUN](q)
+    const promise = this[RUN](q, cb !== undefined)
     if (cb) {
+      // pg emits `drain` after the callback of the last query (which may queue another).
       promise.then(
-        (r) => cb(null, r),
-        (e) => cb(e)
+        (r) => {
+          callBack(cb, null, r)
+          this._drained()
+        },
+        (e) => {
+          callBack(cb, e)
+          this._drained()
+        }
       )
       return undefined
     }
     return promise
+  }
+
+  /** pg's `drain`, if no query of this client is running any more. */
+  _drained() {
+    if (this._running === 0) safeEmit(this, 'drain')
   }
 
   /** The runner of this client's Submittables, made at the first one, and what it may ask of us. */
@@ -225,6 +242,15 @@ class PoolClient extends EventEmitter {
           unusable: () => this._unusableError(),
           end: () => this.end(),
           emit: (name, ...args) => safeEmit(this, name, ...args),
+          // A Submittable counts among the client's running queries; pg emits `drain` when
+          // the last one is answered (`drain`: false when the connection was lost instead).
+          started: () => {
+            this._running++
+            this.hasExecuted = true
+          },
+          finished: (drain) => {
+            if (--this._running === 0 && drain) safeEmit(this, 'drain')
+          },
         },
         this._pool
       )
@@ -242,7 +268,11 @@ class PoolClient extends EventEmitter {
     return this._releasedReason || releasedError(this._releasedAt)
   }
 
-  async [RUN](q) {
+  /**
+   * Runs normalized query `q`; `drainLater`: the caller emits `drain` itself once it has
+   * delivered the result (a callback's), as pg emits it after the callback.
+   */
+  async [RUN](q, drainLater = false) {
     const checkout = this._checkout
     if (!this._queryable || this._ending || !checkout) throw this._unusableError()
     const settings = this._pool.settings
@@ -268,7 +298,7 @@ class PoolClient extends EventEmitter {
       }
     } finally {
       // pg emits `drain` whenever the client's last queued query has been answered.
-      if (--this._running === 0) safeEmit(this, 'drain')
+      if (--this._running === 0 && !drainLater) safeEmit(this, 'drain')
     }
     const { result, error, notices, status } = parsed
     if (status !== null) this._txStatus = status
@@ -292,7 +322,9 @@ class PoolClient extends EventEmitter {
       // end() already gave the connection up; pg-pool's release after end() removes the
       // client, so this release only announces it.
       this._releaseAfterEnd = false
+      this._pool.releasedAfterEnd(this._slot, this)
       this._pool.emit('release', err, this)
+      tracing.releaseOf(this, err)
       if (this._removePending) {
         this._removePending = false
         this._pool.emit('remove', this)

@@ -55,9 +55,14 @@ class Completions {
     this.served = new Map()
   }
 
-  /** A fresh id for one reply (ids wrap, skipping 0). */
+  /**
+   * A fresh id for one reply. Ids are 32-bit and wrap, skipping 0 and every id still awaiting
+   * its reply: a reply is never handed to another caller, however long its request waits.
+   * (At most 2^32 - 2 requests can wait at once, far beyond what memory allows.)
+   */
   takeId() {
-    const id = this.nextId
+    let id = this.nextId
+    while (this.waiting.has(id)) id = id === 0xffffffff ? 1 : id + 1
     this.nextId = id === 0xffffffff ? 1 : id + 1
     return id
   }
@@ -66,21 +71,34 @@ class Completions {
   run(sql, params, name, extended) {
     const id = this.takeId()
     this.lastRunId = id
-    if (this.waiting.size === 0) this.busy.ref()
     return new Promise((resolve) => {
-      this.waiting.set(id, resolve)
-      this.native.submit(id, sql, params, name, extended)
+      this.expect(id, resolve, () => this.native.submit(id, sql, params, name, extended))
     })
   }
 
   /** A statement on held checkout `checkoutId`; resolves with the reply frames. */
   runOn(checkoutId, sql, params, name, extended) {
     const id = this.takeId()
-    if (this.waiting.size === 0) this.busy.ref()
     return new Promise((resolve) => {
-      this.waiting.set(id, resolve)
-      this.native.clientSubmit(checkoutId, id, sql, params, name, extended)
+      this.expect(id, resolve, () => this.native.clientSubmit(checkoutId, id, sql, params, name, extended))
     })
+  }
+
+  /**
+   * Registers `waiter` for reply `id`, then runs `send`. If `send` throws (the native call
+   * failed: no reply will come), the registration is undone and the error rethrown, so that
+   * nothing waits, or keeps the process alive, for a reply that never comes.
+   */
+  expect(id, waiter, send) {
+    if (this.waiting.size === 0) this.busy.ref()
+    this.waiting.set(id, waiter)
+    try {
+      send()
+    } catch (err) {
+      this.waiting.delete(id)
+      if (this.waiting.size === 0) this.busy.unref()
+      throw err
+    }
   }
 
   /**
@@ -89,9 +107,7 @@ class Completions {
    */
   session(checkoutId, feed, first) {
     const id = this.takeId()
-    if (this.waiting.size === 0) this.busy.ref()
-    this.waiting.set(id, feed)
-    this.native.sessionOpen(checkoutId, id, first)
+    this.expect(id, feed, () => this.native.sessionOpen(checkoutId, id, first))
   }
 
   /** Writes more of a session's frontend bytes; `cb()` once the socket took them. */

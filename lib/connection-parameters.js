@@ -84,9 +84,11 @@ function sslOf(resolved, options) {
  * `fn(params)` when the user's password is a function (sync or async; a string is the
  * password, `undefined` none, anything else fails the connection with pg's TypeError), else
  * pg's password-file lookup (`PGPASSFILE`, else `~/.pgpass`), which the core asks only when
- * the options, the connection string and `PGPASSWORD` give no password.
+ * the options, the connection string and `PGPASSWORD` give no password. What the function
+ * throws (or rejects with) is held in `failures` and reaches the caller of the failed connect
+ * unchanged, as with pg.
  */
-function passwordSource(fn, params) {
+function passwordSource(fn, params, failures) {
   if (typeof fn !== 'function') return () => passwordFromFile(ConnectionParameters.copy(params()))
   return () =>
     Promise.resolve()
@@ -96,11 +98,52 @@ function passwordSource(fn, params) {
         if (typeof pass !== 'string') throw new TypeError('Password must be a string')
         return pass
       })
+      .catch((err) => {
+        throw failures.hold(err)
+      })
 }
+
+// How a held failure is named in the core's error message (`LDP_AUTH`).
+const HELD = 'password function error #'
+const HELD_RE = /.*\(password function error #(\d+)\)/s
+
+/**
+ * The errors of a pool's password function, from the moment the function failed until the
+ * failed connect reaches its caller: the core carries a connection's failure as a message,
+ * and pg hands the caller the function's own error (same object, class and stack). Bounded:
+ * a connect whose caller gave up (timed out) never collects its error, so only the latest
+ * `LIMIT` are kept.
+ */
+class PasswordFailures {
+  constructor() {
+    this._held = new Map()
+    this._next = 0
+  }
+
+  /** Holds `err` and returns the error the core is given in its place (its message, and the id). */
+  hold(err) {
+    const id = ++this._next
+    this._held.set(id, err)
+    if (this._held.size > PasswordFailures.LIMIT) this._held.delete(this._held.keys().next().value)
+    const message = err instanceof Error ? err.message : String(err)
+    return new Error(`${message} (${HELD}${id})`)
+  }
+
+  /** The user's error `err` stands for (taken out), or `err` itself. */
+  take(err) {
+    if (err == null || err.code !== 'LDP_AUTH') return err
+    const m = HELD_RE.exec(err.message)
+    if (m === null || !this._held.has(Number(m[1]))) return err
+    const held = this._held.get(Number(m[1]))
+    this._held.delete(Number(m[1]))
+    return held
+  }
+}
+PasswordFailures.LIMIT = 16
 
 /** The matching entry's password in the password file, or null (pg reads it with `pgpass`). */
 function passwordFromFile(params) {
   return new Promise((resolve) => pgpass(params, (pass) => resolve(pass === undefined ? null : pass)))
 }
 
-module.exports = { ConnectionParameters, passwordSource }
+module.exports = { ConnectionParameters, PasswordFailures, passwordSource }

@@ -27,7 +27,7 @@ function onLeaks(pool, ev) {
     pool.observer.leak(l.location, l.ageMs, l.tag)
     pool.observer.alert('leak', { id: l.id, location: l.location, ageMs: l.ageMs, idleMs: l.idleMs, tag: l.tag, stack: l.stack })
   }
-  pool.emit('leaksDetected', { count: leaks.length, leaks })
+  pool.announce('leaksDetected', { count: leaks.length, leaks })
 }
 
 function onForceRelease(pool, ev) {
@@ -46,7 +46,7 @@ function onForceRelease(pool, ev) {
       tag: l.tag,
       stack: l.stack,
     })
-    pool.emit('leaksDetected', { count: 1, leaks: [{ ...l, reason: 'garbage-collected' }] })
+    pool.announce('leaksDetected', { count: 1, leaks: [{ ...l, reason: 'garbage-collected' }] })
     return
   }
   const type = ev.reason === 'end' ? 'destroyed-by-end' : 'force-release'
@@ -59,7 +59,7 @@ function onForceRelease(pool, ev) {
     reason: ev.reason,
     stack: l.stack,
   })
-  pool.emit('forceRelease', {
+  pool.announce('forceRelease', {
     id: l.id,
     age: l.ageMs,
     ageMs: l.ageMs,
@@ -77,7 +77,7 @@ function onLeakResolved(pool, ev) {
   const location = reportedSite(e)
   pool.observer.leakEnded(location, ev.heldMs)
   pool.observer.alert('leak-resolved', { id: ev.checkoutId, location, ageMs: ev.heldMs })
-  pool.emit('leakResolved', { id: ev.checkoutId, heldMs: ev.heldMs, location })
+  pool.announce('leakResolved', { id: ev.checkoutId, heldMs: ev.heldMs, location })
 }
 
 function onReleasedInTransaction(pool, ev) {
@@ -147,6 +147,13 @@ function handle(pool, ev) {
       break
     case 'releasedInTransaction':
       onReleasedInTransaction(pool, ev)
+      break
+    case 'eventsDropped':
+      // Once per pool; every drop is counted in getMetrics().stats.
+      process.emitWarning(
+        `LeakDetectingPool dropped a ${ev.kind}: ${ev.limit} notifications and notices were already waiting for the JS thread, or one query had collected that many notices (maxQueuedEvents). Further drops are counted in getMetrics().stats.notificationsDropped and noticesDropped.`,
+        { code: 'LDP_EVENTS_DROPPED' }
+      )
       break
   }
 }

@@ -27,8 +27,18 @@ const { siteOf, reportedSite, reclaimedError } = require('./report')
 const { sourceMapMemory } = require('./source-maps')
 const { fromInfo } = require('./errors')
 const { safeEmit } = require('./emit')
+const tracing = require('./tracing')
 
 const NOOP = () => {}
+
+/** Where a client keeps its idle `error` listener (see PoolInternals#_watchIdle). */
+const IDLE_LISTENER = Symbol('PoolClient.idleListener')
+
+const LEAK_CHANNELS = {
+  leaksDetected: tracing.channels.leaks,
+  forceRelease: tracing.channels.forceRelease,
+  leakResolved: tracing.channels.leakResolved,
+}
 
 /**
  * What JS keeps of a checkout it holds: its connection, the stack captured at connect()
@@ -51,10 +61,13 @@ class CheckoutEntry {
  * strong reference), null while it is.
  */
 class Slot {
-  constructor() {
+  constructor(connId) {
+    this.connId = connId
     this.checkoutId = 0
     this.ref = null
     this.idle = null
+    // Whether the client's idle `error` listener is attached (see PoolInternals#_watchIdle).
+    this.watching = false
   }
 }
 
@@ -89,6 +102,11 @@ class PoolInternals {
     this._keepAlive.unref()
     this._keepAliveRefed = false
     this._stopped = false
+    // True from a release until the end of the synchronous code that made it (see reapDue).
+    this._releasing = false
+    this._released = () => {
+      this._releasing = false
+    }
   }
 
   // -- for the pool ----------------------------------------------------------------------
@@ -133,6 +151,7 @@ class PoolInternals {
     if (served.isNew) safeEmit(this._pool, 'connect', client)
     safeEmit(this._pool, 'acquire', client)
     safeEmit(this._pool, 'release', err, client)
+    tracing.releaseOf(client, err)
   }
 
   /** Reported checkouts still held: each one's reported location and how long it has been held. */
@@ -164,6 +183,15 @@ class PoolInternals {
       r.reported = e !== undefined && e.reported
     }
     return rows
+  }
+
+  /**
+   * Before the counts are read: connections idle past their timeout (or lifetime) leave them
+   * now, as pg-pool's timers would have removed them by then — except in the synchronous run
+   * of code that has just released a client, where no pg-pool timer could have fired yet.
+   */
+  reapDue() {
+    if (!this._releasing) this._native.reapDue()
   }
 
   /** After a pool.query on the core's own checkout: the keep-alive may need turning on. */
@@ -248,15 +276,31 @@ class PoolInternals {
     const entry = this._entries.get(checkoutId)
     const client = this._forget(slot)
     slot.idle = client
-    if (announce) safeEmit(this._pool, 'release', err, client)
+    if (announce) {
+      if (client) this._watchIdle(slot, client)
+      safeEmit(this._pool, 'release', err, client)
+      tracing.releaseOf(client, err)
+    }
+    if (!this._releasing) {
+      this._releasing = true
+      process.nextTick(this._released)
+    }
     const r = this._completions.released(this._native.release(checkoutId, destroy))
     if (typeof r !== 'number') throw fromInfo(r)
+    // pg-pool's words for a client its reuse rules retire.
+    if (r & 8) this._pool.log('remove expended client')
+    else if (r & 16) this._pool.log('remove expired client')
     // Only a checkout an event may still name is remembered: one the core says an event may
     // follow for (a reported leak, a release inside a transaction) or one it had already
     // reclaimed (its forceRelease is on its way). Entries kept alive for a while would be
     // promoted by V8 with their stacks, one per checkout.
     if (entry && (r & 4 || !(r & 1))) this.observer.released(checkoutId, entry)
     this._touchKeepAlive()
+  }
+
+  /** The one release pg-pool expects after `client.end()`: the client is idle again for pg-pool. */
+  releasedAfterEnd(slot, client) {
+    this._watchIdle(slot, client)
   }
 
   /** Changes held checkout `checkoutId`'s tag or leak threshold. */
@@ -283,6 +327,15 @@ class PoolInternals {
     safeEmit(this._pool, name, ...args)
   }
 
+  /**
+   * Emits one of the leak events (`leaksDetected`, `forceRelease`, `leakResolved`) on the pool
+   * and publishes it on its tracing channel (lib/tracing.js).
+   */
+  announce(name, payload) {
+    safeEmit(this._pool, name, payload)
+    tracing.leakEvent(LEAK_CHANNELS[name], this._pool, payload)
+  }
+
   /** Whether the pool has listeners for `name`. */
   listens(name) {
     return this._pool.listenerCount(name) > 0
@@ -304,6 +357,7 @@ class PoolInternals {
     if (client) return client
     const slot = this._newSlot(connId, processId)
     slot.idle = slot.ref.deref()
+    this._watchIdle(slot, slot.idle)
     return slot.idle
   }
 
@@ -367,6 +421,7 @@ class PoolInternals {
    */
   removed(connId, processId) {
     if (this._abandoned.delete(connId)) return undefined
+    tracing.removeOf(processId)
     const client = this.clientFor(connId) || (this.listens('remove') ? this.clientOf(connId, processId) : undefined)
     this._conns.delete(connId)
     this._touchKeepAlive()
@@ -386,6 +441,10 @@ class PoolInternals {
     }
     slot.idle = null
     slot.checkoutId = info.checkoutId
+    if (slot.watching) {
+      slot.watching = false
+      client.removeListener('error', client[IDLE_LISTENER])
+    }
     this._entries.set(info.checkoutId, new CheckoutEntry(connId, holder, tag))
     client[ATTACH](info, tag)
     info.client = client
@@ -393,9 +452,42 @@ class PoolInternals {
     return info
   }
 
+  /**
+   * pg-pool listens for `error` on every client it is not lending out: an error emitted on
+   * such a client (by anyone, the user included) removes it from the pool — its connection
+   * closed and its slot freed before the emit returns — and the pool emits `error` with
+   * `(err, client)`. The listener is the client's own (`IDLE_LISTENER`), added when the
+   * client becomes idle and removed when it is handed out, as pg-pool does; it refers to the
+   * slot, never to the client, so a leaked client can still be collected.
+   */
+  _watchIdle(slot, client) {
+    let listener = client[IDLE_LISTENER]
+    if (listener === undefined) {
+      const internals = this
+      listener = function idleListener(err) {
+        internals._idleError(slot, this, err, idleListener)
+      }
+      client[IDLE_LISTENER] = listener
+    }
+    if (!slot.watching) {
+      slot.watching = true
+      client.on('error', listener)
+    }
+  }
+
+  /** An `error` emitted on idle `client` (see _watchIdle). */
+  _idleError(slot, client, err, listener) {
+    if (err !== null && typeof err === 'object') err.client = client
+    slot.watching = false
+    client.removeListener('error', listener)
+    client.on('error', () => this._pool.log('additional client error after disconnection due to error', err))
+    if (this._native.evict(slot.connId)) this._touchKeepAlive()
+    if (this.listens('error')) this.emit('error', err, client)
+  }
+
   /** A slot and client object for connection `connId` (the caller keeps the client alive). */
   _newSlot(connId, processId) {
-    const slot = new Slot()
+    const slot = new Slot(connId)
     const client = new PoolClient(this, slot, processId)
     slot.ref = new WeakRef(client)
     this._collected.register(client, slot)

@@ -214,6 +214,8 @@ function metricsText(m, poolName) {
   c('forced_releases', 'Checkouts reclaimed by the pool (idle, garbage-collected or at end)', m.stats.forcedReleases)
   c('health_checks', 'Health checks of idle connections (healthCheckIntervalMs)', m.stats.healthChecks || 0)
   c('health_check_failures', 'Idle connections evicted because their health check failed', m.stats.healthCheckFailures || 0)
+  c('notifications_dropped', 'Notifications dropped while maxQueuedEvents waited for the JS thread', m.stats.notificationsDropped || 0)
+  c('notices_dropped', 'Notices dropped (maxQueuedEvents waiting, or collected by one query)', m.stats.noticesDropped || 0)
   s('connections_acquire', 'Time to acquire a connection', m.acquireWait)
   s('connections_usage', 'Time connections are held between checkout and release', m.holdTime)
   s('connections_creation', 'Time to open a connection', m.creation || { p50: 0, p95: 0, p99: 0 })

@@ -92,7 +92,8 @@ function toJson(original) {
     }
     if (key === 'ssl' && v && typeof v === 'object') {
       const ssl = {}
-      for (const k of Object.keys(v)) ssl[k] = plain(v[k])
+      // A function (checkServerIdentity) is sent as one, so that the core can refuse it.
+      for (const k of Object.keys(v)) ssl[k] = typeof v[k] === 'function' ? { $function: true } : plain(v[k])
       out.ssl = ssl
       continue
     }

@@ -15,11 +15,14 @@ const { capture } = require('./stack')
 const { holdersOf, exhaustionMessage, poolEndedError } = require('./report')
 const { metricsText } = require('./observe')
 const { Dispatcher } = require('./events')
+const { callBack, settleTo } = require('./emit')
 const { PoolInternals } = require('./internals')
 const { RUN } = require('./client')
 const { Completions, CheckoutInfo } = require('./completions')
 const pgTypes = require('pg-types')
-const { ConnectionParameters, passwordSource } = require('./connection-parameters')
+const { ConnectionParameters, PasswordFailures, passwordSource } = require('./connection-parameters')
+const { defaultRoots } = require('./trust')
+const tracing = require('./tracing')
 
 const { NativePool } = binding
 
@@ -44,11 +47,12 @@ class LeakDetectingPool extends EventEmitter {
     // later turn, once `params` is set: the user's function, or, when nothing gave a password,
     // the password file, as pg reads it.
     let params = null
-    const passwordFn = passwordSource(options && options.password, () => params)
+    const passwordFailures = new PasswordFailures()
+    const passwordFn = passwordSource(options && options.password, () => params, passwordFailures)
     const completions = new Completions()
     let dispatcher = null
     // Events only arrive on later turns, once `dispatcher` is set.
-    const native = NativePool.open(toJson(options), (e) => dispatcher.dispatch(e), completions.drain, passwordFn)
+    const native = NativePool.open(toJson(options), (e) => dispatcher.dispatch(e), completions.drain, passwordFn, defaultRoots())
     if (!(native instanceof NativePool)) throw fromInfo(native)
     completions.native = native
     const resolved = parseResolved(native.resolvedOptions())
@@ -63,6 +67,7 @@ class LeakDetectingPool extends EventEmitter {
     hidden(this, '_completions', completions)
     hidden(this, '_internals', internals)
     hidden(this, '_settings', settings)
+    hidden(this, '_passwordFailures', passwordFailures)
     // Whether connect() without a per-checkout threshold captures a stack (see settingsOf).
     hidden(this, '_stacks', settings.captureStacks && settings.leakThresholdMs > 0)
     this.ending = false
@@ -70,9 +75,11 @@ class LeakDetectingPool extends EventEmitter {
   }
 
   get totalCount() {
+    this._internals.reapDue()
     return this._native.totalCount
   }
   get idleCount() {
+    this._internals.reapDue()
     return this._native.idleCount
   }
   get waitingCount() {
@@ -98,11 +105,12 @@ class LeakDetectingPool extends EventEmitter {
       return this.Promise.reject(err)
     }
     const holder = this._capturesStack(opts) ? capture(this.connect, this._settings.stackTraceLimit, this._settings.frameRules) : null
+    if (tracing.channels.poolConnect.hasSubscribers) return tracing.traceConnect(this, () => this._acquire(opts, holder, false), cb)
     const p = this._acquire(opts, holder, false)
     if (cb) {
       p.then(
-        (c) => cb(undefined, c, (err) => c.release(err)),
-        (e) => cb(e, undefined, NOOP)
+        (c) => callBack(cb, undefined, c, (err) => c.release(err)),
+        (e) => callBack(cb, e, undefined, NOOP)
       )
       return undefined
     }
@@ -177,6 +185,9 @@ class LeakDetectingPool extends EventEmitter {
    * for its tag (`LDP_TAG_LIMIT_TIMEOUT`) says who holds that tag, and `err.tag`.
    */
   _acquireError(err, tag) {
+    // A password function's failure is the function's own error, as with pg.
+    err = this._passwordFailures.take(err)
+    if (err == null || typeof err !== 'object') return err
     if (err.code === 'LDP_ACQUIRE_TIMEOUT') {
       const holders = holdersOf(this._internals.activeRows())
       err.holders = holders
@@ -247,10 +258,7 @@ class LeakDetectingPool extends EventEmitter {
       p = this._clientQuery(q, tag)
     }
     if (callback) {
-      p.then(
-        (r) => callback(undefined, r),
-        (e) => callback(e)
-      )
+      settleTo(p, callback, undefined)
       return undefined
     }
     return p
@@ -293,7 +301,8 @@ class LeakDetectingPool extends EventEmitter {
       !this._internals.clientParsers &&
       this.listenerCount('acquire') === 0 &&
       this.listenerCount('release') === 0 &&
-      this.listenerCount('connect') === 0
+      this.listenerCount('connect') === 0 &&
+      !tracing.observesPool()
     )
   }
 
@@ -316,18 +325,20 @@ class LeakDetectingPool extends EventEmitter {
       if (served !== undefined) this._internals.servedImplicitly(served, error)
     }
     if (error) {
-      Error.captureStackTrace(this._acquireError(error))
-      throw error
+      const err = this._acquireError(error)
+      if (err !== null && typeof err === 'object') Error.captureStackTrace(err)
+      throw err
     }
     return result
   }
 
   async _clientQuery(q, tag) {
-    const client = await this._acquire(tag === undefined ? undefined : { tag }, null, true)
+    const acquire = () => this._acquire(tag === undefined ? undefined : { tag }, null, true)
+    const client = await (tracing.channels.poolConnect.hasSubscribers ? tracing.traceConnect(this, acquire) : acquire())
     let result
     let error
     try {
-      result = await client[RUN](q)
+      result = await (tracing.channels.query.hasSubscribers ? tracing.traceQuery(client, q, () => client[RUN](q)) : client[RUN](q))
     } catch (err) {
       error = err
     }
@@ -355,7 +366,12 @@ class LeakDetectingPool extends EventEmitter {
       })
       cb = (err, r) => (err ? rej(err) : res(r))
     }
-    const acquired = this.ending ? this.Promise.reject(poolEndedError()) : this._acquire(undefined, null, true)
+    const acquire = () => this._acquire(undefined, null, true)
+    const acquired = this.ending
+      ? this.Promise.reject(poolEndedError())
+      : tracing.channels.poolConnect.hasSubscribers
+        ? tracing.traceConnect(this, acquire)
+        : acquire()
     acquired.then(
       (client) => {
         let released = false
@@ -405,8 +421,8 @@ class LeakDetectingPool extends EventEmitter {
     })
     if (cb) {
       p.then(
-        () => cb(),
-        (e) => cb(e)
+        () => callBack(cb),
+        (e) => callBack(cb, e)
       )
       return undefined
     }

@@ -38,8 +38,10 @@ function normalize(config, values, callback) {
     q.callback = values
   } else {
     if (values !== undefined && values !== null) q.values = values
-    if (typeof callback === 'function') q.callback = callback
+    if (callback) q.callback = callback
   }
+  // pg's Query refuses a callback that is not a function, before anything runs.
+  if (q.callback && typeof q.callback !== 'function') throw new TypeError('callback is not a function')
   return q
 }
 

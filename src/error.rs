@@ -44,8 +44,13 @@ pub enum Error {
     Tls(String),
     /// The server sent an `ErrorResponse` (raw frame kept) while connecting.
     Db(DbError),
-    /// Authentication needs something we cannot do (unsupported method, no password).
+    /// Authentication failed on the client's side: a method we cannot do, no password, or a
+    /// server that did not prove it knows the password (a wrong SCRAM signature).
     Auth(String),
+    /// The server asked for an authentication method the client's `requireAuth` or
+    /// `channelBinding` forbids (a cleartext or MD5 password, none at all, SCRAM without
+    /// channel binding); the message says which requirement and what the server asked for.
+    AuthRefused(String),
     /// The connection ended while a query was in flight or before one was sent.
     ConnectionTerminated,
     /// A checkout was released a second time; pg-pool's message.
@@ -306,6 +311,7 @@ impl Error {
             Error::Tls(_) => "LDP_TLS",
             Error::Db(db) => &db.code,
             Error::Auth(_) => "LDP_AUTH",
+            Error::AuthRefused(_) => "LDP_AUTH_REFUSED",
             Error::ConnectionTerminated => "LDP_CONNECTION_TERMINATED",
             Error::ReleasedTwice | Error::QueryAfterRelease => "LDP_CLIENT_RELEASED",
             Error::ClientReclaimed(_) => "LDP_CLIENT_RECLAIMED",
@@ -359,7 +365,7 @@ impl fmt::Display for Error {
             Error::TlsUnsupported => f.write_str("The server does not support SSL connections"),
             Error::Tls(m) => write!(f, "TLS error: {}", m),
             Error::Db(db) => f.write_str(&db.message),
-            Error::Auth(m) => f.write_str(m),
+            Error::Auth(m) | Error::AuthRefused(m) => f.write_str(m),
             Error::ConnectionTerminated => f.write_str("Connection terminated unexpectedly"),
             Error::ReleasedTwice => f.write_str(
                 "Release called on client which has already been released to the pool.",

@@ -32,6 +32,7 @@ pub mod error;
 pub mod metrics;
 pub mod pg;
 pub mod pool;
+pub mod unwind;
 
 #[cfg(feature = "napi")]
 #[allow(unsafe_code)]

@@ -55,6 +55,8 @@ pub(crate) struct Metrics {
     forced: AtomicU64,
     health_checks: AtomicU64,
     health_check_failures: AtomicU64,
+    notifications_dropped: AtomicU64,
+    notices_dropped: AtomicU64,
     wait_us: Mutex<Dist>,
     hold_us: Mutex<Dist>,
     create_us: Mutex<Dist>,
@@ -102,6 +104,11 @@ pub struct Counters {
     pub health_checks: u64,
     /// Of those, the ones that failed (the connection was evicted).
     pub health_check_failures: u64,
+    /// Notifications dropped because `maxQueuedEvents` were waiting for the receiver.
+    pub notifications_dropped: u64,
+    /// Notices dropped: `maxQueuedEvents` were waiting for the receiver, or one query had
+    /// already collected that many.
+    pub notices_dropped: u64,
 }
 
 /// One entry of the metrics history: the counts at one instant (consistent with each other)
@@ -192,6 +199,8 @@ impl Metrics {
             forced: AtomicU64::new(0),
             health_checks: AtomicU64::new(0),
             health_check_failures: AtomicU64::new(0),
+            notifications_dropped: AtomicU64::new(0),
+            notices_dropped: AtomicU64::new(0),
             wait_us: Mutex::new(Dist::new()),
             hold_us: Mutex::new(Dist::new()),
             create_us: Mutex::new(Dist::new()),
@@ -243,6 +252,14 @@ impl Metrics {
         }
     }
 
+    pub fn event_dropped(&self, notification: bool) {
+        if notification {
+            self.notifications_dropped.fetch_add(1, Relaxed);
+        } else {
+            self.notices_dropped.fetch_add(1, Relaxed);
+        }
+    }
+
     pub fn counters(&self) -> Counters {
         Counters {
             total_acquired: self.acquired.load(Relaxed),
@@ -256,6 +273,8 @@ impl Metrics {
             forced_releases: self.forced.load(Relaxed),
             health_checks: self.health_checks.load(Relaxed),
             health_check_failures: self.health_check_failures.load(Relaxed),
+            notifications_dropped: self.notifications_dropped.load(Relaxed),
+            notices_dropped: self.notices_dropped.load(Relaxed),
         }
     }
 

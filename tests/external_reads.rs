@@ -56,9 +56,12 @@ impl ReadScheduler for TaskReads {
                 if !reader.on_readable() {
                     break;
                 }
-                // A paused reader left bytes in the socket: the readiness stays.
-                if !reader.is_paused() {
+                // A paused reader, or one that stopped at its budget, left bytes in the
+                // socket: the readiness stays.
+                if !reader.is_paused() && !reader.yielded() {
                     ready.clear_ready();
+                } else {
+                    tokio::task::yield_now().await;
                 }
             }
             drop(fd);

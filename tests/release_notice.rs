@@ -22,7 +22,8 @@ async fn a_clean_release_expects_no_event() {
         c.release_noting(false).unwrap(),
         Released {
             released: true,
-            event_may_follow: false
+            event_may_follow: false,
+            retired: None,
         }
     );
     // A destroying release of an unreported checkout expects none either.

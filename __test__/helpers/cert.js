@@ -1,7 +1,8 @@
 'use strict'
 /**
- * A self-signed server certificate for throwaway clusters with TLS on, made at run time with
- * node:crypto alone (no openssl binary needed, nothing secret checked in).
+ * Certificates for throwaway clusters with TLS on, made at run time with node:crypto alone (no
+ * openssl binary needed, nothing secret checked in): a self-signed server certificate, and a
+ * private CA that issues server certificates (for the tests of whom a client trusts).
  *
  * It has the shape of the "snakeoil" certificate Linux distributions give PostgreSQL, which is
  * what the TLS tests are written against: subject = issuer = CN=localhost, subjectAltName
@@ -71,38 +72,71 @@ function extension(id, critical, value) {
 
 // ---------------------------------------------------------------------------
 
+function pem(der) {
+  const b64 = der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')
+  return `-----BEGIN CERTIFICATE-----\n${b64}-----END CERTIFICATE-----\n`
+}
+
+/**
+ * A certificate for `subject` holding `publicKey`, signed by `signer` ({ name, key }; itself
+ * when absent). A CA certificate (`isCA`) has basicConstraints CA:TRUE; a server one CA:FALSE
+ * and subjectAltName DNS:`subject`.
+ */
+function certificate({ subject, publicKey, signer, isCA }) {
+  const spki = publicKey.export({ type: 'spki', format: 'der' })
+  const now = Date.now()
+  const basicConstraints = isCA ? seq(TRUE) : seq() // CA:FALSE is the default, so empty
+  const extensions = [
+    extension('2.5.29.19', true, basicConstraints),
+    ...(isCA ? [] : [extension('2.5.29.17', false, seq(tlv(0x82, Buffer.from(subject))))]), // subjectAltName: dNSName
+    extension('2.5.29.14', false, octets(crypto.createHash('sha1').update(spki).digest())), // subjectKeyIdentifier
+  ]
+  const tbs = seq(
+    explicit(0, integer(Buffer.from([2]))), // v3
+    integer(crypto.randomBytes(16)),
+    SHA256_WITH_RSA,
+    signer.name,
+    seq(time(new Date(now - 86400e3)), time(new Date(now + 365 * 86400e3))),
+    name(subject),
+    spki,
+    explicit(3, seq(...extensions))
+  )
+  const signature = crypto.sign('sha256', tbs, signer.key)
+  return pem(seq(tbs, SHA256_WITH_RSA, bitString(signature)))
+}
+
+function keyPair() {
+  return crypto.generateKeyPairSync('rsa', { modulusLength: 2048 })
+}
+
 /**
  * A new key pair and a self-signed certificate for `host` (a DNS name).
  * Returns `{ certPem, keyPem }`.
  */
 function selfSignedCertificate(host = 'localhost') {
-  const { publicKey, privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 })
-  const spki = publicKey.export({ type: 'spki', format: 'der' })
-  const now = Date.now()
-  const tbs = seq(
-    explicit(0, integer(Buffer.from([2]))), // v3
-    integer(crypto.randomBytes(16)),
-    SHA256_WITH_RSA,
-    name(host),
-    seq(time(new Date(now - 86400e3)), time(new Date(now + 365 * 86400e3))),
-    name(host),
-    spki,
-    explicit(
-      3,
-      seq(
-        extension('2.5.29.19', true, seq()), // basicConstraints: CA:FALSE (the default, so empty)
-        extension('2.5.29.17', false, seq(tlv(0x82, Buffer.from(host)))), // subjectAltName: dNSName
-        extension('2.5.29.14', false, octets(crypto.createHash('sha1').update(spki).digest())) // subjectKeyIdentifier
-      )
-    )
-  )
-  const signature = crypto.sign('sha256', tbs, privateKey)
-  const der = seq(tbs, SHA256_WITH_RSA, bitString(signature))
-  const b64 = der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')
+  const { publicKey, privateKey } = keyPair()
+  const certPem = certificate({ subject: host, publicKey, signer: { name: name(host), key: privateKey } })
+  return { certPem, keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }) }
+}
+
+/**
+ * A private certificate authority named `commonName`: `{ certPem, issue(host) }`, where
+ * `issue` makes a server certificate for `host` signed by this CA (`{ certPem, keyPem }`).
+ * Its key stays in memory.
+ */
+function certificateAuthority(commonName) {
+  const { publicKey, privateKey } = keyPair()
+  const signer = { name: name(commonName), key: privateKey }
   return {
-    certPem: `-----BEGIN CERTIFICATE-----\n${b64}-----END CERTIFICATE-----\n`,
-    keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }),
+    certPem: certificate({ subject: commonName, publicKey, signer, isCA: true }),
+    issue(host = 'localhost') {
+      const server = keyPair()
+      return {
+        certPem: certificate({ subject: host, publicKey: server.publicKey, signer }),
+        keyPem: server.privateKey.export({ type: 'pkcs8', format: 'pem' }),
+      }
+    },
   }
 }
 
-module.exports = { selfSignedCertificate }
+module.exports = { selfSignedCertificate, certificateAuthority }

@@ -249,8 +249,8 @@ async function initDataDir(state, initdbArgs) {
  * Writes a fresh key and certificate next to the data directory, owned by the cluster's OS
  * user with mode 0600 (the server refuses a key others can read), and turns TLS on.
  */
-function writeCertificate(state) {
-  const { certPem, keyPem } = selfSignedCertificate('localhost')
+function writeCertificate(state, given) {
+  const { certPem, keyPem } = given && given.certPem ? given : selfSignedCertificate('localhost')
   const certFile = path.join(state.baseDir, 'server.crt')
   const keyFile = path.join(state.baseDir, 'server.key')
   fs.writeFileSync(certFile, certPem, { mode: 0o600 })
@@ -306,6 +306,8 @@ function writeHba(state, opts) {
  *   tls:          true: ssl = on with a certificate made for this cluster (CN and DNS name
  *                 "localhost", self-signed; see cert.js); its PEM is `cluster.certPem`.
  *                 `settings` may still override ssl_* (e.g. { ssl: 'off' }).
+ *                 { certPem, keyPem }: ssl = on with that certificate (e.g. one a private CA
+ *                 issued, see cert.js).
  *   initdbArgs:   extra initdb arguments (e.g. ['-k']); otherwise a per-process template made by
  *                 the first initdb is copied, which is much faster.
  *
@@ -354,7 +356,7 @@ async function startThrowawayCluster(opts = {}) {
 
   try {
     await initDataDir(state, opts.initdbArgs)
-    if (opts.tls) state.certPem = writeCertificate(state)
+    if (opts.tls) state.certPem = writeCertificate(state, opts.tls)
     fs.appendFileSync(path.join(state.dataDir, 'postgresql.conf'), "\ninclude 'ldp_test.conf'\n")
     writeHba(state, opts)
     for (let attempt = 1; ; attempt++) {

@@ -4,10 +4,12 @@
 // (all threads: the event loop, libuv and any native worker threads) and the main thread's
 // own CPU, in 1-second buckets so a decay from the first to the last second is visible.
 // Every result is checked (op must resolve to its argument) so a broken subject fails loudly.
+// `minOps` extends the window until that many operations completed in it (a long operation,
+// such as a batch of queries, must be counted at least once even in a very short window).
 
 const { snapshot, diff, memory, sleep } = require('../lib/probe')
 
-async function throughput(op, { concurrency, warmupMs, seconds, bucketMs = 1000 }) {
+async function throughput(op, { concurrency, warmupMs, seconds, bucketMs = 1000, minOps = 0 }) {
   let i = 0
   let n = 0
   let running = true
@@ -39,8 +41,9 @@ async function throughput(op, { concurrency, warmupMs, seconds, bucketMs = 1000 
   let prevN = n0
   for (;;) {
     const left = Number(s0.t + windowNs - process.hrtime.bigint()) / 1e6
-    if (left <= 0) break
-    await sleep(Math.min(bucketMs, Math.max(1, left)))
+    // The window is extended, 5 ms at a time, until `minOps` operations completed in it.
+    if (left <= 0 && n - n0 >= minOps) break
+    await sleep(Math.min(bucketMs, Math.max(left > 0 ? 1 : 5, left)))
     if (failure) throw failure
     const t = process.hrtime.bigint()
     const k = n

@@ -97,6 +97,16 @@ function targets(summary, runs, pgbenchTps) {
   add('rows-vs-pg', '10k-row result rows/s vs pg.Pool', 'rows-10k', 'ldp', 'pg', 'rowsPerSec', '>=', 1.5)
   add('stall-vs-pg', '10k-row longest event-loop stall vs pg.Pool', 'rows-10k', 'ldp', 'pg', 'stallMs', '<=', 0.5)
   add('cpu-vs-pg', 'client CPU per query c=16 vs pg.Pool', 'query-c16', 'ldp', 'pg', 'cpuUsPerOp', '<=', 0.7)
+  add(
+    'pipeline-vs-pg',
+    "one client's 100 queries at once, both in pipeline mode, vs pg.Pool",
+    'batch-pipeline',
+    'ldp',
+    'pg',
+    'opsPerSec',
+    '>=',
+    1.0
+  )
   for (const c of ['query-c1', 'query-c16', 'query-c64', 'cycle-c16']) {
     add(`detection-cost-${c}`, `detection on vs off, ${c}`, c, 'ldp', 'ldp-off', 'opsPerSec', '>=', 0.95, '≤ 5 % slower with detection on')
   }
@@ -150,6 +160,8 @@ const ROWS_SPEC = [
   { label: '10k-row: longest stall in window (ms)', caseId: 'rows-10k', metric: 'stallMaxMs', digits: 1 },
   { label: '10k-row: main-thread CPU in longest stall (ms, median)', caseId: 'rows-10k', metric: 'stallCpuMs', digits: 1 },
   { label: '10k-row: main-thread CPU per result (ms)', caseId: 'rows-10k', metric: 'mainCpuMsPerResult', digits: 1 },
+  { label: 'one client, 100 queries at once, pipeline: true (queries/s)', caseId: 'batch-pipeline', metric: 'opsPerSec' },
+  { label: 'one client, 100 queries at once (queries/s)', caseId: 'batch', metric: 'opsPerSec' },
   { label: 'CPU per query c=16 (µs, whole process)', caseId: 'query-c16', metric: 'cpuUsPerOp', digits: 1 },
   { label: 'CPU per query c=16 (µs, main thread)', caseId: 'query-c16', metric: 'mainCpuUsPerOp', digits: 1 },
   { label: 'CPU per cycle c=16 (µs, whole process)', caseId: 'cycle-c16', metric: 'cpuUsPerOp', digits: 1 },

@@ -64,7 +64,9 @@ class SessionFeed {
 /**
  * What a Submitter needs of its PoolClient, given by the client: `checkoutId()` (0 while it
  * holds none), `types()` (its type parsers), `unusable()` (the error for a client without a
- * checkout), `end()` (client.end(): close its connection) and `emit(name, ...args)`.
+ * checkout), `end()` (client.end(): close its connection), `emit(name, ...args)`, and
+ * `started()` / `finished(drain)` around each Submittable that runs (exactly one `finished`
+ * per `started`; `drain` is false when the connection was lost or taken away).
  */
 class Submitter {
   /** `client`: see above; `pool`: the pool's internal interface (lib/internals.js). */
@@ -76,6 +78,8 @@ class Submitter {
     this._core = NONE
     this._feed = null
     this._checkoutId = 0
+    // Whether the running Submittable was counted by `started()` and awaits its `finished()`.
+    this._counted = false
     this._queue = []
     this.connection = new SubmitConnection(this)
     this._attach(this.connection)
@@ -121,6 +125,7 @@ class Submitter {
     this._core = ENDED
     this._active = null
     this._busy = false
+    this._settle(false)
     // Released by its holder: the core closes the connection in mid-exchange and nobody is
     // told; taken away by the pool: the Submittable learns why.
     if (reason && active) process.nextTick(() => active.handleError(reason, this.connection))
@@ -188,6 +193,8 @@ class Submitter {
     this._active = query
     this._core = NONE
     this._checkoutId = checkoutId
+    this._counted = true
+    this._client.started()
     const err = query.submit(this.connection)
     if (err) {
       process.nextTick(() => {
@@ -195,10 +202,24 @@ class Submitter {
         if (this._active === query) {
           this._active = null
           this._busy = false
+          const counted = this._take()
           this._pulse()
+          if (counted) this._client.finished(true)
         }
       })
     }
+  }
+
+  /** Takes the running Submittable's count: whether `finished()` is still owed for it. */
+  _take() {
+    const counted = this._counted
+    this._counted = false
+    return counted
+  }
+
+  /** The running Submittable is over: `finished(drain)` if it was still owed. */
+  _settle(drain) {
+    if (this._take()) this._client.finished(drain)
   }
 
   /** pg's read timeout for a query: its callback gets the error, later results are dropped. */
@@ -223,6 +244,7 @@ class Submitter {
     const active = this._active
     this._active = null
     this._busy = false
+    this._settle(false)
     if (active) process.nextTick(() => active.handleError(err, this.connection))
     this._failQueued(err)
   }
@@ -267,8 +289,11 @@ class Submitter {
       const q = this._active
       this._active = null
       this._busy = false
+      const counted = this._take()
       if (q) q.handleReadyForQuery(con)
       this._pulse()
+      // As pg: `drain` once the queue is empty, after the callback (which may queue more).
+      if (counted) this._client.finished(true)
     })
     con.on('notice', (msg) => this._client.emit('notice', msg))
   }

@@ -6,10 +6,14 @@ use napi::Status;
 use serde_json::{json, Map, Value};
 
 use crate::pg::frames;
-use crate::pool::{LeakInfo, PoolEvent, PoolEvents};
+use crate::pool::{LeakInfo, PoolEvent, PoolEvents, Ticket};
+
+/// One queued event: its JSON, and for a notification or notice its place among the
+/// `maxQueuedEvents` that may wait (given back on the JS thread, as the event is handed to JS).
+pub type QueuedEvent = (String, Option<Ticket>);
 
 /// The JS callback type: `(json: string) => void`, weak, errors not passed as first argument.
-pub type EventFn = ThreadsafeFunction<String, (), String, Status, false, true>;
+pub type EventFn = ThreadsafeFunction<QueuedEvent, (), String, Status, false, true>;
 
 /// Sends every pool event to the JS callback.
 pub struct JsEvents(pub EventFn);
@@ -71,11 +75,15 @@ pub fn to_json(ev: &PoolEvent) -> Value {
             pid,
             channel,
             payload,
+            ..
         } => {
             json!({ "type": "notification", "connId": conn_id, "processId": pid, "channel": channel, "payload": payload })
         }
-        PoolEvent::Notice { conn_id, frame } => {
+        PoolEvent::Notice { conn_id, frame, .. } => {
             json!({ "type": "notice", "connId": conn_id, "fields": frame_fields(frame) })
+        }
+        PoolEvent::EventsDropped { kind, limit } => {
+            json!({ "type": "eventsDropped", "kind": kind, "limit": limit })
         }
         PoolEvent::LeaksDetected { leaks } => {
             json!({ "type": "leaksDetected", "leaks": leaks.iter().map(leak_json).collect::<Vec<_>>() })
@@ -106,9 +114,15 @@ pub fn to_json(ev: &PoolEvent) -> Value {
 
 impl PoolEvents for JsEvents {
     fn emit(&self, ev: PoolEvent) {
-        let _ = self.0.call(
-            to_json(&ev).to_string(),
-            ThreadsafeFunctionCallMode::NonBlocking,
-        );
+        let json = to_json(&ev).to_string();
+        let ticket = match ev {
+            PoolEvent::Notification { ticket, .. } | PoolEvent::Notice { ticket, .. } => {
+                Some(ticket)
+            }
+            _ => None,
+        };
+        let _ = self
+            .0
+            .call((json, ticket), ThreadsafeFunctionCallMode::NonBlocking);
     }
 }

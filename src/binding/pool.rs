@@ -11,12 +11,12 @@ use napi_derive::napi;
 use super::checkouts::{Checkouts, INFO_LEN};
 use super::completions::Completions;
 use super::convert::{acquire_error_frames, statement, JsCheckoutMeta, JsErrorInfo, JsParam};
-use super::events::JsEvents;
+use super::events::{JsEvents, QueuedEvent};
 use super::loop_reads::LoopReads;
 use crate::config::{PasswordSpec, PoolConfig};
 use crate::error::Error as CoreError;
-use crate::pg::{PartialSink, ReadScheduler, ReplyFn, ReplyTo};
-use crate::pool::{Checkout, PasswordSource, Pool, Served, StaticPassword};
+use crate::pg::{DefaultRoots, PartialSink, ReadScheduler, ReplyFn, ReplyTo};
+use crate::pool::{Checkout, PasswordSource, Pool, Retired, Served, StaticPassword};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -92,14 +92,16 @@ impl NativePool {
     /// event sink; `onComplete()`: the completions wake-up; `password`: the user's password
     /// function when the password is one, else used only when the options, the connection
     /// string and `PGPASSWORD` give no password (the password file); either is called only when
-    /// a server asks a new connection for a password. Returns the pool, or the invalid option
-    /// as data (`LDP_INVALID_OPTION`, `extra`: `{ kind, option }`).
-    #[napi(ts_return_type = "NativePool | JsErrorInfo")]
+    /// a server asks a new connection for a password; `defaultRoots`: PEM certificates trusted
+    /// when `ssl.ca` is not given (what Node's TLS trusts). Returns the pool, or the invalid
+    /// option as data (`LDP_INVALID_OPTION`, `extra`: `{ kind, option }`).
+    #[napi(ts_return_type = "NativePool | JsErrorInfo", catch_unwind)]
     pub fn open(
         options_json: String,
         on_event: Function<String, ()>,
         on_complete: Function<(), ()>,
         password: Option<Function<(), Promise<Option<String>>>>,
+        default_roots: Option<String>,
     ) -> Result<Either<NativePool, JsErrorInfo>> {
         let v: serde_json::Value =
             serde_json::from_str(&options_json).map_err(|e| Error::from_reason(e.to_string()))?;
@@ -108,10 +110,11 @@ impl NativePool {
             Err(e) => return Ok(Either::B(JsErrorInfo::from(CoreError::Config(e)))),
         };
         let events = on_event
-            .build_threadsafe_function::<String>()
+            .build_threadsafe_function::<QueuedEvent>()
             .weak::<true>()
             .callee_handled::<false>()
-            .build()?;
+            // On the JS thread: the ticket is given back as the event is handed to JS.
+            .build_callback(|ctx| Ok(ctx.value.0))?;
         let password: Arc<dyn PasswordSource> = match (&config.connect.password, password) {
             // The user's function, or, when nothing gave a password, JS's password-file lookup
             // (pg reads `~/.pgpass` / `PGPASSFILE` then, with the `pgpass` package).
@@ -140,6 +143,9 @@ impl NativePool {
         let mut builder = Pool::builder(config)
             .events(Arc::new(JsEvents(events)))
             .password(password);
+        if let Some(pem) = default_roots {
+            builder = builder.default_roots(DefaultRoots::from_pem(pem));
+        }
         if let Some(r) = &reads {
             builder = builder.read_scheduler(r.clone() as Arc<dyn ReadScheduler>);
         }
@@ -156,33 +162,40 @@ impl NativePool {
 
     /// The resolved options as JSON (`ResolvedOptions`: defaults applied, connection string
     /// and environment merged, no password): what the JS layer reads instead of re-deriving.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn resolved_options(&self) -> String {
         serde_json::to_string(&self.pool.config().resolved()).unwrap_or_default()
     }
 
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn total_count(&self) -> u32 {
         self.pool.counts().total as u32
     }
 
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn idle_count(&self) -> u32 {
         self.pool.counts().idle as u32
     }
 
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn waiting_count(&self) -> u32 {
         self.pool.counts().waiting as u32
     }
 
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn expired_count(&self) -> u32 {
         self.pool.counts().expired as u32
     }
 
+    /// Removes the idle connections past their idle timeout or lifetime now (see
+    /// `Pool::reap_due`).
+    #[napi(catch_unwind)]
+    pub fn reap_due(&self) {
+        self.pool.reap_due();
+    }
+
     /// All counts as JSON (`total, idle, waiting, active, expired, ending, ended`).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn counts(&self) -> String {
         serde_json::to_string(&self.pool.counts()).unwrap_or_default()
     }
@@ -192,7 +205,7 @@ impl NativePool {
     /// (`[checkoutId, connId, processId, isNew]`). Otherwise `false`, and the outcome arrives
     /// through the completions buffer under `id`: an empty reply means "take it with
     /// `takeCheckout(id, out)`", anything else is the error's frames.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn connect(
         &self,
         id: u32,
@@ -222,7 +235,7 @@ impl NativePool {
 
     /// Holds the checkout of a `connect(id)` whose completion said it is ready; its facts go
     /// into `out`. `false` if there is none under `id`.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn take_checkout(&self, id: u32, mut out: Float64ArraySlice<'_>) -> Result<bool> {
         // SAFETY: as in `connect`.
         let out = unsafe { out.as_mut() };
@@ -237,7 +250,7 @@ impl NativePool {
     /// Runs a statement on held checkout `checkoutId`; the reply arrives through the
     /// completions buffer under `id` (an error reply if the checkout is no longer held or
     /// usable).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn client_submit(
         &self,
         checkout_id: f64,
@@ -247,6 +260,7 @@ impl NativePool {
         name: Option<String>,
         extended: bool,
     ) {
+        self.pool.panic_hooks().check("clientSubmit");
         let (partial, done) = self.reply_sinks(id);
         let reply = ReplyTo::Streaming(partial, done);
         match self.held.get(checkout_id as u64) {
@@ -260,7 +274,7 @@ impl NativePool {
     /// message up to its `ReadyForQuery` arrives, unchanged, through the completions buffer
     /// under `id`: leading parts as they are read, the last part ending the session (an error
     /// reply if the checkout is no longer usable).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn session_open(&self, checkout_id: f64, id: u32, first: BufferSlice<'_>) {
         let parts = self.completions.clone();
         let last = self.completions.clone();
@@ -277,7 +291,7 @@ impl NativePool {
     /// Writes frontend messages of the session open on held checkout `checkoutId`. `true`
     /// when the socket took everything queued at once; otherwise an empty completion under
     /// `id` says when it has (the writer's back-pressure).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn session_write(&self, checkout_id: f64, bytes: BufferSlice<'_>, id: u32) -> bool {
         let Some(c) = self.held.get(checkout_id as u64) else {
             return true;
@@ -291,7 +305,7 @@ impl NativePool {
 
     /// The consumer of the session open on held checkout `checkoutId` consumed `n` more bytes
     /// of its reply; a socket paused for it is read again at once when that was enough.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn session_ack(&self, env: Env, checkout_id: f64, n: f64) {
         if let Some(c) = self.held.get(checkout_id as u64) {
             c.session_ack(n as usize);
@@ -303,7 +317,7 @@ impl NativePool {
 
     /// The SQL text of statement `name` prepared on held checkout `checkoutId`'s connection
     /// (by a query or a Submittable), if any.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn statement_text(&self, checkout_id: f64, name: String) -> Option<String> {
         self.held
             .get(checkout_id as u64)
@@ -312,7 +326,7 @@ impl NativePool {
 
     /// Records statement `name` as prepared with `text` by a Submittable on held checkout
     /// `checkoutId`'s connection.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn note_statement(&self, checkout_id: f64, name: String, text: String) {
         if let Some(c) = self.held.get(checkout_id as u64) {
             c.note_named_statement(&name, &text);
@@ -323,9 +337,10 @@ impl NativePool {
     /// already reclaimed it), bit 1 set if the release served queued callers whose
     /// completions the caller must drain at once (no wake-up was sent for them), bit 2 set if
     /// an event about this checkout may still follow (`leakResolved`,
-    /// `releasedInTransaction`); a release of a checkout no longer held returns the error as
-    /// data.
-    #[napi]
+    /// `releasedInTransaction`), bit 3 set if the connection was retired as spent
+    /// (`maxUses`), bit 4 as expired (`maxLifetimeSeconds`); a release of a checkout no
+    /// longer held returns the error as data.
+    #[napi(catch_unwind)]
     pub fn release(&self, checkout_id: f64, destroy: bool) -> Either<u32, JsErrorInfo> {
         let Some(c) = self.held.remove(checkout_id as u64) else {
             return Either::B(JsErrorInfo::from(CoreError::ReleasedTwice));
@@ -335,7 +350,9 @@ impl NativePool {
             Ok(r) => Either::A(
                 u32::from(r.released)
                     | (u32::from(drain) << 1)
-                    | (u32::from(r.event_may_follow) << 2),
+                    | (u32::from(r.event_may_follow) << 2)
+                    | (u32::from(r.retired == Some(Retired::Spent)) << 3)
+                    | (u32::from(r.retired == Some(Retired::Expired)) << 4),
             ),
             Err(e) => {
                 if drain {
@@ -347,15 +364,22 @@ impl NativePool {
         }
     }
 
+    /// Removes idle connection `connId` now (its client emitted `error` while idle); false if
+    /// the pool holds no such idle connection.
+    #[napi(catch_unwind)]
+    pub fn evict(&self, conn_id: f64) -> bool {
+        self.pool.evict(conn_id as u64)
+    }
+
     /// JS no longer refers to checkout `checkoutId`: the pool reclaimed it (a no-op drop), or
     /// the client holding it was garbage-collected (the drop reclaims it as a certain leak).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn discard(&self, checkout_id: f64) {
         drop(self.held.remove(checkout_id as u64));
     }
 
     /// Asks the server to cancel the statement running on held checkout `checkoutId`.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn cancel<'env>(&self, env: &'env Env, checkout_id: f64) -> Result<PromiseRaw<'env, ()>> {
         let c = self.held.get(checkout_id as u64);
         env.spawn_future(async move {
@@ -370,7 +394,7 @@ impl NativePool {
     /// buffer under `id`. Counters change before this returns. Once `watchImplicit()` was
     /// called, the reply is preceded by a record under id 0 naming the connection it ran on
     /// (`[id u32][connId u32][processId i32][isNew u8]`).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn submit(
         &self,
         id: u32,
@@ -397,7 +421,7 @@ impl NativePool {
     /// From now on, say which connection served each `pool.query` (JS listens for pg's
     /// `connect`/`acquire`/`release`, which pg emits for those too). Replies still on their
     /// way are covered: the flag is read when each reply is handed on.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn watch_implicit(&self) {
         self.watch.store(true, Ordering::Relaxed);
     }
@@ -414,7 +438,7 @@ impl NativePool {
     }
 
     /// Drains the completions buffer: `[id u32 LE][len u32 LE][frames]...`.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn take_completions(&self, env: Env) -> Buffer {
         if let Some(reads) = &self.reads {
             reads.start_waiting(&env);
@@ -422,13 +446,25 @@ impl NativePool {
         Buffer::from(self.completions.take())
     }
 
+    /// Arms a panic at `site` (`clientSubmit`: this binding's method; `clean`: the task that
+    /// cleans a connection released in a transaction), for the tests that prove a panic
+    /// becomes an error and never loses a slot. Not part of the API: nothing in `lib/` calls it.
+    #[napi(catch_unwind, js_name = "__injectPanicForTests")]
+    pub fn inject_panic_for_tests(&self, site: String) {
+        self.pool.panic_hooks().arm(&site);
+    }
+
     /// Ends the pool; `null` on success, or the error (e.g. called twice) as data.
-    #[napi(ts_return_type = "Promise<JsErrorInfo | null>")]
+    #[napi(ts_return_type = "Promise<JsErrorInfo | null>", catch_unwind)]
     pub fn end<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Option<JsErrorInfo>>> {
         match self.pool.end() {
+            // A panic while ending is an error for end()'s caller, never a promise that
+            // does not settle.
             Ok(fut) => env.spawn_future(async move {
-                fut.await;
-                Ok(None)
+                match crate::unwind::catch(fut).await {
+                    Ok(()) => Ok(None),
+                    Err(p) => Err(napi::Error::from_reason(format!("end() failed: {}", p.0))),
+                }
             }),
             Err(e) => {
                 let info = JsErrorInfo::from(e);
@@ -438,31 +474,31 @@ impl NativePool {
     }
 
     /// Active checkouts as JSON (for `getPoolStatus()`).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn active_checkouts(&self) -> String {
         serde_json::to_string(&self.pool.active_checkouts()).unwrap_or_default()
     }
 
     /// Per tag as JSON (`TagCount`: tag, held, waiting, limit, timeouts), sorted by tag.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn tag_counts(&self) -> String {
         serde_json::to_string(&self.pool.tag_counts()).unwrap_or_default()
     }
 
     /// Sets `tag`'s limit (a positive integer, validated by JS), or removes it (`null`).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn set_tag_limit(&self, tag: String, limit: Option<u32>) {
         self.pool.set_tag_limit(&tag, limit.map(|n| n as usize));
     }
 
     /// Counters, distributions, history and memory usage, as JSON.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn metrics(&self) -> String {
         serde_json::to_string(&self.pool.metrics_report()).unwrap_or_default()
     }
 
     /// Changes a checkout's tag / leak threshold after the fact.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn update_checkout(&self, checkout_id: f64, meta: JsCheckoutMeta) -> bool {
         let m: crate::pool::CheckoutMeta = Some(meta).into();
         self.pool.update_checkout(checkout_id as u64, |r| {

@@ -216,6 +216,7 @@ pub(crate) fn resolve_with(
         None => (None, env_connect_timeout(env)?),
     };
     let scram_max_iterations = scram_max_iterations(opts.get("scramMaxIterations"));
+    let auth = super::auth::resolve(&|k| m.get(k).map(|(v, o)| (v.clone(), o)), env)?;
 
     Ok(Resolved {
         connect: ConnectConfig {
@@ -230,6 +231,7 @@ pub(crate) fn resolve_with(
             keep_alive_initial_delay,
             connect_timeout,
             scram_max_iterations,
+            auth,
         },
         connection_timeout,
         query_timeout,

@@ -185,14 +185,10 @@ fn apply_ssl(config: &mut Map<String, Value>, read: FileReader<'_>) -> Result<()
 
     let mode = str_param(config, "sslmode").map(str::to_string);
     let libpq = str_param(config, "uselibpqcompat") == Some("true");
-    let unsupported = |what: &str| {
-        ConfigError::other(
-            ConfigErrorKind::Range,
-            Origin::ConnString("sslmode"),
-            &format!(
-                "{what} (certificate checked against the CA without a host name check) is not supported; use sslmode=verify-full or sslmode=no-verify"
-            ),
-        )
+    // libpq's verify-ca: the chain is verified, the host name is not (pg: a no-op
+    // checkServerIdentity).
+    let chain_only = |ssl: &mut Map<String, Value>| {
+        ssl.insert(super::ssl::SKIP_HOST_CHECK.into(), Value::Bool(true));
     };
     match mode.as_deref() {
         None => {}
@@ -205,11 +201,10 @@ fn apply_ssl(config: &mut Map<String, Value>, read: FileReader<'_>) -> Result<()
         }
         Some("require") if libpq => {
             if str_param(config, "sslrootcert").is_some() {
-                return Err(unsupported(
-                    "uselibpqcompat=true with sslmode=require and sslrootcert",
-                ));
+                chain_only(&mut ssl);
+            } else {
+                ssl.insert("rejectUnauthorized".into(), Value::Bool(false));
             }
-            ssl.insert("rejectUnauthorized".into(), Value::Bool(false));
         }
         Some("verify-ca") if libpq => {
             if !ssl.get("ca").is_some_and(truthy) {
@@ -219,7 +214,7 @@ fn apply_ssl(config: &mut Map<String, Value>, read: FileReader<'_>) -> Result<()
                     "sslmode=verify-ca requires specifying a CA with sslrootcert; use sslmode=verify-full for proper security",
                 ));
             }
-            return Err(unsupported("uselibpqcompat=true with sslmode=verify-ca"));
+            chain_only(&mut ssl);
         }
         Some("no-verify") if !libpq => {
             ssl.insert("rejectUnauthorized".into(), Value::Bool(false));
@@ -528,12 +523,14 @@ mod tests {
         let e = parse("postgres://h/db?sslrootcert=/missing.pem", &read).unwrap_err();
         assert_eq!(e.option, "connectionString");
         assert!(e.message.contains("sslrootcert") && e.message.contains("/missing.pem"));
-        let e = parse(
+        // libpq's require with a root certificate, and verify-ca: the chain alone is checked.
+        for s in [
             "postgres://h/db?sslmode=require&sslrootcert=/ca.pem&uselibpqcompat=true",
-            &read,
-        )
-        .unwrap_err();
-        assert!(e.message.contains("not supported"));
+            "postgres://h/db?sslmode=verify-ca&sslrootcert=/ca.pem&uselibpqcompat=true",
+        ] {
+            let v = parse(s, &read).unwrap();
+            assert_eq!(v["ssl"], json!({"ca": "CA", "$skipHostCheck": true}), "{s}");
+        }
         // the real reader
         let path = std::env::temp_dir().join(format!("ldp-cfg-{}.pem", std::process::id()));
         std::fs::write(&path, "PEM").unwrap();

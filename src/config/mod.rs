@@ -18,6 +18,7 @@
 //!   else from [`ResolvedOptions`].
 
 mod account;
+mod auth;
 mod connect;
 mod connstring;
 mod error;
@@ -32,6 +33,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+pub use auth::{AuthKind, AuthPolicy, ChannelBinding, RequireAuth};
 use error::Origin;
 pub use error::{ConfigError, ConfigErrorKind};
 use value::show;
@@ -70,6 +72,15 @@ pub struct PoolConfig {
     pub health_check_interval: Option<Duration>,
     /// `statementCacheSize`: prepared statements kept per connection; 0 disables.
     pub statement_cache_size: usize,
+    /// `maxMessageSize` (default 1 GiB): the most bytes a backend message carrying data
+    /// (rows, errors, notices, notifications …) may declare; other messages are bounded by
+    /// libpq's 30,000 bytes. A message over its bound fails its connection as a protocol
+    /// error before its body is read.
+    pub max_message_size: usize,
+    /// `maxQueuedEvents` (default 10000): notifications and notices waiting for their
+    /// receiver (the JS thread), and notices kept within one query; beyond it the newest
+    /// are dropped and counted. Always `>= 1`.
+    pub max_queued_events: usize,
     /// `query_timeout` (client-side, ms); `None` when false/0/absent. Resolved here because
     /// pg reads it from the connection string too; the JS layer enforces it (a timer per
     /// query) and reads it from [`ResolvedOptions`].
@@ -161,6 +172,10 @@ pub struct ConnectConfig {
     /// coerces it (any finite number, from a number or a numeric string), so a negative value
     /// refuses every SCRAM exchange, as in pg.
     pub scram_max_iterations: f64,
+    /// Which authentication methods the server may use and whether SCRAM must be bound to the
+    /// TLS channel (`requireAuth`/`require_auth`, `channelBinding`/`channel_binding`,
+    /// `enableChannelBinding`, `PGREQUIREAUTH`, `PGCHANNELBINDING`; see `auth.rs`).
+    pub auth: AuthPolicy,
 }
 
 impl ConnectConfig {
@@ -245,7 +260,9 @@ pub enum SslConfig {
 pub struct TlsOptions {
     /// Verify the server certificate (default true).
     pub reject_unauthorized: bool,
-    /// Trusted CA certificates (PEM); `None` means the system/webpki roots.
+    /// Trusted CA certificates (PEM). When given they are the only ones trusted (Node's `ca`
+    /// replaces its default roots); `None` means the pool's default roots (from the JS layer:
+    /// what Node's own TLS trusts, its bundled roots plus `NODE_EXTRA_CA_CERTS`).
     pub ca: Option<String>,
     /// Client certificate chain (PEM).
     pub cert: Option<String>,
@@ -253,8 +270,24 @@ pub struct TlsOptions {
     pub key: Option<Secret>,
     /// SNI / verification name (default: the host).
     pub servername: Option<String>,
+    /// Whether the certificate must name the host (or `servername`) when it is verified.
+    /// `false` only for the connection string's libpq modes that check the chain alone
+    /// (`uselibpqcompat=true` with `sslmode=verify-ca`, or `sslmode=require` with
+    /// `sslrootcert`), which pg implements with a no-op `checkServerIdentity`.
+    pub verify_host: bool,
+    /// `minVersion`/`maxVersion` (Node's defaults: TLS 1.2 to TLS 1.3). TLS 1.0 and 1.1 are
+    /// never offered, so `min_version` is at least [`TlsVersion::Tls12`].
+    pub min_version: TlsVersion,
+    pub max_version: TlsVersion,
     /// How the TLS session is started (`sslnegotiation`, default `postgres`).
     pub negotiation: SslNegotiation,
+}
+
+/// A TLS protocol version this client can speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TlsVersion {
+    Tls12,
+    Tls13,
 }
 
 /// pg's `sslnegotiation`: how a TLS connection starts.
@@ -388,6 +421,12 @@ impl PoolConfig {
             tag_limits,
             health_check_interval: o.ms("healthCheckIntervalMs", 0, true)?,
             statement_cache_size: o.count("statementCacheSize", 100, 0)?,
+            max_message_size: o.count(
+                "maxMessageSize",
+                crate::pg::frames::MessageLimits::DEFAULT_MAX,
+                1,
+            )?,
+            max_queued_events: o.count("maxQueuedEvents", 10_000, 1)?,
             query_timeout: resolved.query_timeout,
             end_timeout: o
                 .ms("endTimeoutMs", 10_000, false)?

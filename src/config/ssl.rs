@@ -4,7 +4,25 @@ use serde_json::{Map, Value};
 
 use super::error::{ConfigError, ConfigErrorKind, Origin};
 use super::value::{show, show_type};
-use super::{Secret, SslConfig, SslNegotiation, TlsOptions};
+use super::{Secret, SslConfig, SslNegotiation, TlsOptions, TlsVersion};
+
+/// The keys of an `ssl` object this client honours. `require` is a no-op pg ignores too (TLS is
+/// on whenever `ssl` is an object); `passphrase` is accepted only when empty.
+const SUPPORTED: &[&str] = &[
+    "rejectUnauthorized",
+    "ca",
+    "cert",
+    "key",
+    "servername",
+    "minVersion",
+    "maxVersion",
+    "passphrase",
+    "require",
+];
+
+/// The connection string's marker for a chain-only check (libpq's `verify-ca`), which pg
+/// spells as a no-op `checkServerIdentity`; `connstring.rs` sets it, users cannot.
+pub(crate) const SKIP_HOST_CHECK: &str = "$skipHostCheck";
 
 impl Default for TlsOptions {
     /// pg's `ssl: true`: verify the server certificate against the system roots.
@@ -15,8 +33,22 @@ impl Default for TlsOptions {
             cert: None,
             key: None,
             servername: None,
+            verify_host: true,
+            min_version: TlsVersion::Tls12,
+            max_version: TlsVersion::Tls13,
             negotiation: SslNegotiation::Postgres,
         }
+    }
+}
+
+/// Node's name of a TLS version, as `minVersion`/`maxVersion` take it.
+fn tls_version(name: &str) -> Option<Option<TlsVersion>> {
+    match name {
+        "TLSv1.3" => Some(Some(TlsVersion::Tls13)),
+        "TLSv1.2" => Some(Some(TlsVersion::Tls12)),
+        // Known to Node, never spoken here.
+        "TLSv1.1" | "TLSv1" => Some(None),
+        _ => None,
     }
 }
 
@@ -122,6 +154,59 @@ fn tls_options(m: &Map<String, Value>, origin: Origin<'_>) -> Result<TlsOptions,
             }))
         }
     };
+    for (key, v) in m {
+        if v.is_null() || SUPPORTED.contains(&key.as_str()) {
+            continue;
+        }
+        if key == SKIP_HOST_CHECK && matches!(origin, Origin::ConnString(_)) {
+            continue;
+        }
+        return Err(at(key, &|o| {
+            ConfigError::other(
+                ConfigErrorKind::Range,
+                o,
+                &format!(
+                    "this TLS option is not supported, so it would be ignored; supported: {}",
+                    SUPPORTED[..7].join(", ")
+                ),
+            )
+        }));
+    }
+    let version = |name: &str, dflt: TlsVersion| -> Result<Option<TlsVersion>, ConfigError> {
+        match m.get(name) {
+            None | Some(Value::Null) => Ok(Some(dflt)),
+            Some(v @ Value::String(s)) => tls_version(s).ok_or_else(|| {
+                at(name, &|o| {
+                    ConfigError::range_err(
+                        o,
+                        "\"TLSv1.3\", \"TLSv1.2\", \"TLSv1.1\" or \"TLSv1\"",
+                        &show(v),
+                    )
+                })
+            }),
+            Some(other) => Err(at(name, &|o| {
+                ConfigError::type_err(o, "a string", &show(other))
+            })),
+        }
+    };
+    // Below TLS 1.2 is never offered: a lower minimum changes nothing, a lower maximum leaves
+    // nothing to speak.
+    let min_version = version("minVersion", TlsVersion::Tls12)?.unwrap_or(TlsVersion::Tls12);
+    let Some(max_version) = version("maxVersion", TlsVersion::Tls13)? else {
+        return Err(at("maxVersion", &|o| {
+            ConfigError::other(
+                ConfigErrorKind::Range,
+                o,
+                "TLS versions below TLSv1.2 are not supported",
+            )
+        }));
+    };
+    if min_version > max_version {
+        return Err(at("minVersion", &|o| {
+            ConfigError::other(ConfigErrorKind::Range, o, "minVersion is above maxVersion")
+        }));
+    }
+    let verify_host = !m.get(SKIP_HOST_CHECK).is_some_and(super::value::truthy);
     if m.get("passphrase").is_some_and(super::value::truthy) {
         return Err(at("passphrase", &|o| {
             ConfigError::other(
@@ -137,6 +222,9 @@ fn tls_options(m: &Map<String, Value>, origin: Origin<'_>) -> Result<TlsOptions,
         cert,
         key,
         servername,
+        verify_host,
+        min_version,
+        max_version,
         negotiation: SslNegotiation::Postgres,
     })
 }
@@ -224,7 +312,7 @@ mod tests {
         let t = enabled(
             from_value(
                 &json!({"rejectUnauthorized": false, "ca": ["A", "B"], "cert": "C",
-                        "key": "K", "servername": "db.example", "checkServerIdentity": {"$function": true}}),
+                        "key": "K", "servername": "db.example", "require": true}),
                 o,
             )
             .unwrap(),
@@ -261,11 +349,70 @@ mod tests {
         assert!(!e.message.contains("SECRETKEY"));
         let e = from_value(&json!({"servername": 1}), o).unwrap_err();
         assert_eq!(e.option, "ssl.servername");
+        // What this client cannot honour is refused, never ignored.
+        for key in [
+            "checkServerIdentity",
+            "secureContext",
+            "pfx",
+            "ciphers",
+            "ecdhCurve",
+            "crl",
+            "$skipHostCheck",
+        ] {
+            let e = from_value(&json!({ key: {"$function": true} }), o).unwrap_err();
+            assert_eq!(
+                (e.kind, e.option.clone()),
+                (ConfigErrorKind::Range, format!("ssl.{key}"))
+            );
+            assert!(e.message.contains("not supported"), "{}", e.message);
+        }
+        assert!(from_value(&json!({"pfx": null, "passphrase": ""}), o).is_ok());
+        // The connection string's chain-only marker.
+        let t = enabled(
+            from_value(&json!({"$skipHostCheck": true}), Origin::ConnString("ssl")).unwrap(),
+        );
+        assert!(!t.verify_host && t.reject_unauthorized);
         let e = from_value(&json!({"key": "K", "passphrase": "pw"}), o).unwrap_err();
         assert_eq!(
             (e.kind, e.option.as_str()),
             (ConfigErrorKind::Range, "ssl.passphrase")
         );
         assert!(!e.message.contains("pw\""));
+    }
+
+    #[test]
+    fn tls_versions() {
+        let o = Origin::Opt("ssl");
+        let versions = |v: Value| {
+            from_value(&v, o).map(|c| {
+                let t = enabled(c);
+                (t.min_version, t.max_version)
+            })
+        };
+        use TlsVersion::*;
+        assert_eq!(versions(json!({})).unwrap(), (Tls12, Tls13));
+        assert_eq!(
+            versions(json!({"minVersion": "TLSv1.3"})).unwrap(),
+            (Tls13, Tls13)
+        );
+        assert_eq!(
+            versions(json!({"maxVersion": "TLSv1.2"})).unwrap(),
+            (Tls12, Tls12)
+        );
+        assert_eq!(
+            versions(json!({"minVersion": "TLSv1"})).unwrap(),
+            (Tls12, Tls13)
+        );
+        let e = versions(json!({"maxVersion": "TLSv1.1"})).unwrap_err();
+        assert_eq!(e.option, "ssl.maxVersion");
+        let e = versions(json!({"minVersion": "TLSv1.3", "maxVersion": "TLSv1.2"})).unwrap_err();
+        assert_eq!(e.option, "ssl.minVersion");
+        let e = versions(json!({"minVersion": "SSLv3"})).unwrap_err();
+        assert_eq!(
+            (e.kind, e.option.as_str()),
+            (ConfigErrorKind::Range, "ssl.minVersion")
+        );
+        let e = versions(json!({"minVersion": 12})).unwrap_err();
+        assert_eq!(e.kind, ConfigErrorKind::Type);
     }
 }

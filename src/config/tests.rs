@@ -408,7 +408,7 @@ fn ssl_files_from_connection_string() {
         cert: Some("CERT PEM".into()),
         key: Some(Secret::new("KEY PEM")),
         servername: None,
-        negotiation: SslNegotiation::Postgres,
+        ..TlsOptions::default()
     };
     assert_eq!(c.connect.ssl, SslConfig::Enabled(expected));
     assert!(!format!("{c:?}").contains("KEY PEM"));

@@ -66,6 +66,8 @@ pub struct ResolvedOptions {
     /// 0: idle connections are not health-checked.
     pub health_check_interval_ms: f64,
     pub statement_cache_size: usize,
+    pub max_message_size: usize,
+    pub max_queued_events: usize,
     /// 0: no client-side query timeout.
     #[serde(rename = "query_timeout")]
     pub query_timeout: f64,
@@ -127,6 +129,8 @@ impl PoolConfig {
             tag_limits: self.tag_limits.clone(),
             health_check_interval_ms: ms_or_zero(self.health_check_interval),
             statement_cache_size: self.statement_cache_size,
+            max_message_size: self.max_message_size,
+            max_queued_events: self.max_queued_events,
             query_timeout: ms_or_zero(self.query_timeout),
             end_timeout_ms: ms(self.end_timeout),
             leak_threshold_ms: ms_or_zero(self.leak.threshold),
@@ -188,6 +192,8 @@ mod tests {
                 tag_limits: Default::default(),
                 health_check_interval_ms: 0.0,
                 statement_cache_size: 100,
+                max_message_size: 1 << 30,
+                max_queued_events: 10_000,
                 query_timeout: 0.0,
                 end_timeout_ms: 10000.0,
                 leak_threshold_ms: 30000.0,

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::auth::AuthMethod;
 use super::external::ReadScheduler;
 #[cfg(unix)]
 use super::external::{self, ExternalReader};
@@ -28,9 +29,33 @@ use super::shared::{ConnListener, ConnShared};
 use super::stream;
 #[cfg(unix)]
 use super::stream::PgStream;
+use super::tls::TlsSetup;
 use super::write::{Close, WrittenFn};
 use crate::config::ConnectConfig;
 use crate::error::{Error, Result};
+
+/// What a connection takes from its pool's options besides where and who.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnOptions {
+    /// `statementCacheSize`: prepared statements kept (0: none).
+    pub statement_cache_size: usize,
+    /// `maxMessageSize`: the most bytes a data-carrying backend message may declare (see
+    /// [`MessageLimits`](super::frames::MessageLimits)).
+    pub max_message_size: usize,
+    /// `maxQueuedEvents`: the most notices one request's reply keeps (later ones are dropped
+    /// and reported to the listener).
+    pub max_notices: usize,
+}
+
+impl Default for ConnOptions {
+    fn default() -> Self {
+        ConnOptions {
+            statement_cache_size: 0,
+            max_message_size: frames::MessageLimits::DEFAULT_MAX,
+            max_notices: 10_000,
+        }
+    }
+}
 
 /// A handle to an open connection. Cloning shares it; dropping the last handle closes it
 /// (the writer task sees its channel end and says goodbye).
@@ -38,18 +63,22 @@ use crate::error::{Error, Result};
 pub struct Conn {
     shared: Arc<ConnShared>,
     tx: mpsc::UnboundedSender<Close>,
+    auth: AuthMethod,
 }
 
 impl Conn {
     /// Opens a connection (socket, TLS, startup, auth) and starts its tasks on the current runtime.
     /// With `reads`, a plain TCP or unix socket is read by that scheduler instead of a reader
     /// task (TLS connections always have a reader task).
-    /// `password` is called only if the server asks for one (see `startup::handshake`).
+    /// `password` is called only if the server asks for one (see `startup::handshake`); `tls`
+    /// is the pool's TLS setup (see [`stream::open`]).
+    #[allow(clippy::too_many_arguments)]
     pub async fn connect<F, Fut>(
         id: u64,
         cfg: &ConnectConfig,
+        tls: Option<&TlsSetup>,
         password: F,
-        cache_size: usize,
+        opts: ConnOptions,
         listener: Arc<dyn ConnListener>,
         reads: Option<&Arc<dyn ReadScheduler>>,
     ) -> Result<Conn>
@@ -57,7 +86,7 @@ impl Conn {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<Option<String>>>,
     {
-        let (mut stream, cancel_target) = stream::open(cfg).await?;
+        let (mut stream, cancel_target) = stream::open(cfg, tls).await?;
         let startup = super::startup::handshake(&mut stream, cfg, password).await?;
         let shared = Arc::new(ConnShared::new(
             id,
@@ -65,10 +94,17 @@ impl Conn {
             startup.secret,
             cancel_target,
             startup.params,
-            cache_size,
+            opts.statement_cache_size,
         ));
         let (tx, rx) = mpsc::unbounded_channel();
-        let lp = ReadLoop::new(shared.clone(), startup.leftover, listener);
+        let limits = frames::MessageLimits::connected(opts.max_message_size);
+        let lp = ReadLoop::new(
+            shared.clone(),
+            startup.leftover,
+            listener,
+            limits,
+            opts.max_notices,
+        );
         match (reads, stream) {
             // A plain socket read by the scheduler's thread: it leaves tokio's reactor.
             #[cfg(unix)]
@@ -88,8 +124,16 @@ impl Conn {
             }
         }
         let writer = shared.clone();
-        tokio::spawn(async move { writer.writes.run(rx).await });
-        Ok(Conn { shared, tx })
+        tokio::spawn(async move {
+            if crate::unwind::catch(writer.writes.run(rx)).await.is_err() {
+                writer.writes.writer_stopped();
+            }
+        });
+        Ok(Conn {
+            shared,
+            tx,
+            auth: startup.auth,
+        })
     }
 
     /// Sets up a connection whose socket `fd` is read by `reads` (see [`ReadScheduler`]).
@@ -126,6 +170,11 @@ impl Conn {
         self.shared.pid
     }
 
+    /// How the server authenticated this connection.
+    pub fn auth_method(&self) -> AuthMethod {
+        self.auth
+    }
+
     pub fn shared(&self) -> &Arc<ConnShared> {
         &self.shared
     }
@@ -139,17 +188,30 @@ impl Conn {
 
     /// Sends a statement; `reply` receives the reply frames exactly once.
     pub fn submit_to(&self, stmt: Statement, reply: ReplyTo) {
+        self.count_request();
+        self.send_counted(stmt, reply);
+    }
+
+    /// Counts a request about to be sent ([`ConnShared::in_flight`] goes up now), so that
+    /// whoever decides under a lock whether the connection is idle sees it; the request must
+    /// then be sent with [`send_counted`](Self::send_counted) or
+    /// [`open_counted_session`](Self::open_counted_session), exactly once.
+    pub fn count_request(&self) {
         self.shared.start_one();
+    }
+
+    /// Sends a statement already counted with [`count_request`](Self::count_request).
+    pub fn send_counted(&self, stmt: Statement, reply: ReplyTo) {
         self.shared.enqueue(stmt, reply);
     }
 
-    /// Opens a raw session (see [`ReplyTo::Session`]) and writes `first`, the caller's first
+    /// Opens a raw session (see [`ReplyTo::Session`]), already counted with
+    /// [`count_request`](Self::count_request), and writes `first`, the caller's first
     /// frontend messages. Until the session's `ReadyForQuery` the caller writes the rest with
     /// [`session_write`](Self::session_write), acknowledges what it consumed with
     /// [`session_ack`](Self::session_ack), and submits nothing else on this connection (a
     /// request written meanwhile would be answered out of order).
-    pub fn open_session(&self, first: &[u8], reply: ReplyTo) {
-        self.shared.start_one();
+    pub fn open_counted_session(&self, first: &[u8], reply: ReplyTo) {
         self.shared.open_session(first, reply);
     }
 

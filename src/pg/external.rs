@@ -29,8 +29,9 @@ use super::read::{Ended, ReadLoop};
 use crate::error::Error;
 
 /// The seam that keeps the embedder's event loop out of the core: it takes the readers of new
-/// connections and calls [`ExternalReader::on_readable`] whenever their socket is readable, on
-/// a thread of its choosing, until it returns `false`; then it drops the reader. While a
+/// connections and calls [`ExternalReader::on_readable`] whenever their socket is readable
+/// (and again after a call that [`yielded`](ExternalReader::yielded)), on a thread of its
+/// choosing, until it returns `false`; then it drops the reader. While a
 /// reader [`is_paused`](ExternalReader::is_paused) (a raw session's consumer holds too much)
 /// the scheduler stops watching its socket, until [`resume`](Self::resume) names its
 /// connection. `adopt` and `resume` are called on any thread and must not block. Only where
@@ -54,10 +55,22 @@ pub trait ReadScheduler: Send + Sync + 'static {
 pub struct ExternalReader {
     sock: Socket,
     lp: ReadLoop,
+    /// The last [`on_readable`](Self::on_readable) stopped at [`READ_BUDGET`], not because
+    /// the socket would block.
+    yielded: bool,
+    /// Bytes read over the reader's life (what the tests bound per call).
+    #[cfg(test)]
+    pub(crate) bytes_read: usize,
 }
 
 /// Bytes per `recv`.
 const READ_CHUNK: usize = 64 * 1024;
+
+/// Bytes one [`ExternalReader::on_readable`] reads at most before it returns, so that one
+/// fast socket (a huge result, a notification flood) cannot hold the embedder's thread: the
+/// JS thread's other sockets, timers and callbacks get their turn every 256 KB, as libuv's
+/// own streams stop after a bounded number of reads per callback.
+pub const READ_BUDGET: usize = 256 * 1024;
 
 thread_local! {
     /// What one `recv` reads into before the bytes are appended to the connection's frame
@@ -70,7 +83,13 @@ thread_local! {
 impl ExternalReader {
     #[cfg(unix)]
     pub(crate) fn new(sock: Socket, lp: ReadLoop) -> Self {
-        ExternalReader { sock, lp }
+        ExternalReader {
+            sock,
+            lp,
+            yielded: false,
+            #[cfg(test)]
+            bytes_read: 0,
+        }
     }
 
     /// One `recv`, its bytes appended to the frame buffer.
@@ -103,22 +122,37 @@ impl ExternalReader {
         self.lp.conn_id()
     }
 
+    /// Whether the last [`on_readable`](Self::on_readable) returned at its budget with the
+    /// socket possibly still readable: a scheduler that waits for readiness edges (not
+    /// levels) must call again without waiting.
+    pub fn yielded(&self) -> bool {
+        self.yielded
+    }
+
     /// Whether reading waits for a raw session's consumer: stop watching the socket until
     /// [`ReadScheduler::resume`] names this connection.
     pub fn is_paused(&self) -> bool {
         !self.lp.is_finished() && self.lp.paused()
     }
 
-    /// Reads what the socket holds, until it would block or reading must pause, and routes the
-    /// frames (replies go to their callbacks from this thread). `false` when the connection has
-    /// ended. Must run inside the runtime's context (`Handle::enter`): the pool may spawn work
-    /// from here.
+    /// Reads what the socket holds, until it would block, reading must pause, or
+    /// [`READ_BUDGET`] bytes were read, and routes the frames (replies go to their callbacks
+    /// from this thread). `false` when the connection has ended. After stopping at the budget
+    /// ([`yielded`](Self::yielded)) the socket may still hold bytes: the scheduler calls again
+    /// on its next turn (a level-triggered poll, as libuv's, does so by itself). Must run
+    /// inside the runtime's context (`Handle::enter`): the pool may spawn work from here.
     pub fn on_readable(&mut self) -> bool {
+        self.yielded = false;
         if self.lp.is_finished() {
             return false;
         }
+        let mut budget = READ_BUDGET;
         loop {
             if self.lp.paused() {
+                return true;
+            }
+            if budget == 0 {
+                self.yielded = true;
                 return true;
             }
             match self.read_some() {
@@ -126,7 +160,12 @@ impl ExternalReader {
                     self.lp.finish(Ended::Eof);
                     return false;
                 }
-                Ok(_) => {
+                Ok(n) => {
+                    budget = budget.saturating_sub(n);
+                    #[cfg(test)]
+                    {
+                        self.bytes_read += n;
+                    }
                     self.lp.process();
                     if self.lp.is_finished() {
                         return false;

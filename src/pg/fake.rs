@@ -5,6 +5,7 @@
 //! records what it saw (messages, cancel requests, closed sockets), never closes a socket on
 //! its own unless told to, and works on paused tokio time (it is a task of the test's runtime).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -33,7 +34,11 @@ pub(crate) type Responder = Arc<dyn Fn(u8, &[u8]) -> (Vec<u8>, bool) + Send + Sy
 pub(crate) struct FakeServer {
     pub(crate) port: u16,
     pub(crate) seen: Arc<Mutex<Vec<Seen>>>,
+    delay: Delay,
 }
+
+/// A delayed startup reply (see [`FakeServer::start_after`]), read when a socket arrives.
+type Delay = Arc<Mutex<Option<(std::time::Duration, Vec<u8>)>>>;
 
 /// A backend message: type, length, body.
 pub(crate) fn msg(ty: u8, body: &[u8]) -> Vec<u8> {
@@ -80,12 +85,20 @@ impl FakeServer {
         let port = listener.local_addr().expect("addr").port();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let log = seen.clone();
+        let delay = Delay::default();
+        let delayed = delay.clone();
         tokio::spawn(async move {
             while let Ok((sock, _)) = listener.accept().await {
-                tokio::spawn(serve(sock, startup.clone(), respond.clone(), log.clone()));
+                tokio::spawn(serve(
+                    sock,
+                    startup.clone(),
+                    respond.clone(),
+                    log.clone(),
+                    delayed.clone(),
+                ));
             }
         });
-        FakeServer { port, seen }
+        FakeServer { port, seen, delay }
     }
 
     /// A server that completes startup and then never answers or closes anything.
@@ -93,29 +106,93 @@ impl FakeServer {
         Self::start(ready_startup(), Arc::new(|_, _| (Vec::new(), false))).await
     }
 
+    /// Like [`start`](Self::start), but the startup reply goes out only `delay` after the
+    /// startup packet arrived (on the test's clock: paused time works).
+    pub(crate) async fn start_after(
+        delay: std::time::Duration,
+        startup: Vec<u8>,
+        respond: Responder,
+    ) -> FakeServer {
+        let server = Self::start(Vec::new(), respond).await;
+        *server.delay.lock() = Some((delay, startup));
+        server
+    }
+
+    /// A server that completes startup, then answers the first message after it with `head`
+    /// followed by `body` over and over, written as fast as the client takes them, until the
+    /// client goes away or `cap` bytes were sent (then it keeps the socket open, silent). The
+    /// counter says how many bytes the client's side took.
+    pub(crate) async fn flooding(
+        head: Vec<u8>,
+        body: Vec<u8>,
+        cap: usize,
+    ) -> (FakeServer, Arc<AtomicUsize>) {
+        let sent = Arc::new(AtomicUsize::new(0));
+        let counter = sent.clone();
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let (log, sent, head, body) =
+                    (log.clone(), counter.clone(), head.clone(), body.clone());
+                tokio::spawn(async move {
+                    if !handshake(&mut sock, &ready_startup(), None, &log).await {
+                        return;
+                    }
+                    let mut first = [0u8; 5];
+                    if sock.read_exact(&mut first).await.is_err() {
+                        return;
+                    }
+                    let mut out = head;
+                    while sent.load(Ordering::SeqCst) < cap {
+                        if sock.write_all(&out).await.is_err() {
+                            log.lock().push(Seen::Closed);
+                            return;
+                        }
+                        sent.fetch_add(out.len(), Ordering::SeqCst);
+                        out.clone_from(&body);
+                    }
+                    std::future::pending::<()>().await;
+                });
+            }
+        });
+        (
+            FakeServer {
+                port,
+                seen,
+                delay: Arc::default(),
+            },
+            sent,
+        )
+    }
+
     pub(crate) fn seen(&self) -> Vec<Seen> {
         self.seen.lock().clone()
     }
 }
 
-async fn serve(
-    mut sock: TcpStream,
-    startup: Vec<u8>,
-    respond: Responder,
-    seen: Arc<Mutex<Vec<Seen>>>,
-) {
-    // Untyped packets first: SSLRequest, CancelRequest, StartupMessage.
+/// The untyped packets of a new socket: answers `SSLRequest` with `N`, records a
+/// `CancelRequest`, and answers the startup packet with `startup` (after `delay`, if given).
+/// `false` when the socket is done with (closed, or it was a cancel request).
+async fn handshake(
+    sock: &mut TcpStream,
+    startup: &[u8],
+    delay: Option<std::time::Duration>,
+    seen: &Mutex<Vec<Seen>>,
+) -> bool {
     loop {
         let mut len = [0u8; 4];
         if sock.read_exact(&mut len).await.is_err() {
             seen.lock().push(Seen::Closed);
-            return;
+            return false;
         }
         let len = i32::from_be_bytes(len) as usize;
         let mut body = vec![0u8; len.saturating_sub(4)];
         if sock.read_exact(&mut body).await.is_err() {
             seen.lock().push(Seen::Closed);
-            return;
+            return false;
         }
         let code = i32::from_be_bytes([body[0], body[1], body[2], body[3]]);
         match code {
@@ -126,13 +203,32 @@ async fn serve(
                 let pid = i32::from_be_bytes([body[4], body[5], body[6], body[7]]);
                 let secret = i32::from_be_bytes([body[8], body[9], body[10], body[11]]);
                 seen.lock().push(Seen::Cancel(pid, secret));
-                return;
+                return false;
             }
             _ => {
-                let _ = sock.write_all(&startup).await;
-                break;
+                if let Some(d) = delay {
+                    tokio::time::sleep(d).await;
+                }
+                let _ = sock.write_all(startup).await;
+                return true;
             }
         }
+    }
+}
+
+async fn serve(
+    mut sock: TcpStream,
+    startup: Vec<u8>,
+    respond: Responder,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    delay: Delay,
+) {
+    let (delay, startup) = match delay.lock().clone() {
+        Some((d, s)) => (Some(d), s),
+        None => (None, startup),
+    };
+    if !handshake(&mut sock, &startup, delay, &seen).await {
+        return;
     }
     loop {
         let mut head = [0u8; 5];

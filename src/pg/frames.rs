@@ -20,16 +20,90 @@ pub enum Framing {
     /// The first frame's length field is below 4 (it counts itself): nothing after it can be
     /// framed, and waiting for more bytes would wait forever.
     Malformed(i32),
+    /// The first frame declares more bytes than its type may have (see [`MessageLimits`]):
+    /// buffering them would let the server take as much memory as it likes.
+    TooLarge { len: usize, limit: usize },
 }
 
-/// How the first frame in `buf` stands (see [`Framing`]).
+/// The most bytes (length field, which counts itself) a backend message may declare, as libpq
+/// bounds them: the types that carry data of any size — `RowDescription`, `DataRow`,
+/// `CopyData`, `FunctionCallResponse`, `ErrorResponse`, `NoticeResponse`,
+/// `NotificationResponse`, and `ParameterDescription` (4 bytes per parameter, up to 65,535) —
+/// up to `long`; every other type up to `short`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageLimits {
+    pub long: usize,
+    pub short: usize,
+}
+
+impl MessageLimits {
+    /// libpq's bound on the messages that carry no data of their own.
+    pub const SHORT: usize = 30_000;
+    /// The default `maxMessageSize`: 1 GiB, the most a PostgreSQL field can hold.
+    pub const DEFAULT_MAX: usize = 1 << 30;
+    /// During startup and authentication nothing needs more than libpq's short bound.
+    pub const STARTUP: MessageLimits = MessageLimits {
+        long: Self::SHORT,
+        short: Self::SHORT,
+    };
+    /// No bound (for replies we built ourselves).
+    pub const NONE: MessageLimits = MessageLimits {
+        long: usize::MAX,
+        short: usize::MAX,
+    };
+
+    /// An open connection's limits, with `maxMessageSize` for the data-carrying types.
+    pub fn connected(max_message_size: usize) -> MessageLimits {
+        MessageLimits {
+            long: max_message_size,
+            short: Self::SHORT,
+        }
+    }
+
+    /// The bound for messages of type `ty`.
+    pub fn of(&self, ty: u8) -> usize {
+        match ty {
+            b'T' | b'D' | b'd' | b'V' | b'E' | b'N' | b'A' | b't' => self.long,
+            _ => self.short,
+        }
+    }
+
+    /// The protocol error for a message of type `ty` declaring `len` bytes over `limit`.
+    pub fn error(&self, ty: u8, len: usize, limit: usize) -> Error {
+        let which = if limit == self.long && self.long != self.short {
+            " (maxMessageSize)"
+        } else {
+            ""
+        };
+        Error::Protocol(format!(
+            "Received {} message from backend of {len} bytes, over the limit of {limit}{which}.",
+            message_name(ty)
+        ))
+    }
+}
+
+/// How the first frame in `buf` stands (see [`Framing`]), with no bound on its size (for
+/// replies we built ourselves: use [`framing_within`] on bytes from the server).
 pub fn framing(buf: &[u8]) -> Framing {
+    framing_within(buf, &MessageLimits::NONE)
+}
+
+/// How the first frame in `buf` stands, refusing one that declares more than `limits` allow
+/// as soon as its header has arrived.
+pub fn framing_within(buf: &[u8], limits: &MessageLimits) -> Framing {
     if buf.len() < HEADER {
         return Framing::Incomplete;
     }
     let len = i32::from_be_bytes([buf[1], buf[2], buf[3], buf[4]]);
     if len < 4 {
         return Framing::Malformed(len);
+    }
+    let limit = limits.of(buf[0]);
+    if len as usize > limit {
+        return Framing::TooLarge {
+            len: len as usize,
+            limit,
+        };
     }
     let total = len as usize + 1;
     if buf.len() >= total {
@@ -209,6 +283,20 @@ pub fn error_reply(e: &Error) -> Vec<u8> {
     out
 }
 
+/// Whether ErrorResponse `frame` ends the session (severity FATAL or PANIC; the
+/// non-localized `V` field, else `S`).
+pub fn is_fatal(frame: &[u8]) -> bool {
+    let mut severity = None;
+    for (f, v) in fields(frame) {
+        match f {
+            b'V' => return v == "FATAL" || v == "PANIC",
+            b'S' => severity = Some(v == "FATAL" || v == "PANIC"),
+            _ => {}
+        }
+    }
+    severity.unwrap_or(false)
+}
+
 /// The server error an `ErrorResponse` frame (type byte and length included) carries.
 pub fn db_error(frame: &[u8]) -> DbError {
     let mut code = String::new();
@@ -326,6 +414,38 @@ mod tests {
     }
 
     #[test]
+    fn a_frame_over_its_types_limit_is_refused_at_its_header() {
+        let limits = MessageLimits::connected(1 << 20);
+        let huge = [b'D', 0x7f, 0xff, 0xff, 0xff];
+        assert_eq!(
+            framing_within(&huge, &limits),
+            Framing::TooLarge {
+                len: 0x7fff_ffff,
+                limit: 1 << 20
+            }
+        );
+        // A short type is bounded by libpq's 30,000 bytes whatever maxMessageSize says.
+        let c = [b'C', 0, 0, 0x75, 0x31];
+        assert_eq!(
+            framing_within(&c, &limits),
+            Framing::TooLarge {
+                len: 30_001,
+                limit: 30_000
+            }
+        );
+        assert_eq!(
+            framing_within(&[b'C', 0, 0, 0x75, 0x30], &limits),
+            Framing::Incomplete
+        );
+        let ok = frame(b'D', &[0; 100]);
+        assert_eq!(framing_within(&ok, &limits), Framing::Complete(ok.len()));
+        assert_eq!(framing(&huge), Framing::Incomplete);
+        let e = limits.error(b'D', 0x7fff_ffff, 1 << 20);
+        assert_eq!(e.code(), "LDP_PROTOCOL");
+        assert!(e.to_string().contains("(maxMessageSize)"), "{e}");
+    }
+
+    #[test]
     fn error_fields_and_codes() {
         let f = frame(b'E', b"SERROR\0C22012\0Mdivision by zero\0\0");
         let got: Vec<_> = fields(&f).collect();
@@ -339,6 +459,18 @@ mod tests {
         let c = client_error("LDP_X", "boom");
         assert_eq!(first_error_code(&c).as_deref(), Some("LDP_X"));
         assert_eq!(first_error_code(&frame(b'Z', b"I")), None);
+    }
+
+    #[test]
+    fn fatal_and_panic_end_the_session() {
+        let fatal = frame(b'E', b"SFATAL\0VFATAL\0C57P01\0Mterminating\0\0");
+        assert!(is_fatal(&fatal));
+        // A localized severity does not hide the non-localized one.
+        assert!(is_fatal(&frame(b'E', b"SPANIK\0VPANIC\0CXX000\0Mx\0\0")));
+        assert!(!is_fatal(&frame(b'E', b"SFATALE\0VERROR\0C22012\0Mx\0\0")));
+        // Servers before 9.6 send only `S`.
+        assert!(is_fatal(&frame(b'E', b"SFATAL\0C57P01\0Mx\0\0")));
+        assert!(!is_fatal(&frame(b'E', b"SERROR\0C22012\0Mx\0\0")));
     }
 
     fn data_row(values: &[Option<&[u8]>]) -> Vec<u8> {

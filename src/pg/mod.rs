@@ -16,8 +16,12 @@
 //! a thread of its own, and for a raw session (the caller speaks the protocol itself, as pg's
 //! Submittables do) [`WrittenFn`] and the [`flow`] window.
 
+mod auth;
+#[cfg(test)]
+mod auth_tests;
 mod cache;
 pub(crate) mod conn;
+mod end_point;
 mod external;
 #[cfg(test)]
 pub(crate) mod fake;
@@ -34,9 +38,12 @@ mod stream;
 mod tls;
 mod write;
 
-pub(crate) use conn::Conn;
+pub use auth::AuthMethod;
+pub(crate) use conn::{Conn, ConnOptions};
 pub use external::{ExternalReader, ReadScheduler};
 pub use queue::{PartialSink, ReplyFn, ReplyTo, STREAM_CHUNK};
 pub use request::{Param, Statement};
 pub(crate) use shared::ConnListener;
+pub use tls::DefaultRoots;
+pub(crate) use tls::TlsSetup;
 pub use write::WrittenFn;

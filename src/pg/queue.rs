@@ -95,6 +95,8 @@ pub(super) struct Pending {
     pub(super) named_parse: Option<String>,
     pub(super) row_description: Option<Vec<u8>>,
     pub(super) error_code: Option<String>,
+    /// Notices kept in `out` so far (bounded by the connection's `max_notices`).
+    pub(super) notices: usize,
     pub(super) extended: bool,
     /// The statement, kept when it reused a cache entry: if the server says the cached plan
     /// is stale (0A000 "cached plan must not change result type" after a schema change, or
@@ -125,6 +127,7 @@ impl Pending {
             named_parse: None,
             row_description: None,
             error_code: None,
+            notices: 0,
             extended,
             retry: None,
         }

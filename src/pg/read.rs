@@ -12,12 +12,11 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, ReadHalf};
+use tokio::io::{AsyncRead, AsyncReadExt};
 
-use super::frames::{self, Framing, HEADER};
+use super::frames::{self, Framing, MessageLimits, HEADER};
 use super::queue::{Driver, Pending, STREAM_CHUNK};
 use super::shared::{ConnListener, ConnShared};
-use super::stream::PgStream;
 use crate::error::{Error, SocketError};
 
 /// The reading side of a connection, whoever drives it: frames already read wait in `buf`.
@@ -32,6 +31,14 @@ pub(crate) struct ReadLoop {
     /// connection due to administrator command"): reported as the reason the connection
     /// closed, as pg does.
     unsolicited: Option<Vec<u8>>,
+    /// How large a message the server may send (`maxMessageSize`); one that declares more
+    /// fails the connection at its header, before its body is buffered.
+    limits: MessageLimits,
+    /// The most notices one request's reply keeps.
+    max_notices: usize,
+    /// The server announced the end of the session (an ErrorResponse of severity FATAL or
+    /// PANIC): its close follows.
+    server_ended: bool,
     finished: bool,
 }
 
@@ -40,12 +47,17 @@ impl ReadLoop {
         shared: Arc<ConnShared>,
         buf: BytesMut,
         listener: Arc<dyn ConnListener>,
+        limits: MessageLimits,
+        max_notices: usize,
     ) -> Self {
         ReadLoop {
             shared,
             buf,
             listener,
+            limits,
+            max_notices,
             unsolicited: None,
+            server_ended: false,
             finished: false,
         }
     }
@@ -56,9 +68,16 @@ impl ReadLoop {
     /// the input is ignored.
     pub(crate) fn process(&mut self) {
         while !self.finished {
-            let len = match frames::framing(&self.buf) {
+            let len = match frames::framing_within(&self.buf, &self.limits) {
                 Framing::Complete(len) => len,
                 Framing::Incomplete => break,
+                Framing::TooLarge { len, limit } => {
+                    let e = self.limits.error(self.buf[0], len, limit);
+                    // What arrived of it is dropped now: memory stays what it was.
+                    self.buf = BytesMut::new();
+                    self.finish(Ended::Violation(e));
+                    return;
+                }
                 Framing::Malformed(len) => {
                     let ty = frames::message_name(self.buf[0]);
                     let e = format!("Received malformed {ty} message from backend (length {len}).");
@@ -67,7 +86,10 @@ impl ReadLoop {
                 }
             };
             let frame = self.buf.split_to(len);
-            match handle_frame(&self.shared, &frame, &*self.listener) {
+            if frame[0] == b'E' && frames::is_fatal(&frame) {
+                self.server_ended = true;
+            }
+            match handle_frame(&self.shared, &frame, &*self.listener, self.max_notices) {
                 Ok(None) => {}
                 Ok(Some(e)) => {
                     self.unsolicited.get_or_insert(e);
@@ -123,6 +145,13 @@ impl ReadLoop {
             (false, _, Ended::Failed(e)) => Some(e),
             (false, _, Ended::Violation(e)) => Some(e),
             (false, _, Ended::Eof) => None,
+        };
+        // Once the server has announced the end of the session, a reset or a failed write is
+        // only the echo of its close (it left requests we had already sent unread); pg, which
+        // sends nothing more while a query runs, sees the same close as a clean end.
+        let failure = match failure {
+            Some(Error::Socket(_)) if self.server_ended => None,
+            f => f,
         };
         // Requests in flight get what failed (pg rejects its queries with the socket's or the
         // protocol's error); after a clean end, "Connection terminated unexpectedly".
@@ -191,7 +220,10 @@ impl Drop for ReadLoop {
     }
 }
 
-pub(super) async fn reader(mut lp: ReadLoop, mut rd: ReadHalf<PgStream>) {
+/// Reads the socket until it ends, the connection is aborted, or a write fails (then the
+/// server may still be sending, but nothing more can be asked of it: the requests are
+/// answered with the write's error now).
+pub(super) async fn reader<R: AsyncRead + Unpin>(mut lp: ReadLoop, mut rd: R) {
     let how = loop {
         lp.process();
         if lp.is_finished() {
@@ -201,12 +233,14 @@ pub(super) async fn reader(mut lp: ReadLoop, mut rd: ReadHalf<PgStream>) {
             tokio::select! {
                 _ = lp.shared.flow.until_resumed() => {}
                 _ = lp.shared.abort.notified() => break Ended::Eof,
+                _ = lp.shared.writes.broken.notified() => break Ended::Eof,
             }
         }
         lp.reserve();
         let read = tokio::select! {
             r = rd.read_buf(&mut lp.buf) => r,
             _ = lp.shared.abort.notified() => break Ended::Eof,
+            _ = lp.shared.writes.broken.notified() => break Ended::Eof,
         };
         match read {
             Ok(0) => break Ended::Eof,
@@ -243,6 +277,7 @@ fn handle_frame(
     shared: &ConnShared,
     frame: &[u8],
     listener: &dyn ConnListener,
+    max_notices: usize,
 ) -> Result<Option<Vec<u8>>, Error> {
     frames::check_frame(frame).map_err(Error::Protocol)?;
     let body = &frame[HEADER..];
@@ -258,10 +293,20 @@ fn handle_frame(
         b'N' => {
             // A notice raised by a request travels in that request's reply, so the caller sees
             // it before the result (pg emits `notice` before the query resolves); others are events.
-            if let Some(p) = shared.driver.lock().pending.front_mut() {
-                p.out.extend_from_slice(frame);
+            // At most `max_notices` of them: a request raising notices without end must not
+            // grow its reply without end (the rest are dropped and counted).
+            let mut d = shared.driver.lock();
+            if let Some(p) = d.pending.front_mut() {
+                if p.notices < max_notices {
+                    p.notices += 1;
+                    p.out.extend_from_slice(frame);
+                } else {
+                    drop(d);
+                    listener.notice_dropped(shared.id);
+                }
                 return Ok(None);
             }
+            drop(d);
             listener.notice(shared.id, frame);
             return Ok(None);
         }

@@ -22,6 +22,9 @@ use super::write::{Writes, WrittenFn};
 pub trait ConnListener: Send + Sync + 'static {
     fn notification(&self, conn_id: u64, pid: i32, channel: &str, payload: &str);
     fn notice(&self, conn_id: u64, frame: &[u8]);
+    /// A notice raised by a request was dropped: the request had already collected its
+    /// share (`ConnOptions::max_notices`).
+    fn notice_dropped(&self, _conn_id: u64) {}
     /// The socket ended; `error` is `None` when we closed it ourselves.
     fn closed(&self, conn_id: u64, error: Option<crate::error::Error>);
 }

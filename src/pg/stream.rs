@@ -3,7 +3,6 @@
 //! `sslnegotiation=direct`.
 
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::BytesMut;
@@ -12,7 +11,7 @@ use tokio::net::TcpStream;
 #[cfg(unix)]
 use tokio::net::UnixStream;
 
-use super::tls;
+use super::tls::{self, TlsSetup};
 use crate::config::{ConnectConfig, Host, SslConfig, SslNegotiation};
 use crate::error::{Error, Result, SocketError};
 
@@ -23,6 +22,22 @@ pub enum PgStream {
     #[cfg(unix)]
     Unix(UnixStream),
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl PgStream {
+    /// The server's certificate (DER) on a TLS connection: what `tls-server-end-point`
+    /// channel binding hashes.
+    pub fn server_certificate(&self) -> Option<Vec<u8>> {
+        match self {
+            PgStream::Tls(s) => s
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|certs| certs.first())
+                .map(|c| c.as_ref().to_vec()),
+            _ => None,
+        }
+    }
 }
 
 /// Where the cancel request of a connection must go (a fresh socket, same host and port).
@@ -85,8 +100,9 @@ pub async fn open_raw(cfg: &ConnectConfig) -> Result<(PgStream, CancelTarget)> {
     }
 }
 
-/// Opens the stream and negotiates TLS if configured.
-pub async fn open(cfg: &ConnectConfig) -> Result<(PgStream, CancelTarget)> {
+/// Opens the stream and negotiates TLS if configured, with `tls` (the pool's setup; without
+/// one, a setup with no default roots is built for this connection).
+pub async fn open(cfg: &ConnectConfig, tls: Option<&TlsSetup>) -> Result<(PgStream, CancelTarget)> {
     let (stream, target) = open_raw(cfg).await?;
     let opts = match &cfg.ssl {
         SslConfig::Disabled => return Ok((stream, target)),
@@ -114,9 +130,12 @@ pub async fn open(cfg: &ConnectConfig) -> Result<(PgStream, CancelTarget)> {
         Host::Tcp(h) => h.clone(),
         Host::Unix(_) => String::from("localhost"),
     };
-    let config = tls::client_config(opts)?;
+    let config = match tls {
+        Some(setup) => setup.config()?,
+        None => TlsSetup::new(opts, &Default::default()).config()?,
+    };
     let name = tls::server_name(opts.servername.as_deref().unwrap_or(&host))?;
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let connector = tokio_rustls::TlsConnector::from(config);
     let tls = connector
         .connect(name, tcp)
         .await

@@ -65,9 +65,11 @@ impl WriteSide {
         Pin::new(&mut self.half).poll_flush(cx)
     }
 
-    /// Records a write failure and stops the reading side of a socket read elsewhere, so that
-    /// its reader ends now and answers every request with it.
-    fn failed(&mut self, e: &std::io::Error) {
+    /// Records a write failure and stops the reading side — a socket read elsewhere has its
+    /// reading half shut down, a reader task is woken through `broken` — so that the reader
+    /// ends now and answers every request with it, whether or not the server still sends.
+    fn failed(&mut self, e: &std::io::Error, broken: &Notify) {
+        broken.notify_one();
         self.open = false;
         self.out.clear();
         if self.failure.is_none() {
@@ -82,18 +84,18 @@ impl WriteSide {
     }
 
     /// Writes what the socket takes now; what it does not take is left to the writer task.
-    fn write_now(&mut self, wake: &Notify) {
+    fn write_now(&mut self, w: &Writes) {
         if self.draining {
             return;
         }
         let mut cx = Context::from_waker(std::task::Waker::noop());
         match self.poll_drain(&mut cx) {
             Poll::Ready(Ok(())) => {}
-            // The socket is broken: the reading side sees it end and answers every pending slot.
-            Poll::Ready(Err(e)) => self.failed(&e),
+            // The socket is broken: the reading side ends and answers every pending slot.
+            Poll::Ready(Err(e)) => self.failed(&e, &w.broken),
             Poll::Pending => {
                 self.draining = true;
-                wake.notify_one();
+                w.wake.notify_one();
             }
         }
     }
@@ -107,6 +109,8 @@ impl WriteSide {
 pub(super) struct Writes {
     side: Mutex<Option<WriteSide>>,
     wake: Notify,
+    /// Signalled when a write fails: a reader task stops waiting for the server.
+    pub(super) broken: Notify,
 }
 
 impl Writes {
@@ -182,7 +186,7 @@ impl Writes {
             return Some(refused);
         }
         drop(d);
-        ws.write_now(&self.wake);
+        ws.write_now(self);
         None
     }
 
@@ -197,7 +201,7 @@ impl Writes {
             return true;
         };
         ws.out.extend_from_slice(bytes);
-        ws.write_now(&self.wake);
+        ws.write_now(self);
         if ws.out.is_empty() || !ws.open {
             return true;
         }
@@ -210,7 +214,25 @@ impl Writes {
         let mut guard = self.side.lock();
         if let Some(ws) = guard.as_mut().filter(|ws| ws.open) {
             ws.out.extend_from_slice(bytes);
-            ws.write_now(&self.wake);
+            ws.write_now(self);
+        }
+    }
+
+    /// The writer task panicked: nothing more can be written, so the connection fails as one
+    /// whose write failed (the reading side ends and answers every request).
+    pub(super) fn writer_stopped(&self) {
+        let written = match self.side.lock().as_mut() {
+            Some(ws) => {
+                ws.failed(
+                    &std::io::Error::other("the connection's writer stopped"),
+                    &self.broken,
+                );
+                std::mem::take(&mut ws.written)
+            }
+            None => Vec::new(),
+        };
+        for f in written {
+            f();
         }
     }
 
@@ -265,7 +287,7 @@ impl Writes {
             .await;
             if let Err(e) = res {
                 if let Some(ws) = self.side.lock().as_mut() {
-                    ws.failed(&e);
+                    ws.failed(&e, &self.broken);
                     written.append(&mut ws.written);
                 }
             }
@@ -351,4 +373,96 @@ fn encode_job(
         p.retry = Some(stmt);
     }
     Ok(p)
+}
+
+#[cfg(test)]
+mod tests {
+    //! A write that fails while the server keeps its side open and silent: the reading side
+    //! must end at once and answer the request with the write's error, not wait for a server
+    //! that will never be asked anything.
+
+    use std::collections::HashMap;
+    use std::io;
+    use std::time::Duration;
+
+    use tokio::sync::oneshot;
+
+    use super::*;
+    use crate::pg::frames;
+    use crate::pg::read::{reader, ReadLoop};
+    use crate::pg::shared::{ConnListener, ConnShared};
+    use crate::pg::stream::CancelTarget;
+
+    /// A socket whose every write fails with EPIPE.
+    struct Broken;
+
+    impl AsyncWrite for Broken {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            _: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            Poll::Ready(Err(io::Error::from_raw_os_error(32)))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[derive(Default)]
+    struct Closed(Mutex<Vec<Option<Error>>>);
+
+    impl ConnListener for Closed {
+        fn notification(&self, _: u64, _: i32, _: &str, _: &str) {}
+        fn notice(&self, _: u64, _: &[u8]) {}
+        fn closed(&self, _: u64, error: Option<Error>) {
+            self.0.lock().push(error);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_write_ends_the_reading_side_and_answers_the_request() {
+        let shared = Arc::new(ConnShared::new(
+            1,
+            1,
+            0,
+            CancelTarget::Tcp("127.0.0.1".into(), 1),
+            HashMap::new(),
+            0,
+        ));
+        shared.writes.install(Box::new(Broken), None);
+        // The server's end stays open and never sends anything.
+        let (ours, _server) = tokio::io::duplex(1024);
+        let listener = Arc::new(Closed::default());
+        let lp = ReadLoop::new(
+            shared.clone(),
+            BytesMut::new(),
+            listener.clone(),
+            frames::MessageLimits::NONE,
+            usize::MAX,
+        );
+        let task = tokio::spawn(reader(lp, ours));
+        shared.start_one();
+        let (tx, rx) = oneshot::channel();
+        shared.enqueue(Statement::Simple("SELECT 1".into()), ReplyTo::Channel(tx));
+        let reply = tokio::time::timeout(Duration::from_secs(5), rx)
+            .await
+            .expect("the request was never answered")
+            .expect("answered");
+        assert_eq!(frames::first_error_code(&reply).as_deref(), Some("EPIPE"));
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("the reader task kept waiting for the server")
+            .expect("joined");
+        assert!(shared.is_closed());
+        assert_eq!(shared.in_flight(), 0);
+        let closed = listener.0.lock().clone();
+        assert!(
+            matches!(closed.as_slice(), [Some(Error::Socket(s))] if s.code == "EPIPE"),
+            "{closed:?}"
+        );
+    }
 }

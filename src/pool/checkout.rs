@@ -39,6 +39,18 @@ pub struct Released {
     /// A `leakResolved` (it had been reported as a leak) or `releasedInTransaction` (it is
     /// cleaned before reuse) event about this checkout may still follow.
     pub event_may_follow: bool,
+    /// The release retired the connection because of the pool's rules for reuse (pg-pool
+    /// logs these removals); `None` when it was kept, or closed for any other reason.
+    pub retired: Option<Retired>,
+}
+
+/// Why a release retired a connection that could otherwise have been reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retired {
+    /// It has served `maxUses` checkouts.
+    Spent,
+    /// It is older than `maxLifetimeSeconds`.
+    Expired,
 }
 
 /// See the module docs.
@@ -67,6 +79,12 @@ impl Checkout {
         self.conn.pid()
     }
 
+    /// How the server authenticated the connection (e.g. whether SCRAM was bound to the TLS
+    /// channel): for audits and tests.
+    pub fn auth_method(&self) -> crate::pg::AuthMethod {
+        self.conn.auth_method()
+    }
+
     /// True when this checkout opened a brand-new connection (pg emits `connect` then).
     pub fn is_new(&self) -> bool {
         self.is_new
@@ -86,12 +104,30 @@ impl Checkout {
         }
     }
 
+    /// Counts a request on the connection if this checkout is still active — under the
+    /// status lock, under which a reclaim for idleness decides too: that reclaim either sees
+    /// the request in flight (and leaves the checkout alone) or has already marked it
+    /// reclaimed (and the request is refused). The request must then be sent, once.
+    fn begin_request(&self) -> Result<()> {
+        let st = self.status.lock();
+        match *st {
+            Status::Active => {
+                self.conn.count_request();
+                Ok(())
+            }
+            Status::Released => Err(Error::QueryAfterRelease),
+            Status::Reclaimed(r) => Err(Error::ClientReclaimed(r)),
+        }
+    }
+
     /// Runs a statement on this checkout's connection; the reply frames, or a client error.
     pub async fn query(&self, stmt: Statement) -> Vec<u8> {
-        if let Some(e) = self.unusable() {
-            return frames::error_reply(&e);
+        match self.submit(stmt) {
+            Ok(rx) => rx
+                .await
+                .unwrap_or_else(|_| frames::error_reply(&Error::ConnectionTerminated)),
+            Err(e) => frames::error_reply(&e),
         }
-        self.conn.query(stmt).await
     }
 
     /// Starts a statement without waiting (pg lets callers queue several queries).
@@ -99,26 +135,26 @@ impl Checkout {
         &self,
         stmt: Statement,
     ) -> std::result::Result<tokio::sync::oneshot::Receiver<Vec<u8>>, Error> {
-        if let Some(e) = self.unusable() {
-            return Err(e);
-        }
-        Ok(self.conn.submit(stmt))
+        self.begin_request()?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.conn.send_counted(stmt, ReplyTo::Channel(tx));
+        Ok(rx)
     }
 
     /// Starts a statement; `reply` receives the reply frames (or this checkout's error) once.
     pub fn submit_to(&self, stmt: Statement, reply: ReplyTo) {
-        match self.unusable() {
-            Some(e) => reply.fail(&e),
-            None => self.conn.submit_to(stmt, reply),
+        match self.begin_request() {
+            Err(e) => reply.fail(&e),
+            Ok(()) => self.conn.send_counted(stmt, reply),
         }
     }
 
-    /// Opens a raw session on this checkout's connection (see [`Conn::open_session`]); an
+    /// Opens a raw session on this checkout's connection (see [`Conn::open_counted_session`]); an
     /// unusable checkout answers `reply` with its error at once.
     pub fn open_session(&self, first: &[u8], reply: ReplyTo) {
-        match self.unusable() {
-            Some(e) => reply.fail(&e),
-            None => self.conn.open_session(first, reply),
+        match self.begin_request() {
+            Err(e) => reply.fail(&e),
+            Ok(()) => self.conn.open_counted_session(first, reply),
         }
     }
 
@@ -170,21 +206,22 @@ impl Checkout {
                     return Ok(Released {
                         released: false,
                         event_may_follow: false,
+                        retired: None,
                     })
                 }
                 Status::Active => *st = Status::Released,
             }
         }
-        let event_may_follow = match self.pool.upgrade() {
+        Ok(match self.pool.upgrade() {
             Some(pool) => pool.release(self.id, &self.conn, destroy),
             None => {
                 self.conn.close();
-                false
+                Released {
+                    released: true,
+                    event_may_follow: false,
+                    retired: None,
+                }
             }
-        };
-        Ok(Released {
-            released: true,
-            event_may_follow,
         })
     }
 

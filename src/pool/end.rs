@@ -68,8 +68,8 @@ impl PoolInner {
                     break;
                 }
                 if tokio::time::Instant::now() >= deadline {
-                    // Every pass: a connection opened for a caller before `end()` is still
-                    // handed to it (as pg does), and may be checked out after the deadline.
+                    // Every pass: a checkout handed out while this waited (to a caller
+                    // served from a connection released meanwhile) is reclaimed too.
                     for id in active {
                         self.reclaim(id, ReclaimReason::End);
                     }
@@ -224,6 +224,36 @@ mod tests {
             !cancelled(&server),
             "nothing was running: no cancel request"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_connection_that_finishes_opening_after_end_started_is_closed_not_handed_out() {
+        // Answers the startup packet one second after it arrives.
+        let server = FakeServer::start_after(
+            Duration::from_secs(1),
+            crate::pg::fake::ready_startup(),
+            Arc::new(|_, _| (Vec::new(), false)),
+        )
+        .await;
+        let inner = pool(server.port);
+        let acquire = tokio::spawn(inner.acquire(CheckoutMeta::default()));
+        eventually("the connection attempt", || inner.counts().total == 1).await;
+        let t0 = Instant::now();
+        let ending = tokio::spawn(inner.clone().end().expect("first end()"));
+        let got = acquire.await.expect("joined");
+        assert!(
+            matches!(got, Err(Error::PoolEnded)),
+            "handed out after end(): {:?}",
+            got.as_ref().map(|c| c.id())
+        );
+        ending.await.expect("joined");
+        let took = t0.elapsed();
+        assert!(took < Duration::from_secs(2), "end() took {took:?}");
+        assert_eq!(inner.counts().total, 0);
+        eventually("the socket closed", || {
+            server.seen().contains(&Seen::Closed)
+        })
+        .await;
     }
 
     #[tokio::test(start_paused = true)]

@@ -6,6 +6,7 @@
 //! not block. Events carry facts (ids, ages, counts, reasons); what to call a checkout's
 //! acquisition site, and every message built from them, is the receiver's business.
 
+use super::budget::Ticket;
 use crate::error::{Error, ReclaimReason};
 
 /// A leaked (or reclaimed) checkout as reported in `leaksDetected` / `forceRelease`: a
@@ -43,15 +44,26 @@ pub enum PoolEvent {
     },
     /// A checked-out connection failed; goes to that client, never to the pool.
     ClientError { conn_id: u64, error: Error },
-    /// A `NOTIFY` delivered to a connection that `LISTEN`s.
+    /// A `NOTIFY` delivered to a connection that `LISTEN`s. `ticket` holds its place among
+    /// the `maxQueuedEvents` that may wait: drop it once the event is taken (see `budget.rs`).
     Notification {
         conn_id: u64,
         pid: i32,
         channel: String,
         payload: String,
+        ticket: Ticket,
     },
-    /// A notice raised outside any request (`frame`: the raw `NoticeResponse`).
-    Notice { conn_id: u64, frame: Vec<u8> },
+    /// A notice raised outside any request (`frame`: the raw `NoticeResponse`); `ticket` as
+    /// for a notification.
+    Notice {
+        conn_id: u64,
+        frame: Vec<u8>,
+        ticket: Ticket,
+    },
+    /// The first notification or notice this pool dropped (`kind`: `"notification"` or
+    /// `"notice"`), because `limit` were waiting or one query had collected that many notices;
+    /// announced once per pool, every drop counted in the metrics.
+    EventsDropped { kind: &'static str, limit: usize },
     /// Checkouts held past their leak threshold, each reported once.
     LeaksDetected { leaks: Vec<LeakInfo> },
     /// A checkout was reclaimed: its connection destroyed and its slot freed.

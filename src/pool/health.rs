@@ -40,7 +40,17 @@ pub(super) fn spawn(pool: &Arc<PoolInner>) {
                 return;
             }
             while let Some(idle) = p.take_due(every) {
-                p.check(idle).await;
+                let conn = idle.conn.clone();
+                if crate::unwind::catch(p.check(idle)).await.is_err() {
+                    // The check panicked with the connection off the idle stack: it is
+                    // removed (once), so that its slot is never lost.
+                    let mut st = p.state.lock();
+                    let id = conn.id();
+                    if !st.idle.iter().any(|i| i.conn.id() == id) && !st.removing.contains_key(&id)
+                    {
+                        p.remove_locked(&mut st, &conn);
+                    }
+                }
             }
         }
     });

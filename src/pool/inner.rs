@@ -14,6 +14,7 @@ use parking_lot::Mutex;
 use tokio::runtime::Handle;
 use tokio::sync::{watch, Notify};
 
+use super::budget::EventBudget;
 use super::checkout::{Checkout, DropPolicy, Status};
 use super::events::{PoolEvent, PoolEvents};
 use super::state::{CheckoutMeta, CheckoutRecord, IdleConn, Lease, State, StateLock, Waiter};
@@ -21,7 +22,8 @@ use super::tags::TagBook;
 use crate::config::PoolConfig;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
-use crate::pg::{Conn, ConnListener, ReadScheduler};
+use crate::pg::{Conn, ConnListener, ConnOptions, ReadScheduler, TlsSetup};
+use crate::unwind::{catch, PanicHooks};
 
 /// Supplies the password for each new connection (pg accepts a string or a function).
 pub trait PasswordSource: Send + Sync + 'static {
@@ -63,9 +65,15 @@ pub(super) struct PoolInner {
     pub(super) capture_backtraces: bool,
     /// Who reads plain sockets (see [`ReadScheduler`]); `None`: a reader task per connection.
     pub(super) reads: Option<Arc<dyn ReadScheduler>>,
+    /// The TLS client configuration every connection shares, built once (`None` without TLS).
+    pub(super) tls: Option<TlsSetup>,
     /// Set once `end()` stops waiting: connections still being opened give up (their waiter
     /// is failed, their slot given back) instead of making `end()` wait for the server.
     pub(super) abandon_opens: watch::Sender<bool>,
+    /// Sites the tests arm to panic (see `crate::unwind`).
+    pub(super) panics: PanicHooks,
+    /// The bound on notifications and notices waiting for the event sink (`budget.rs`).
+    pub(super) event_budget: Arc<EventBudget>,
 }
 
 impl PoolInner {
@@ -76,6 +84,7 @@ impl PoolInner {
         runtime: Handle,
     ) -> Self {
         let metrics = Metrics::new(config.metrics.history_size);
+        let event_budget = EventBudget::new(config.max_queued_events);
         let state = StateLock::new(events);
         state.lock().tags = TagBook::new(&config.tag_limits);
         PoolInner {
@@ -91,7 +100,10 @@ impl PoolInner {
             next_waiter: AtomicU64::new(1),
             capture_backtraces: false,
             reads: None,
+            tls: None,
             abandon_opens: watch::channel(false).0,
+            panics: PanicHooks::default(),
+            event_budget,
         }
     }
 
@@ -164,7 +176,12 @@ impl PoolInner {
         self.runtime.spawn(async move {
             let opening = Instant::now();
             let result = tokio::select! {
-                r = CatchUnwind(Box::pin(this.open_connection(weak))) => r,
+                // A panic while opening is an error: the slot is given back, the waiter
+                // answered (a malformed server reply must never cost a slot, however it is
+                // mishandled).
+                r = catch(this.open_connection(weak)) => r.unwrap_or_else(|_| Err(Error::Protocol(
+                    "opening the connection failed unexpectedly".into(),
+                ))),
                 _ = abandon.wait_for(|a| *a) => Err(Error::PoolEnded),
             };
             match result {
@@ -177,6 +194,17 @@ impl PoolInner {
                         is_new: true,
                     };
                     let mut st = this.state.lock();
+                    if st.ending {
+                        // `end()` started while it was being opened: it is closed, never
+                        // handed out, and its caller told the pool has ended. Nothing ran on
+                        // it, so its reading side stops at once instead of waiting for the
+                        // server to answer the goodbye.
+                        this.serve_locked(&mut st, w, Err(Error::PoolEnded));
+                        this.remove_locked(&mut st, &lease.conn);
+                        drop(st);
+                        lease.conn.abort();
+                        return;
+                    }
                     if let Some(lease) = this.serve_locked(&mut st, w, Ok(lease)) {
                         // The caller gave up (timed out); the connection joins the pool.
                         drop(st);
@@ -206,8 +234,13 @@ impl PoolInner {
             Conn::connect(
                 id,
                 cfg,
+                self.tls.as_ref(),
                 || self.password.password(),
-                self.config.statement_cache_size,
+                ConnOptions {
+                    statement_cache_size: self.config.statement_cache_size,
+                    max_message_size: self.config.max_message_size,
+                    max_notices: self.config.max_queued_events,
+                },
                 listener,
                 self.reads.as_ref(),
             )
@@ -326,6 +359,18 @@ impl PoolInner {
         conn.abort();
     }
 
+    /// A notification or notice was dropped (see `budget.rs`): counted, and the first one
+    /// announced.
+    fn event_dropped(&self, kind: &'static str) {
+        self.metrics.event_dropped(kind == "notification");
+        if self.event_budget.first_drop() {
+            self.state.emit(PoolEvent::EventsDropped {
+                kind,
+                limit: self.event_budget.limit(),
+            });
+        }
+    }
+
     /// A connection's socket ended (`error`: why, unless the pool closed it).
     fn conn_closed(self: &Arc<Self>, conn_id: u64, error: Option<Error>) {
         let mut st = self.state.lock();
@@ -368,46 +413,38 @@ struct Listener(Weak<PoolInner>);
 impl ConnListener for Listener {
     fn notification(&self, conn_id: u64, pid: i32, channel: &str, payload: &str) {
         if let Some(p) = self.0.upgrade() {
-            p.state.emit(PoolEvent::Notification {
-                conn_id,
-                pid,
-                channel: channel.into(),
-                payload: payload.into(),
-            });
+            match p.event_budget.take() {
+                Some(ticket) => p.state.emit(PoolEvent::Notification {
+                    conn_id,
+                    pid,
+                    channel: channel.into(),
+                    payload: payload.into(),
+                    ticket,
+                }),
+                None => p.event_dropped("notification"),
+            }
         }
     }
     fn notice(&self, conn_id: u64, frame: &[u8]) {
         if let Some(p) = self.0.upgrade() {
-            p.state.emit(PoolEvent::Notice {
-                conn_id,
-                frame: frame.to_vec(),
-            });
+            match p.event_budget.take() {
+                Some(ticket) => p.state.emit(PoolEvent::Notice {
+                    conn_id,
+                    frame: frame.to_vec(),
+                    ticket,
+                }),
+                None => p.event_dropped("notice"),
+            }
+        }
+    }
+    fn notice_dropped(&self, _conn_id: u64) {
+        if let Some(p) = self.0.upgrade() {
+            p.event_dropped("notice");
         }
     }
     fn closed(&self, conn_id: u64, error: Option<Error>) {
         if let Some(p) = self.0.upgrade() {
             p.conn_closed(conn_id, error);
-        }
-    }
-}
-
-/// Turns a panic while opening a connection into an error, so that the slot it holds is
-/// always given back and its waiter always answered (a malformed server reply must never cost
-/// a slot, however it is mishandled).
-struct CatchUnwind<F>(Pin<Box<F>>);
-
-impl<F: Future<Output = Result<Conn>>> Future for CatchUnwind<F> {
-    type Output = Result<Conn>;
-    fn poll(
-        mut self: Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Self::Output> {
-        let inner = self.0.as_mut();
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.poll(cx))) {
-            Ok(p) => p,
-            Err(_) => std::task::Poll::Ready(Err(Error::Protocol(
-                "opening the connection failed unexpectedly".into(),
-            ))),
         }
     }
 }

@@ -10,6 +10,7 @@
 //! call that changes them.
 
 mod acquire;
+mod budget;
 mod checkout;
 mod end;
 mod events;
@@ -30,7 +31,8 @@ use std::sync::Arc;
 
 use tokio::runtime::Handle;
 
-pub use checkout::{Checkout, DropPolicy, Released};
+pub use budget::{EventBudget, Ticket};
+pub use checkout::{Checkout, DropPolicy, Released, Retired};
 pub use events::{LeakInfo, NoEvents, PoolEvent, PoolEvents};
 pub use inner::{PasswordSource, StaticPassword};
 pub use state::CheckoutMeta;
@@ -39,10 +41,12 @@ pub use views::{ActiveCheckout, Counts};
 
 pub use crate::error::ReclaimReason;
 
-use crate::config::{PasswordSpec, PoolConfig};
+use crate::config::{PasswordSpec, PoolConfig, SslConfig};
 use crate::error::{Error, Result};
 use crate::metrics::Report;
-use crate::pg::{frames, PartialSink, ReadScheduler, ReplyFn, ReplyTo, Statement};
+use crate::pg::{
+    frames, DefaultRoots, PartialSink, ReadScheduler, ReplyFn, ReplyTo, Statement, TlsSetup,
+};
 use inner::PoolInner;
 
 /// A connection pool. Dropping the last `Pool` handle stops its background tasks and closes
@@ -61,6 +65,7 @@ pub struct PoolBuilder {
     password: Option<Arc<dyn PasswordSource>>,
     reads: Option<Arc<dyn ReadScheduler>>,
     capture_backtraces: bool,
+    roots: DefaultRoots,
 }
 
 impl PoolBuilder {
@@ -79,6 +84,13 @@ impl PoolBuilder {
     /// Has plain (TCP and unix) sockets read by `reads` instead of a reader task each.
     pub fn read_scheduler(mut self, reads: Arc<dyn ReadScheduler>) -> Self {
         self.reads = Some(reads);
+        self
+    }
+
+    /// The certificates trusted when `ssl.ca` is not given (default: none, so such a verified
+    /// connection fails with a clear error). The JS binding passes what Node's TLS trusts.
+    pub fn default_roots(mut self, roots: DefaultRoots) -> Self {
+        self.roots = roots;
         self
     }
 
@@ -101,6 +113,10 @@ impl PoolBuilder {
         });
         let mut inner = PoolInner::new(self.config, self.events, password, runtime.clone());
         inner.reads = self.reads;
+        inner.tls = match &inner.config.connect.ssl {
+            SslConfig::Enabled(opts) => Some(TlsSetup::new(opts, &self.roots)),
+            SslConfig::Disabled => None,
+        };
         inner.capture_backtraces = self.capture_backtraces;
         let inner = Arc::new(inner);
         runtime.spawn(reaper::run(Arc::downgrade(&inner)));
@@ -173,6 +189,7 @@ impl Pool {
             password: None,
             reads: None,
             capture_backtraces: false,
+            roots: DefaultRoots::default(),
         }
     }
 
@@ -263,6 +280,20 @@ impl Pool {
         self.inner.counts()
     }
 
+    /// Removes the idle connections past their idle timeout or lifetime now, without waiting
+    /// for the reaper to wake up for them: counts read after this never include one.
+    pub fn reap_due(&self) {
+        reaper::reap_due(&self.inner);
+    }
+
+    /// Removes connection `conn_id` now if it is idle (or being cleaned after its release), as
+    /// pg-pool removes an idle client that emits `error`: it leaves `idle` and `total` before
+    /// this returns, its socket is closed, and `Removed` follows. False if the pool holds no
+    /// such connection (checked out, under a health check, or already gone).
+    pub fn evict(&self, conn_id: u64) -> bool {
+        self.inner.evict(conn_id)
+    }
+
     /// Every active checkout, oldest first.
     pub fn active_checkouts(&self) -> Vec<ActiveCheckout> {
         self.inner.active_checkouts()
@@ -271,6 +302,12 @@ impl Pool {
     /// Counters, distributions, history and memory usage in one report.
     pub fn metrics_report(&self) -> Report {
         self.inner.report()
+    }
+
+    /// The sites the tests arm to panic (see [`crate::unwind`]); not for use outside tests.
+    #[doc(hidden)]
+    pub fn panic_hooks(&self) -> &crate::unwind::PanicHooks {
+        &self.inner.panics
     }
 
     /// Changes a checkout's metadata after the fact (`client.tag = ...`, `setLeakThreshold`);

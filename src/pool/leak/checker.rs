@@ -15,7 +15,6 @@ use tokio::task::JoinHandle;
 use super::policy::{effective_ms, plan, Facts, Marks};
 use super::registry;
 use crate::config::LeakConfig;
-use crate::error::ReclaimReason;
 use crate::pool::events::PoolEvent;
 use crate::pool::inner::PoolInner;
 use crate::pool::state::CheckoutRecord;
@@ -85,7 +84,8 @@ pub fn scan(p: &Arc<PoolInner>) {
         p.state.emit(PoolEvent::LeaksDetected { leaks: report });
     }
     for id in plan.reclaim {
-        p.reclaim(id, ReclaimReason::Idle);
+        // Decided again under the locks: a query may have started since the plan.
+        p.reclaim_idle(id);
     }
 }
 
@@ -109,6 +109,45 @@ mod tests {
             task.is_finished(),
             "the checker must stop once the pool is gone (it holds a Weak)"
         );
+    }
+
+    /// The checker chose a checkout idle past `forceReleaseAfterMs`; before its reclaim ran,
+    /// the holder submitted a query. The reclaim must leave the checkout and its query alone.
+    /// (Idleness is measured on the registry's clock, `std::time::Instant`, which paused
+    /// tokio time does not move: this test waits a few real milliseconds.)
+    #[tokio::test]
+    async fn a_checkout_that_starts_a_query_after_being_chosen_is_not_reclaimed() {
+        use crate::error::ReclaimReason;
+        use crate::pg::fake::FakeServer;
+        use crate::pg::Statement;
+        use crate::pool::CheckoutMeta;
+
+        let server = FakeServer::silent().await;
+        let p = PoolInner::for_tests(serde_json::json!({
+            "port": server.port, "forceReleaseAfterMs": 20, "leakThresholdMs": 0
+        }));
+        let c = p.acquire(CheckoutMeta::default()).await.expect("checkout");
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        let chosen = {
+            let st = p.state.lock();
+            let rec = st.checkouts.get(&c.id()).expect("registered");
+            super::super::policy::idle_too_long(&facts_of(rec, Instant::now(), &p.config.leak))
+        };
+        assert!(chosen, "idle past its limit: the checker would reclaim it");
+        let reply = c
+            .submit(Statement::Simple("SELECT 1".into()))
+            .expect("submitted");
+        assert!(
+            p.reclaim_idle(c.id()).is_none(),
+            "reclaimed with a query in flight"
+        );
+        assert!(c.is_active());
+        assert!(!c.conn.shared().is_closed(), "the connection was destroyed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let mut reply = reply;
+        assert!(reply.try_recv().is_err(), "the query was answered (killed)");
+        // An explicit reclaim (end(), a dropped handle) is not second-guessed.
+        assert!(p.reclaim(c.id(), ReclaimReason::End).is_some());
     }
 
     #[tokio::test(start_paused = true)]

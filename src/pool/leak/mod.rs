@@ -3,5 +3,5 @@
 //! registry itself is the pool's `State::checkouts`; nothing here holds state of its own.
 
 pub(super) mod checker;
-mod policy;
+pub(super) mod policy;
 pub(super) mod registry;

@@ -62,7 +62,13 @@ pub fn assess(f: &Facts, marks: &mut Marks) -> bool {
     if !marks.reported {
         marks.held_back = matches!(f.threshold_ms, Some(t) if f.age_ms >= t);
     }
-    matches!(f.force_after_ms, Some(limit) if !f.in_flight && f.idle_ms >= limit)
+    idle_too_long(f)
+}
+
+/// Whether a checkout has been idle past its limit (never mid-query): what makes the checker
+/// reclaim it, decided again when the reclaim runs.
+pub fn idle_too_long(f: &Facts) -> bool {
+    !f.implicit && matches!(f.force_after_ms, Some(limit) if !f.in_flight && f.idle_ms >= limit)
 }
 
 /// True when `pending` held-back leaks are enough to report (`maxLeaksBeforeAlert`).

@@ -1,0 +1,133 @@
+'use strict'
+// The README's "Known differences from pg", pinned: each test runs the documented case and
+// asserts what this pool does (and, where that is the point, what pg.Pool does instead), so a
+// difference cannot disappear or change without the README being corrected. Items pinned
+// elsewhere are named here with their file:
+//   released client refuses queries              parity-errors.test.js, leak-force-release-use.test.js
+//   client released mid-Submittable             submittable-cursor.test.js ("a known difference")
+//   prepared statements cached (0A000, DISCARD)  connection-options.test.js, tests/statement_cache.rs
+//   client.end() frees the slot at once          parity-client-end.test.js
+//   password file without pg's warning           parity-password-error.test.js
+//   stricter validation                          options-validation.test.js, values-params.test.js
+//   query_timeout in pipeline mode               pipeline.test.js ("known difference")
+//   default import and its types                 esm.test.mjs, types-dts.test.js
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const pg = require('pg')
+const { both, dbConfig, sleep, terminate, withClient } = require('./helpers/parity')
+const { LeakDetectingPool } = require('..')
+
+test("the pool's `error` without a listener is not thrown: the idle connection is removed", async () => {
+  const pool = new LeakDetectingPool(await dbConfig())
+  const uncaught = []
+  const onUncaught = (err) => uncaught.push(err)
+  process.on('uncaughtException', onUncaught)
+  try {
+    const c = await pool.connect()
+    const pid = c.processID
+    c.release()
+    assert.equal(pool.listenerCount('error'), 0)
+    const removed = new Promise((resolve) => pool.once('remove', resolve))
+    await terminate(pid)
+    await removed
+    await sleep(20)
+    assert.deepEqual(uncaught, [])
+    assert.deepEqual({ total: pool.totalCount, idle: pool.idleCount }, { total: 0, idle: 0 })
+    // The same for an error emitted on an idle client by hand (pg-pool would rethrow it).
+    const d = await pool.connect()
+    d.release()
+    d.emit('error', new Error('by hand'))
+    await sleep(20)
+    assert.deepEqual(uncaught, [])
+    assert.equal(pool.totalCount, 0)
+  } finally {
+    process.off('uncaughtException', onUncaught)
+    await pool.end()
+  }
+})
+
+test('results are always text: `binary: true` is ignored, client.binary is false', async () => {
+  const r = await both({ binary: true }, (pool) =>
+    withClient(pool, async (c) => {
+      const res = await c.query('SELECT $1::int4 AS n', [7])
+      return { binary: c.binary, n: res.rows[0].n, format: res.fields[0].format }
+    })
+  )
+  // pg asks for binary results and parses them with pg-types' binary parsers.
+  assert.deepEqual(r.pg.value, { binary: true, n: 7, format: 'binary' })
+  assert.deepEqual(r.ours.value, { binary: false, n: 7, format: 'text' })
+})
+
+test("a pooled client has pg's public members, not its internals", async () => {
+  const r = await both({}, (pool) =>
+    withClient(pool, async (c) => ({
+      connection: typeof c.connection,
+      secretKey: typeof c.secretKey,
+      password: 'password' in c,
+      queryable: typeof c._queryable,
+      processID: typeof c.processID,
+    }))
+  )
+  assert.deepEqual(r.pg.value, { connection: 'object', secretKey: 'number', password: true, queryable: 'boolean', processID: 'number' })
+  assert.deepEqual(r.ours.value, {
+    connection: 'undefined',
+    secretKey: 'undefined',
+    password: false,
+    queryable: 'boolean',
+    processID: 'number',
+  })
+})
+
+test('ignored options: Client, stream, binary, enableChannelBinding, other TLS options', async () => {
+  const made = []
+  class NotUsed extends pg.Client {
+    constructor(...args) {
+      super(...args)
+      made.push(this)
+    }
+  }
+  const pool = new LeakDetectingPool({
+    ...(await dbConfig()),
+    Client: NotUsed,
+    stream: () => {
+      throw new Error('never called')
+    },
+    binary: true,
+    enableChannelBinding: true,
+  })
+  try {
+    const res = await pool.query('SELECT 1 AS n')
+    assert.equal(res.rows[0].n, 1)
+    assert.equal(made.length, 0)
+  } finally {
+    await pool.end()
+  }
+})
+
+test('callbacks are never called synchronously, even for a parameter error pg calls back at once', async () => {
+  const r = await both({}, (pool) =>
+    withClient(pool, async (c) => {
+      const circular = {}
+      circular.self = circular
+      let sync = true
+      const called = new Promise((resolve) =>
+        c.query('SELECT $1::json', [circular], (err) => resolve({ sync, json: /circular/.test(err.message) }))
+      )
+      sync = false
+      // Argument errors pg throws are thrown here too.
+      const thrown = []
+      for (const bad of [() => c.query(null, () => {}), () => c.query('SELECT 1', [], 'not a function')]) {
+        try {
+          bad()
+        } catch (err) {
+          thrown.push(err.message)
+        }
+      }
+      return { called: await called, thrown }
+    })
+  )
+  const thrown = ['Client was passed a null or undefined query', 'callback is not a function']
+  assert.deepEqual(r.pg.value, { called: { sync: true, json: true }, thrown })
+  assert.deepEqual(r.ours.value, { called: { sync: false, json: true }, thrown })
+})

@@ -1,0 +1,34 @@
+'use strict'
+// The certificates Node's own TLS trusts by default, handed to the core at pool open: a
+// connection verified without `ssl.ca` trusts exactly these (with `ssl.ca`, only `ca`, as in
+// Node). Node's bundled roots plus the file NODE_EXTRA_CA_CERTS names — read as Node reads it:
+// once, and a file that cannot be read adds nothing (Node warned about it at startup). Where
+// Node can list its default store itself (`tls.getCACertificates`, Node 22.15+/23.5+), that
+// list is used, so that `--use-system-ca` and the like apply too.
+
+const fs = require('node:fs')
+const tls = require('node:tls')
+
+let cached = null
+
+function extraCertificates() {
+  const file = process.env.NODE_EXTRA_CA_CERTS
+  if (!file) return []
+  try {
+    return [fs.readFileSync(file, 'utf8')]
+  } catch {
+    return []
+  }
+}
+
+/** Node's default CA certificates as one PEM text (computed once per process). */
+function defaultRoots() {
+  if (cached === null) {
+    const pems =
+      typeof tls.getCACertificates === 'function' ? tls.getCACertificates('default') : [...tls.rootCertificates, ...extraCertificates()]
+    cached = pems.join('\n')
+  }
+  return cached
+}
+
+module.exports = { defaultRoots }
