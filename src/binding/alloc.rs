@@ -15,6 +15,7 @@
 //! - `purge_delay` (1 s, times the arena multiplier): freed pages are returned to the OS only
 //!   by a later allocation after the delay, and an idle pool allocates almost nothing, so a
 //!   burst's memory (a 10,000-row reply streams through 128 KB chunks) stays resident.
+//!
 //! Purging at once costs nothing measurable on the hot paths: a connect/query/release cycle
 //! frees no whole page in steady state (madvise calls over 35,000 cycles: 172 before, 204
 //! after). `allow_thp` is left alone: turning it off disables huge pages for the whole
