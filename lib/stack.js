@@ -15,8 +15,9 @@
 // chains): the default reaches the app's frame through Kysely's and Drizzle's connection
 // paths plus a helper or two. What a capture costs is V8's stack walk, and almost all of it
 // is the first frame past connect(): an optimized caller's frame is rebuilt from its
-// deoptimization data to find its (inlined) functions and positions, ~3–5 µs whatever the
-// depth (BENCHMARKS.md, "Where a checkout's time goes"); each further frame adds little.
+// deoptimization data to find its (inlined) functions and positions: 5–13 µs measured, more
+// for a larger calling function, about the same whatever the depth (BENCHMARKS.md, "Where a
+// checkout's time goes"); each further frame adds little.
 // Nothing cheaper names the caller's line: a call-site cache would need the same walk to
 // find its key, and sampling would lose the first leak's location.
 //
