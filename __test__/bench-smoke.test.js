@@ -13,9 +13,9 @@ const path = require('node:path')
 const { spawn } = require('node:child_process')
 
 const ROOT = path.join(__dirname, '..')
-const SUBJECTS = ['ldp', 'ldp-off', 'pg', 'postgresjs', 'js-wrapper']
-const CASES = ['query-c1', 'query-c16', 'query-c64', 'cycle-c16', 'rows-10k', 'batch-pipeline', 'batch']
-const TIMEOUT_MS = 90000 // ~20 s on an idle 2-core machine; room for a busy one
+const SUBJECTS = ['ldp', 'ldp-nostacks', 'ldp-off', 'pg', 'postgresjs', 'js-wrapper']
+const CASES = ['query-c1', 'query-c16', 'query-c64', 'cycle-c16', 'tx-c16', 'tx-c64', 'web-c16', 'rows-10k', 'batch-pipeline', 'batch']
+const TIMEOUT_MS = 180000 // ~40 s on an idle 2-core machine; room for a busy one
 
 function runQuick(out) {
   return new Promise((resolve) => {
@@ -88,7 +88,7 @@ test('benchmark/run.js --quick produces a result for every subject and case', { 
     }
 
     // every performance target evaluated (a quick run's verdicts are not checked)
-    assert.ok(results.targets.length >= 18)
+    assert.ok(results.targets.length >= 25)
     for (const t of results.targets.filter((x) => x.id !== 'query-c16-vs-pgbench' || !results.pgbench.skipped)) {
       assert.ok(Number.isFinite(t.actual), `target ${t.id}: actual ${t.actual}`)
     }

@@ -3,6 +3,9 @@
 // care which library they drive:
 //   query(i)  -> Promise<x>      pool.query('SELECT $1::int AS x', [i]), resolves rows[0].x
 //   cycle(i)  -> Promise<x>      connect() + that query + release()
+//   tx(i)     -> Promise<x>      connect(), BEGIN, TX_POINT and TX_PAIR, COMMIT, release()
+//   web(i)    -> Promise<x>      connect(), WEB_POINT, WEB_ROWS, WEB_SIMPLE, release(); every
+//                                20th call holds the client HOLD_MS before WEB_SIMPLE
 //   rows(sql) -> Promise<rows[]> one query returning many rows (array of row objects)
 //   reserve() -> Promise<{ batch(base, n) -> Promise<x[]>, release() }>  one client held;
 //                batch issues n queries for base..base+n-1 at once and resolves their x
@@ -17,6 +20,24 @@ const MAX = 10
 // run.js points the workers at a snapshot of the package (lib/snapshot.js); default: this checkout
 const LDP_DIR = process.env.BENCH_LDP_DIR || path.join(__dirname, '..')
 const QUERY_TEXT = 'SELECT $1::int AS x'
+const TX_POINT = 'SELECT $1::int AS x'
+const TX_PAIR = 'SELECT $1::text AS name, $2::int + 1 AS n'
+const WEB_POINT = 'SELECT $1::int AS x'
+const WEB_ROWS =
+  "SELECT i AS id, 'item ' || i AS name, i * 0.5::float8 AS price, (i % 2 = 0) AS active FROM generate_series($1::int, $1::int + 9) AS s(i)"
+const WEB_SIMPLE = 'SELECT 1 AS ok'
+const HOLD_EVERY = 20
+const HOLD_MS = 20
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Checks a web request's three results; returns `i`. */
+function webResult(i, point, rows, simple) {
+  if (point !== i || rows.length !== 10 || rows[9].id !== i + 9 || simple !== 1) {
+    throw new Error(`web request ${i}: unexpected results ${JSON.stringify([point, rows.length, simple])}`)
+  }
+  return i
+}
 
 function pgLike(pool) {
   pool.on('error', () => {}) // idle-client errors must not crash a measurement
@@ -34,6 +55,34 @@ function pgLike(pool) {
       }
       client.release()
       return r.rows[0].x
+    },
+    async tx(i) {
+      const client = await pool.connect()
+      try {
+        await client.query('BEGIN')
+        const a = await client.query(TX_POINT, [i])
+        const b = await client.query(TX_PAIR, ['n', i])
+        await client.query('COMMIT')
+        client.release()
+        return b.rows[0].n === i + 1 ? a.rows[0].x : -1
+      } catch (err) {
+        client.release(err)
+        throw err
+      }
+    },
+    async web(i) {
+      const client = await pool.connect()
+      try {
+        const a = await client.query(WEB_POINT, [i])
+        const b = await client.query(WEB_ROWS, [i])
+        if (i % HOLD_EVERY === 0) await sleep(HOLD_MS)
+        const c = await client.query(WEB_SIMPLE)
+        client.release()
+        return webResult(i, a.rows[0].x, b.rows, c.rows[0].ok)
+      } catch (err) {
+        client.release(err)
+        throw err
+      }
     },
     rows: (sql) => pool.query(sql).then((r) => r.rows),
     async reserve() {
@@ -61,6 +110,15 @@ const SUBJECTS = [
     create(conn, extra) {
       const { LeakDetectingPool } = require(LDP_DIR)
       return pgLike(new LeakDetectingPool(pgConfig(conn, extra)))
+    },
+  },
+  {
+    id: 'ldp-nostacks',
+    label: 'LDP (no stacks)',
+    description: "LeakDetectingPool with captureStacks: false (leaks reported, without the caller's stack), max 10",
+    create(conn, extra) {
+      const { LeakDetectingPool } = require(LDP_DIR)
+      return pgLike(new LeakDetectingPool({ ...pgConfig(conn, extra), captureStacks: false }))
     },
   },
   {
@@ -116,6 +174,24 @@ const SUBJECTS = [
           try {
             const r = await reserved`SELECT ${i}::int AS x`
             return r[0].x
+          } finally {
+            reserved.release()
+          }
+        },
+        tx: (i) =>
+          sql.begin(async (t) => {
+            const a = await t.unsafe(TX_POINT, [i], { prepare: true })
+            const b = await t.unsafe(TX_PAIR, ['n', i], { prepare: true })
+            return b[0].n === i + 1 ? a[0].x : -1
+          }),
+        async web(i) {
+          const reserved = await sql.reserve()
+          try {
+            const a = await reserved.unsafe(WEB_POINT, [i], { prepare: true })
+            const b = await reserved.unsafe(WEB_ROWS, [i], { prepare: true })
+            if (i % HOLD_EVERY === 0) await sleep(HOLD_MS)
+            const c = await reserved.unsafe(WEB_SIMPLE)
+            return webResult(i, a[0].x, b, c[0].ok)
           } finally {
             reserved.release()
           }

@@ -13,8 +13,13 @@
 //
 // Capture depth is `stackTraceLimit` frames, async frames included (V8 follows `await`
 // chains): the default reaches the app's frame through Kysely's and Drizzle's connection
-// paths plus a helper or two; capture costs per frame on every checkout, so the depth is
-// not raised behind the user's back.
+// paths plus a helper or two. What a capture costs is V8's stack walk, and almost all of it
+// is the first frame past connect(): an optimized caller's frame is rebuilt from its
+// deoptimization data to find its (inlined) functions and positions: 5–13 µs measured, more
+// for a larger calling function, about the same whatever the depth (BENCHMARKS.md, "Where a
+// checkout's time goes"); each further frame adds little.
+// Nothing cheaper names the caller's line: a call-site cache would need the same walk to
+// find its key, and sampling would lose the first leak's location.
 //
 // Frames of compiled code are mapped to the source the user wrote when the report is
 // formatted (lib/source-maps.js); a mapped frame keeps its generated position after it, in
@@ -63,9 +68,13 @@ const NO_RULES = new FrameRules([])
 function capture(fn, limit, rules) {
   const holder = { rules: rules || NO_RULES }
   const prev = Error.stackTraceLimit
-  Error.stackTraceLimit = limit
-  Error.captureStackTrace(holder, fn)
-  Error.stackTraceLimit = prev
+  if (prev === limit) {
+    Error.captureStackTrace(holder, fn)
+  } else {
+    Error.stackTraceLimit = limit
+    Error.captureStackTrace(holder, fn)
+    Error.stackTraceLimit = prev
+  }
   return holder
 }
 

@@ -10,6 +10,9 @@ const CASES = [
   { id: 'query-c16', module: 'query', label: 'pool.query c=16', concurrency: 16, sustained: true, unit: 'queries/s' },
   { id: 'query-c64', module: 'query', label: 'pool.query c=64', concurrency: 64, sustained: true, unit: 'queries/s' },
   { id: 'cycle-c16', module: 'cycle', label: 'connect+query+release c=16', concurrency: 16, sustained: false, unit: 'cycles/s' },
+  { id: 'tx-c16', module: 'tx', label: 'transaction c=16', concurrency: 16, sustained: false, unit: 'transactions/s' },
+  { id: 'tx-c64', module: 'tx', label: 'transaction c=64', concurrency: 64, sustained: false, unit: 'transactions/s' },
+  { id: 'web-c16', module: 'web', label: 'web request mix c=16', concurrency: 16, sustained: false, unit: 'requests/s' },
   { id: 'rows-10k', module: 'rows', label: '10,000-row result', concurrency: 1, sustained: false, unit: 'rows/s' },
   {
     id: 'batch-pipeline',

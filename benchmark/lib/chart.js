@@ -12,6 +12,7 @@ const { median, primaryMetric, fmt } = require('./report')
 
 const COLORS = {
   ldp: '#1f77b4',
+  'ldp-nostacks': '#3d8fc6',
   'ldp-off': '#6baed6',
   'ldp-base': '#9467bd',
   pg: '#ff7f0e',

@@ -89,7 +89,11 @@ function targets(summary, runs, pgbenchTps) {
   add('query-c64-vs-pg', 'pool.query c=64 vs pg.Pool', 'query-c64', 'ldp', 'pg', 'opsPerSec', '>=', 1.25)
   add('query-c64-vs-postgresjs', 'pool.query c=64 vs postgres.js', 'query-c64', 'ldp', 'postgresjs', 'opsPerSec', '>=', 1.25)
   add('query-c1-vs-pg', 'pool.query c=1 vs pg.Pool', 'query-c1', 'ldp', 'pg', 'opsPerSec', '>=', 1.0)
-  add('cycle-vs-pg', 'connect/query/release c=16 vs pg.Pool', 'cycle-c16', 'ldp', 'pg', 'opsPerSec', '>=', 1.0)
+  add('cycle-vs-pg', 'connect/query/release c=16 vs pg.Pool', 'cycle-c16', 'ldp', 'pg', 'opsPerSec', '>=', 1.2)
+  add('tx-c16-vs-pg', 'transaction c=16 vs pg.Pool', 'tx-c16', 'ldp', 'pg', 'opsPerSec', '>=', 1.2)
+  add('tx-c16-vs-postgresjs', 'transaction c=16 vs postgres.js', 'tx-c16', 'ldp', 'postgresjs', 'opsPerSec', '>=', 1.0)
+  add('tx-c64-vs-pg', 'transaction c=64 vs pg.Pool', 'tx-c64', 'ldp', 'pg', 'opsPerSec', '>=', 1.2)
+  add('tx-c64-vs-postgresjs', 'transaction c=64 vs postgres.js', 'tx-c64', 'ldp', 'postgresjs', 'opsPerSec', '>=', 1.0)
   add('rows-vs-pg', '10k-row result rows/s vs pg.Pool', 'rows-10k', 'ldp', 'pg', 'rowsPerSec', '>=', 1.5)
   add('stall-vs-pg', '10k-row longest event-loop stall vs pg.Pool', 'rows-10k', 'ldp', 'pg', 'stallMs', '<=', 0.5)
   add('cpu-vs-pg', 'client CPU per query c=16 vs pg.Pool', 'query-c16', 'ldp', 'pg', 'cpuUsPerOp', '<=', 0.7)
@@ -105,6 +109,9 @@ function targets(summary, runs, pgbenchTps) {
   )
   for (const c of ['query-c1', 'query-c16', 'query-c64', 'cycle-c16']) {
     add(`detection-cost-${c}`, `detection on vs off, ${c}`, c, 'ldp', 'ldp-off', 'opsPerSec', '>=', 0.95, '≤ 5 % slower with detection on')
+  }
+  for (const c of ['cycle-c16', 'tx-c16', 'web-c16']) {
+    add(`stacks-cost-${c}`, `stacks on vs off, ${c}`, c, 'ldp', 'ldp-nostacks', 'opsPerSec', '>=', 0.95, '≤ 5 % slower capturing stacks')
   }
   for (const c of ['query-c1', 'query-c16', 'query-c64', 'cycle-c16']) {
     add(`vs-wrapper-${c}`, `detection on vs pure-JS wrapper, ${c}`, c, 'ldp', 'js-wrapper', 'opsPerSec', '>=', 1.5)
@@ -145,6 +152,9 @@ const ROWS_SPEC = [
   { label: 'pool.query c=16 (queries/s)', caseId: 'query-c16', metric: 'opsPerSec' },
   { label: 'pool.query c=64 (queries/s)', caseId: 'query-c64', metric: 'opsPerSec' },
   { label: 'connect+query+release c=16 (cycles/s)', caseId: 'cycle-c16', metric: 'opsPerSec' },
+  { label: 'transaction c=16 (transactions/s)', caseId: 'tx-c16', metric: 'opsPerSec' },
+  { label: 'transaction c=64 (transactions/s)', caseId: 'tx-c64', metric: 'opsPerSec' },
+  { label: 'web request mix c=16 (requests/s)', caseId: 'web-c16', metric: 'opsPerSec' },
   { label: '10k-row result (rows/s)', caseId: 'rows-10k', metric: 'rowsPerSec' },
   { label: '10k-row: longest stall per result (ms, median)', caseId: 'rows-10k', metric: 'stallMs', digits: 1 },
   { label: '10k-row: longest stall in window (ms)', caseId: 'rows-10k', metric: 'stallMaxMs', digits: 1 },
@@ -155,6 +165,9 @@ const ROWS_SPEC = [
   { label: 'CPU per query c=16 (µs, whole process)', caseId: 'query-c16', metric: 'cpuUsPerOp', digits: 1 },
   { label: 'CPU per query c=16 (µs, main thread)', caseId: 'query-c16', metric: 'mainCpuUsPerOp', digits: 1 },
   { label: 'CPU per cycle c=16 (µs, whole process)', caseId: 'cycle-c16', metric: 'cpuUsPerOp', digits: 1 },
+  { label: 'CPU per cycle c=16 (µs, main thread)', caseId: 'cycle-c16', metric: 'mainCpuUsPerOp', digits: 1 },
+  { label: 'CPU per transaction c=16 (µs, whole process)', caseId: 'tx-c16', metric: 'cpuUsPerOp', digits: 1 },
+  { label: 'CPU per web request c=16 (µs, whole process)', caseId: 'web-c16', metric: 'cpuUsPerOp', digits: 1 },
   { label: 'RSS after c=16 run (MB)', caseId: 'query-c16', metric: 'rssMB', digits: 0 },
   { label: 'RSS after 10k-row run (MB)', caseId: 'rows-10k', metric: 'rssMB', digits: 0 },
   { label: 'decay c=16, first→last second (%)', caseId: 'query-c16', metric: 'decayPct', digits: 1, signed: true },
@@ -195,7 +208,7 @@ function markdown(results) {
   lines.push('')
   lines.push('Ratios of medians (LeakDetectingPool with detection on ÷ other):')
   lines.push('')
-  const others = ['pg', 'postgresjs', 'ldp-off', 'js-wrapper', 'ldp-base'].filter((b) => subjects.some((s) => s.id === b))
+  const others = ['pg', 'postgresjs', 'ldp-nostacks', 'ldp-off', 'js-wrapper', 'ldp-base'].filter((b) => subjects.some((s) => s.id === b))
   lines.push(`| metric | ${others.map((b) => `÷ ${SUBJECTS.find((s) => s.id === b).label}`).join(' | ')} |`)
   lines.push(`|---|${others.map(() => '---:').join('|')}|`)
   for (const r of ROWS_SPEC) {

@@ -7,14 +7,7 @@
 
 #![cfg_attr(test, allow(dead_code))]
 
-/// The addon's Rust allocations (requests, replies, the completions buffer) are made on one
-/// thread and often freed on the other; glibc's malloc takes the other arena's lock for those
-/// frees, mimalloc does not. Measured at c=16 (the same code with and without it, 3
-/// alternating pairs): CPU per connect/query/release cycle 30.2 → 27.7 µs, per `pool.query`
-/// 18.2 → 16.9 µs.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
+mod alloc;
 mod checkouts;
 mod completions;
 mod convert;
@@ -33,6 +26,7 @@ mod pool;
 /// BENCHMARKS.md). If the runtime cannot be built, napi-rs's default runtime is used.
 #[napi_derive::module_init]
 fn init() {
+    alloc::tune();
     let workers = std::env::var("LDP_WORKER_THREADS")
         .ok()
         .and_then(|v| v.trim().parse::<usize>().ok())
