@@ -52,7 +52,7 @@ class LeakDetectingPool extends EventEmitter {
     const completions = new Completions()
     let dispatcher = null
     // Events only arrive on later turns, once `dispatcher` is set.
-    const native = NativePool.open(toJson(options), (e) => dispatcher.dispatch(e), completions.drain, passwordFn, defaultRoots())
+    const native = NativePool.open(toJson(options), (e) => dispatcher.dispatch(e), completions.drain, passwordFn, defaultRoots)
     if (!(native instanceof NativePool)) throw fromInfo(native)
     completions.native = native
     const resolved = parseResolved(native.resolvedOptions())

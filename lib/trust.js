@@ -1,15 +1,14 @@
 'use strict'
-// The certificates Node's own TLS trusts by default, handed to the core at pool open: a
-// connection verified without `ssl.ca` trusts exactly these (with `ssl.ca`, only `ca`, as in
-// Node). Node's bundled roots plus the file NODE_EXTRA_CA_CERTS names — read as Node reads it:
-// once, and a file that cannot be read adds nothing (Node warned about it at startup). Where
-// Node can list its default store itself (`tls.getCACertificates`, Node 22.15+/23.5+), that
-// list is used, so that `--use-system-ca` and the like apply too.
+// The certificates Node's own TLS trusts by default, handed to the core by the first pool that
+// uses TLS (once per process; a process without TLS never gathers them): a connection verified
+// without `ssl.ca` trusts exactly these (with `ssl.ca`, only `ca`, as in Node). Node's bundled
+// roots plus the file NODE_EXTRA_CA_CERTS names — read as Node reads it: a file that cannot be
+// read adds nothing (Node warned about it at startup). Where Node can list its default store
+// itself (`tls.getCACertificates`, Node 22.15+/23.5+), that list is used, so that
+// `--use-system-ca` and the like apply too.
 
 const fs = require('node:fs')
 const tls = require('node:tls')
-
-let cached = null
 
 function extraCertificates() {
   const file = process.env.NODE_EXTRA_CA_CERTS
@@ -21,14 +20,11 @@ function extraCertificates() {
   }
 }
 
-/** Node's default CA certificates as one PEM text (computed once per process). */
+/** Node's default CA certificates as one PEM text. */
 function defaultRoots() {
-  if (cached === null) {
-    const pems =
-      typeof tls.getCACertificates === 'function' ? tls.getCACertificates('default') : [...tls.rootCertificates, ...extraCertificates()]
-    cached = pems.join('\n')
-  }
-  return cached
+  const pems =
+    typeof tls.getCACertificates === 'function' ? tls.getCACertificates('default') : [...tls.rootCertificates, ...extraCertificates()]
+  return pems.join('\n')
 }
 
 module.exports = { defaultRoots }

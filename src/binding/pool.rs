@@ -13,7 +13,7 @@ use super::completions::Completions;
 use super::convert::{acquire_error_frames, statement, JsCheckoutMeta, JsErrorInfo, JsParam};
 use super::events::{JsEvents, QueuedEvent};
 use super::loop_reads::LoopReads;
-use crate::config::{PasswordSpec, PoolConfig};
+use crate::config::{PasswordSpec, PoolConfig, SslConfig};
 use crate::error::Error as CoreError;
 use crate::pg::{DefaultRoots, PartialSink, ReadScheduler, ReplyFn, ReplyTo};
 use crate::pool::{Checkout, PasswordSource, Pool, Retired, Served, StaticPassword};
@@ -48,6 +48,20 @@ impl PasswordSource for JsPassword {
             })
         })
     }
+}
+
+/// Node's default CA certificates, asked of JS once per process and only by a pool that uses
+/// TLS: a process without TLS never copies them, and every TLS pool shares one copy.
+static DEFAULT_ROOTS: std::sync::OnceLock<DefaultRoots> = std::sync::OnceLock::new();
+
+fn process_roots(ask: &Function<(), String>) -> Result<DefaultRoots> {
+    if let Some(r) = DEFAULT_ROOTS.get() {
+        return Ok(r.clone());
+    }
+    let pem = ask.call(())?;
+    Ok(DEFAULT_ROOTS
+        .get_or_init(|| DefaultRoots::from_pem(pem))
+        .clone())
 }
 
 fn env_var(name: &str) -> Option<String> {
@@ -102,8 +116,9 @@ impl NativePool {
     /// event sink; `onComplete()`: the completions wake-up; `password`: the user's password
     /// function when the password is one, else used only when the options, the connection
     /// string and `PGPASSWORD` give no password (the password file); either is called only when
-    /// a server asks a new connection for a password; `defaultRoots`: PEM certificates trusted
-    /// when `ssl.ca` is not given (what Node's TLS trusts). Returns the pool, or the invalid
+    /// a server asks a new connection for a password; `defaultRoots()`: returns the PEM
+    /// certificates trusted when `ssl.ca` is not given (what Node's TLS trusts), called at most
+    /// once per process, by the first pool that uses TLS. Returns the pool, or the invalid
     /// option as data (`LDP_INVALID_OPTION`, `extra`: `{ kind, option }`).
     #[napi(ts_return_type = "NativePool | JsErrorInfo", catch_unwind)]
     pub fn open(
@@ -111,7 +126,7 @@ impl NativePool {
         on_event: Function<String, ()>,
         on_complete: Function<(), ()>,
         password: Option<Function<(), Promise<Option<String>>>>,
-        default_roots: Option<String>,
+        default_roots: Option<Function<(), String>>,
     ) -> Result<Either<NativePool, JsErrorInfo>> {
         let v: serde_json::Value =
             serde_json::from_str(&options_json).map_err(|e| Error::from_reason(e.to_string()))?;
@@ -150,11 +165,12 @@ impl NativePool {
         let reads = (std::env::var("LDP_LOOP_READS").as_deref() != Ok("0"))
             .then(|| LoopReads::new(completions.clone(), runtime.clone()))
             .flatten();
+        let uses_tls = matches!(config.connect.ssl, SslConfig::Enabled(_));
         let mut builder = Pool::builder(config)
             .events(Arc::new(JsEvents(events)))
             .password(password);
-        if let Some(pem) = default_roots {
-            builder = builder.default_roots(DefaultRoots::from_pem(pem));
+        if let (true, Some(f)) = (uses_tls, &default_roots) {
+            builder = builder.default_roots(process_roots(f)?);
         }
         if let Some(r) = &reads {
             builder = builder.read_scheduler(r.clone() as Arc<dyn ReadScheduler>);
