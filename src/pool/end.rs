@@ -227,12 +227,13 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_connection_that_finishes_opening_after_end_started_is_closed_not_handed_out() {
+    async fn a_caller_waiting_when_end_starts_is_served_and_its_release_closes_the_connection() {
         // Answers the startup packet one second after it arrives.
         let server = FakeServer::start_after(
             Duration::from_secs(1),
             crate::pg::fake::ready_startup(),
-            Arc::new(|_, _| (Vec::new(), false)),
+            // Closes the socket on Terminate, as a server does.
+            Arc::new(|ty, _| (Vec::new(), ty == b'X')),
         )
         .await;
         let inner = pool(server.port);
@@ -240,18 +241,20 @@ mod tests {
         eventually("the connection attempt", || inner.counts().total == 1).await;
         let t0 = Instant::now();
         let ending = tokio::spawn(inner.clone().end().expect("first end()"));
-        let got = acquire.await.expect("joined");
-        assert!(
-            matches!(got, Err(Error::PoolEnded)),
-            "handed out after end(): {:?}",
-            got.as_ref().map(|c| c.id())
-        );
+        // As pg-pool: a caller that asked before end() gets its connection.
+        let c = acquire
+            .await
+            .expect("joined")
+            .expect("served after end() started");
+        assert!(!ending.is_finished(), "end() waits for the checkout");
+        c.release(false).expect("released");
         ending.await.expect("joined");
         let took = t0.elapsed();
         assert!(took < Duration::from_secs(2), "end() took {took:?}");
         assert_eq!(inner.counts().total, 0);
-        eventually("the socket closed", || {
-            server.seen().contains(&Seen::Closed)
+        // The released connection was closed with a Terminate, not returned to the pool.
+        eventually("the Terminate", || {
+            server.seen().contains(&Seen::Message(b'X'))
         })
         .await;
     }

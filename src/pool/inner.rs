@@ -194,17 +194,9 @@ impl PoolInner {
                         is_new: true,
                     };
                     let mut st = this.state.lock();
-                    if st.ending {
-                        // `end()` started while it was being opened: it is closed, never
-                        // handed out, and its caller told the pool has ended. Nothing ran on
-                        // it, so its reading side stops at once instead of waiting for the
-                        // server to answer the goodbye.
-                        this.serve_locked(&mut st, w, Err(Error::PoolEnded));
-                        this.remove_locked(&mut st, &lease.conn);
-                        drop(st);
-                        lease.conn.abort();
-                        return;
-                    }
+                    // A caller that asked before `end()` started is still served, as pg-pool
+                    // serves it ("finish pending queries"); its release then closes the
+                    // connection, and `end()` reclaims it at its deadline if it is not released.
                     if let Some(lease) = this.serve_locked(&mut st, w, Ok(lease)) {
                         // The caller gave up (timed out); the connection joins the pool.
                         drop(st);
