@@ -254,3 +254,16 @@ async fn serve(
         }
     }
 }
+
+/// A connection listener that records why each connection closed (`None`: a clean close),
+/// ignoring notifications and notices.
+#[derive(Default)]
+pub(crate) struct Closed(pub(crate) Mutex<Vec<Option<crate::error::Error>>>);
+
+impl super::ConnListener for Closed {
+    fn notification(&self, _: u64, _: i32, _: &str, _: &str) {}
+    fn notice(&self, _: u64, _: &[u8]) {}
+    fn closed(&self, _: u64, error: Option<crate::error::Error>) {
+        self.0.lock().push(error);
+    }
+}

@@ -9,23 +9,11 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use serde_json::json;
 
-use super::fake::{msg, one_row_reply, ready_startup, FakeServer, Responder};
-use super::{frames, Conn, ConnListener, ConnOptions, Statement};
+use super::fake::{msg, one_row_reply, ready_startup, Closed, FakeServer, Responder};
+use super::{frames, Conn, ConnOptions, Statement};
 use crate::config::PoolConfig;
 use crate::error::Error;
 use crate::pool::{CheckoutMeta, NoEvents, Pool, StaticPassword};
-
-/// Records why the connection closed.
-#[derive(Default)]
-struct Closed(Mutex<Vec<Option<Error>>>);
-
-impl ConnListener for Closed {
-    fn notification(&self, _: u64, _: i32, _: &str, _: &str) {}
-    fn notice(&self, _: u64, _: &[u8]) {}
-    fn closed(&self, _: u64, error: Option<Error>) {
-        self.0.lock().push(error);
-    }
-}
 
 fn config(port: u16) -> PoolConfig {
     let opts = json!({ "host": "127.0.0.1", "port": port, "user": "u", "database": "d" });

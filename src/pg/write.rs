@@ -388,9 +388,10 @@ mod tests {
     use tokio::sync::oneshot;
 
     use super::*;
+    use crate::pg::fake::Closed;
     use crate::pg::frames;
     use crate::pg::read::{reader, ReadLoop};
-    use crate::pg::shared::{ConnListener, ConnShared};
+    use crate::pg::shared::ConnShared;
     use crate::pg::stream::CancelTarget;
 
     /// A socket whose every write fails with EPIPE.
@@ -409,17 +410,6 @@ mod tests {
         }
         fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
             Poll::Ready(Ok(()))
-        }
-    }
-
-    #[derive(Default)]
-    struct Closed(Mutex<Vec<Option<Error>>>);
-
-    impl ConnListener for Closed {
-        fn notification(&self, _: u64, _: i32, _: &str, _: &str) {}
-        fn notice(&self, _: u64, _: &[u8]) {}
-        fn closed(&self, _: u64, error: Option<Error>) {
-            self.0.lock().push(error);
         }
     }
 
