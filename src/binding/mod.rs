@@ -8,6 +8,7 @@
 #![cfg_attr(test, allow(dead_code))]
 
 mod alloc;
+mod auth;
 mod checkouts;
 mod completions;
 mod convert;

@@ -1,13 +1,11 @@
 //! `NativePool`: the JS-facing handle of a core [`Pool`].
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
-use napi::threadsafe_function::ThreadsafeFunction;
 use napi_derive::napi;
 
+use super::auth::{process_roots, JsPassword};
 use super::checkouts::{Checkouts, INFO_LEN};
 use super::completions::Completions;
 use super::convert::{acquire_error_frames, statement, JsCheckoutMeta, JsErrorInfo, JsParam};
@@ -15,54 +13,11 @@ use super::events::{JsEvents, QueuedEvent};
 use super::loop_reads::LoopReads;
 use crate::config::{PasswordSpec, PoolConfig, SslConfig};
 use crate::error::Error as CoreError;
-use crate::pg::{DefaultRoots, PartialSink, ReadScheduler, ReplyFn, ReplyTo};
+use crate::pg::{PartialSink, ReadScheduler, ReplyFn, ReplyTo};
 use crate::pool::{Checkout, PasswordSource, Pool, Retired, Served, StaticPassword};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-/// `() => Promise<string | null>`: the JS side wraps pg's password function.
-type PasswordFn = ThreadsafeFunction<(), Promise<Option<String>>, (), Status, false, true>;
-
-struct JsPassword(Arc<PasswordFn>);
-
-impl PasswordSource for JsPassword {
-    fn password(&self) -> Pin<Box<dyn Future<Output = crate::Result<Option<String>>> + Send>> {
-        let f = self.0.clone();
-        Box::pin(async move {
-            let p = f
-                .call_async(())
-                .await
-                .map_err(|e| CoreError::Auth(format!("password function failed: {}", e.reason)))?;
-            p.await.map_err(|e| {
-                // napi-rs words a promise that was garbage-collected before it settled (its
-                // sender dropped) with the channel's own message.
-                if e.reason == "oneshot canceled" {
-                    CoreError::Auth(
-                        "the password function's promise was garbage-collected without ever settling"
-                            .into(),
-                    )
-                } else {
-                    CoreError::Auth(format!("password function failed: {}", e.reason))
-                }
-            })
-        })
-    }
-}
-
-/// Node's default CA certificates, asked of JS once per process and only by a pool that uses
-/// TLS: a process without TLS never copies them, and every TLS pool shares one copy.
-static DEFAULT_ROOTS: std::sync::OnceLock<DefaultRoots> = std::sync::OnceLock::new();
-
-fn process_roots(ask: &Function<(), String>) -> Result<DefaultRoots> {
-    if let Some(r) = DEFAULT_ROOTS.get() {
-        return Ok(r.clone());
-    }
-    let pem = ask.call(())?;
-    Ok(DEFAULT_ROOTS
-        .get_or_init(|| DefaultRoots::from_pem(pem))
-        .clone())
-}
 
 fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok()
