@@ -24,9 +24,24 @@ const FAST = new Map([
   [pgTypes.getTypeParser(1184, 'text'), parseDate],
 ])
 
+// Columns whose parser is pg-types' default for int2/int4/oid (parseInt of the text) or for
+// bool are read by the compiled row reader straight from the row's bytes, without a string
+// (lib/row-reader.js): 'i' and 'b'. PostgreSQL prints these types as an optional '-' and
+// digits, and as 't' or 'f'; any other text goes to the parser itself.
+const INLINE = new Map([
+  [pgTypes.getTypeParser(23, 'text'), 'i'],
+  [pgTypes.getTypeParser(21, 'text'), 'i'],
+  [pgTypes.getTypeParser(16, 'text'), 'b'],
+])
+
+/** How the row reader may read a column whose parser is `fn`: 'i', 'b', or '-' (call it). */
+function inlineKind(fn) {
+  return INLINE.get(fn) || '-'
+}
+
 /** The function to call for a column whose parser is `fn`: `fn`, or its faster equivalent. */
 function fastest(fn) {
   return FAST.get(fn) || fn
 }
 
-module.exports = { fastest }
+module.exports = { fastest, inlineKind }

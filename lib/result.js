@@ -7,7 +7,8 @@
 // parts (a ReplyStream), each part whole frames.
 
 const pgTypes = require('pg-types')
-const { fastest } = require('./fast-parsers')
+const { fastest, inlineKind } = require('./fast-parsers')
+const { rowReader, utf8, latin1 } = require('./row-reader')
 const { databaseError, clientError } = require('./errors')
 
 const TAG = /^([A-Za-z]+)(?: (\d+))?(?: (\d+))?/
@@ -33,9 +34,9 @@ class Result {
     this.fields = []
     this._parsers = undefined
     this._types = types
-    this.RowCtor = null
+    this._reader = null
+    this._template = null
     this.rowAsArray = rowMode === 'array'
-    this._prebuilt = null
   }
 
   addCommandComplete(text) {
@@ -51,15 +52,6 @@ class Result {
   }
 }
 
-const utf8 =
-  typeof Buffer.prototype.utf8Slice === 'function'
-    ? (buf, start, end) => buf.utf8Slice(start, end)
-    : (buf, start, end) => buf.toString('utf8', start, end)
-const latin1 =
-  typeof Buffer.prototype.latin1Slice === 'function'
-    ? (buf, start, end) => buf.latin1Slice(start, end)
-    : (buf, start, end) => buf.toString('latin1', start, end)
-
 function cstring(buf, pos) {
   const end = buf.indexOf(0, pos)
   return [utf8(buf, pos, end), end + 1]
@@ -71,7 +63,7 @@ function readFields(result, buf, pos) {
   const fields = new Array(n)
   const parsers = new Array(n)
   const types = result._types
-  const empty = {}
+  let kinds = ''
   for (let i = 0; i < n; i++) {
     let name
     ;[name, pos] = cstring(buf, pos)
@@ -83,39 +75,65 @@ function readFields(result, buf, pos) {
     const format = buf.readInt16BE(pos + 16) === 0 ? 'text' : 'binary'
     pos += 18
     fields[i] = new Field(name, tableID, columnID, dataTypeID, dataTypeSize, dataTypeModifier, format)
-    parsers[i] = fastest((types || pgTypes).getTypeParser(dataTypeID, format))
-    empty[name] = null
+    const parser = (types || pgTypes).getTypeParser(dataTypeID, format)
+    kinds += inlineKind(parser)
+    parsers[i] = fastest(parser)
   }
   result.fields = fields
   result._parsers = parsers
-  result._prebuilt = empty
+  result._reader = rowReader(fields, result.rowAsArray, kinds)
+  result._template = null
 }
 
 /**
- * One DataRow (body at `pos`, frame ends at `end`) as a row object or array. A row the core
- * marked all-ASCII (`ascii`, frame type `d`) is decoded as one Latin-1 string — for ASCII the
- * same characters UTF-8 decoding gives — and each value cut out of it: one string decode per
- * row instead of one per value.
+ * One DataRow (body at `pos`, frame ends at `end`) as a row object or array, by the reader
+ * compiled for the result's shape (see lib/row-reader.js). A row the core marked all-ASCII
+ * (`ascii`, frame type `d`) is decoded as one Latin-1 string — for ASCII the same characters
+ * UTF-8 decoding gives — and each value cut out of it: one string decode per row instead of
+ * one per value.
  */
 function readRow(result, buf, pos, end, ascii) {
+  const reader = result._reader
+  if (reader === null || buf.readInt16BE(pos) !== result.fields.length) return readRowGeneric(result, buf, pos, end, ascii)
+  return reader(buf, pos, end, ascii, result._parsers)
+}
+
+/**
+ * The shape-independent reader, as pg reads a row: a copy of the result's template of
+ * null-valued columns, each value assigned by name. Used for a shape's first result (see
+ * lib/row-reader.js) and for a DataRow whose column count differs from its RowDescription's
+ * (a server breaking the protocol: values past the described columns are dropped).
+ */
+function readRowGeneric(result, buf, pos, end, ascii) {
   const n = buf.readInt16BE(pos)
   const text = ascii ? latin1(buf, pos, end) : null
   const parsers = result._parsers
   const fields = result.rowAsArray ? null : result.fields
-  const row = fields === null ? new Array(n) : { ...result._prebuilt }
+  const row = fields === null ? new Array(n) : { ...template(result) }
   let at = pos + 2
   for (let i = 0; i < n; i++) {
     const len = buf.readInt32BE(at)
     at += 4
     let value = null
     if (len !== -1) {
-      value = parsers[i](text === null ? utf8(buf, at, at + len) : text.substring(at - pos, at - pos + len))
+      const parse = parsers[i] || String
+      value = parse(text === null ? utf8(buf, at, at + len) : text.substring(at - pos, at - pos + len))
       at += len
     }
     if (fields === null) row[i] = value
-    else row[fields[i].name] = value
+    else if (i < fields.length) row[fields[i].name] = value
   }
   return row
+}
+
+/** The result's row template: each column name an own key holding null, in pg's order. */
+function template(result) {
+  if (result._template === null) {
+    const empty = Object.create(null)
+    for (const f of result.fields) empty[f.name] = null
+    result._template = { ...empty }
+  }
+  return result._template
 }
 
 function errorFields(buf, pos, end) {
