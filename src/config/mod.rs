@@ -2,12 +2,12 @@
 //! into a validated, typed [`PoolConfig`] with node-postgres's semantics.
 //!
 //! * Connection settings follow pg's `ConnectionParameters` and `Client`
-//!   (`connect.rs`): the connection string is laid over the options
+//!   (`connect/`, the string parsed in `connstring/`): the connection string is laid over the options
 //!   (`Object.assign({}, config, parse(connectionString))`, so its keys win, even empty
 //!   ones), then each setting is taken from the merged object if truthy, else from its
 //!   `PG*` environment variable, else from pg's default.
 //! * Pool settings follow pg-pool (`max || poolSize || 10`, `idleTimeoutMillis` default
-//!   10000, `maxUses || Infinity`, ...) and are read from the options only.
+//!   10000, `maxUses || Infinity`, ...) and are read from the options only (`pool.rs`).
 //! * JS values that JSON cannot carry arrive as strings (`"Infinity"`, `"NaN"`) and
 //!   functions as `{"$function": true}` (see `value.rs`).
 //! * Unknown keys are ignored, as pg ignores them. Invalid values are errors, never a

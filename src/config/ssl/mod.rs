@@ -21,7 +21,7 @@ const SUPPORTED: &[&str] = &[
 ];
 
 /// The connection string's marker for a chain-only check (libpq's `verify-ca`), which pg
-/// spells as a no-op `checkServerIdentity`; `connstring.rs` sets it, users cannot.
+/// spells as a no-op `checkServerIdentity`; `connstring/sslmode.rs` sets it, users cannot.
 pub(crate) const SKIP_HOST_CHECK: &str = "$skipHostCheck";
 
 impl Default for TlsOptions {

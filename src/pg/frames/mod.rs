@@ -4,6 +4,9 @@
 //! are the raw frames of the messages that carry results (`T`, `D`, `C`, `I`, `E`, `Z`) copied
 //! back to back, so that the JS layer parses them once, exactly as node-postgres's parser would;
 //! client-side failures are added as a synthetic `!` frame (`code\0message\0`).
+//!
+//! Here: framing a message and checking its shape; `read.rs` reads what a reply's frames say,
+//! `write.rs` writes client-side errors into one, `ascii.rs` marks the all-ASCII rows.
 
 mod ascii;
 mod read;
