@@ -39,6 +39,7 @@ use serde_json::{Map, Value};
 pub use auth::{AuthKind, AuthPolicy, ChannelBinding, RequireAuth};
 use error::Origin;
 pub use error::{ConfigError, ConfigErrorKind};
+pub(crate) use ssl::ca_trust_store;
 use value::show;
 pub use view::ResolvedOptions;
 
@@ -258,7 +259,8 @@ pub enum SslConfig {
 ///
 /// Invariants: `ca`, `cert`, `key` and `servername` are `None` rather than empty; an
 /// array of PEMs given for `ca`/`cert`/`key` is joined with `\n`; `key` is redacted in
-/// `Debug`.
+/// `Debug`. From [`PoolConfig::from_options`], `ca` holds at least one PEM certificate and
+/// every certificate in it is usable as a trust anchor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsOptions {
     /// Verify the server certificate (default true).

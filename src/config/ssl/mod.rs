@@ -1,10 +1,13 @@
 //! Resolving the `ssl` option (after the connection string was merged) and `PGSSLMODE`.
 
+mod ca;
+
 use serde_json::{Map, Value};
 
 use super::error::{ConfigError, ConfigErrorKind, Origin};
 use super::value::{show, show_type};
 use super::{Secret, SslConfig, SslNegotiation, TlsOptions, TlsVersion};
+pub(crate) use ca::trust_store as ca_trust_store;
 
 /// The keys of an `ssl` object this client honours. `require` is a no-op pg ignores too (TLS is
 /// on whenever `ssl` is an object); `passphrase` is accepted only when empty.
@@ -143,6 +146,13 @@ fn tls_options(m: &Map<String, Value>, origin: Origin<'_>) -> Result<TlsOptions,
         }
     };
     let ca = pem("ca", false)?;
+    if let Some(ca) = &ca {
+        ca_trust_store(ca).map_err(|why| {
+            at("ca", &|o| {
+                ConfigError::other(ConfigErrorKind::Range, o, &why)
+            })
+        })?;
+    }
     let cert = pem("cert", false)?;
     let key = pem("key", true)?.map(Secret);
     let servername = match m.get("servername") {

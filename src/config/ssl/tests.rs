@@ -3,6 +3,9 @@ use serde_json::json;
 
 use crate::config::fixtures::{cfg, err, USER};
 
+/// A CA certificate (self-signed, P-256, valid until 2126) for the options that must hold one.
+const CA: &str = include_str!("test_ca.pem");
+
 fn env_with(mode: &str) -> impl Fn(&str) -> Option<String> + '_ {
     move |k: &str| (k == "PGSSLMODE").then(|| mode.to_string())
 }
@@ -80,14 +83,14 @@ fn objects() {
     let o = Origin::Opt("ssl");
     let t = enabled(
         from_value(
-            &json!({"rejectUnauthorized": false, "ca": ["A", "B"], "cert": "C",
+            &json!({"rejectUnauthorized": false, "ca": [CA, CA], "cert": "C",
                     "key": "K", "servername": "db.example", "require": true}),
             o,
         )
         .unwrap(),
     );
     assert!(!t.reject_unauthorized);
-    assert_eq!(t.ca.as_deref(), Some("A\nB"));
+    assert_eq!(t.ca, Some(format!("{CA}\n{CA}")));
     assert_eq!(t.cert.as_deref(), Some("C"));
     assert_eq!(t.key.as_ref().map(Secret::expose), Some("K"));
     assert_eq!(t.servername.as_deref(), Some("db.example"));
@@ -236,12 +239,12 @@ fn ssl_precedence() {
     let c = cfg(json!({"ssl": "no-verify"}), USER);
     assert_eq!(c.connect.ssl, no_verify);
     let c = cfg(
-        json!({"ssl": {"ca": ["A", "B"], "cert": "C", "key": "K", "servername": "s"}}),
+        json!({"ssl": {"ca": [CA, CA], "cert": "C", "key": "K", "servername": "s"}}),
         USER,
     );
     match c.connect.ssl {
         SslConfig::Enabled(t) => {
-            assert_eq!(t.ca.as_deref(), Some("A\nB"));
+            assert_eq!(t.ca, Some(format!("{CA}\n{CA}")));
             assert_eq!(t.key.as_ref().map(Secret::expose), Some("K"));
             assert_eq!(t.servername.as_deref(), Some("s"));
         }
@@ -258,7 +261,7 @@ fn ssl_files_from_connection_string() {
         dir.join("cert.pem"),
         dir.join("key.pem"),
     );
-    std::fs::write(&ca, "CA PEM").unwrap();
+    std::fs::write(&ca, CA).unwrap();
     std::fs::write(&cert, "CERT PEM").unwrap();
     std::fs::write(&key, "KEY PEM").unwrap();
     let s = format!(
@@ -270,7 +273,7 @@ fn ssl_files_from_connection_string() {
     let c = cfg(json!({ "connectionString": s }), USER);
     let expected = TlsOptions {
         reject_unauthorized: true,
-        ca: Some("CA PEM".into()),
+        ca: Some(CA.into()),
         cert: Some("CERT PEM".into()),
         key: Some(Secret::new("KEY PEM")),
         servername: None,
@@ -284,5 +287,67 @@ fn ssl_files_from_connection_string() {
     );
     assert_eq!(e.option, "connectionString");
     assert!(e.message.contains("sslkey"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_ca_that_is_not_pem_certificates_is_refused_naming_ssl_ca() {
+    let o = Origin::Opt("ssl");
+    let ok = enabled(from_value(&json!({ "ca": CA }), o).unwrap());
+    assert_eq!(ok.ca.as_deref(), Some(CA));
+    // Refused whether or not the certificate is verified: the option is wrong either way.
+    for reject in [true, false] {
+        for (ca, why) in [
+            (json!("garbage"), "holds no PEM certificate"),
+            (json!(["garbage", "more"]), "holds no PEM certificate"),
+            (
+                json!("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"),
+                "cannot be used as a trust anchor",
+            ),
+            (
+                json!("-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n"),
+                "cannot be read",
+            ),
+            (
+                json!([
+                    CA,
+                    "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+                ]),
+                "trust anchor",
+            ),
+        ] {
+            let e = from_value(&json!({ "ca": ca, "rejectUnauthorized": reject }), o).unwrap_err();
+            assert_eq!(
+                (e.kind.clone(), e.option.as_str()),
+                (ConfigErrorKind::Range, "ssl.ca"),
+                "{ca}"
+            );
+            assert!(
+                e.message.starts_with("Invalid option \"ssl.ca\": ") && e.message.contains(why),
+                "{}",
+                e.message
+            );
+        }
+    }
+    // Through the whole configuration, and from a connection string's sslrootcert.
+    let e = err(json!({"ssl": {"ca": "garbage"}}), USER);
+    assert_eq!(
+        (e.kind, e.option.as_str()),
+        (ConfigErrorKind::Range, "ssl.ca")
+    );
+    let dir = std::env::temp_dir().join(format!("ldp-cfg-ca-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("garbage.pem");
+    std::fs::write(&path, "garbage").unwrap();
+    let e = err(
+        json!({ "connectionString": format!("postgres://h/db?sslrootcert={}", path.display()) }),
+        USER,
+    );
+    assert_eq!(e.option, "connectionString");
+    assert!(
+        e.message.contains("ssl.ca") && e.message.contains("no PEM certificate"),
+        "{}",
+        e.message
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
