@@ -326,6 +326,17 @@ export interface LeakDetectingConnectionParameters {
   sslnegotiation: 'postgres' | 'direct' | undefined
   /** The `client_encoding` option as given, else `''`. */
   client_encoding: string
+  /**
+   * Not in pg: the authentication methods the server may use, in effect (`require_auth` in the
+   * connection string, else `requireAuth`, else `PGREQUIREAUTH`), as a comma-separated list
+   * (`'scram-sha-256,none'`, `'!password,!md5'`); undefined when any method is accepted.
+   */
+  require_auth: string | undefined
+  /**
+   * Not in pg: channel binding in effect (`channel_binding` in the connection string, else
+   * `channelBinding` or `enableChannelBinding`, else `PGCHANNELBINDING`, else `'prefer'`).
+   */
+  channel_binding: 'disable' | 'prefer' | 'require'
   replication: string | undefined
   isDomainSocket: boolean
   application_name: string | undefined

@@ -32,6 +32,10 @@ class ConnectionParameters {
     // connection string or PGSSLNEGOTIATION, which the core read.
     this.sslnegotiation = resolved.sslnegotiation === 'direct' ? 'direct' : o.sslnegotiation
     this.client_encoding = o.client_encoding || ''
+    // Not pg's (pg has no such options): what the client accepts of the server's
+    // authentication, as the core resolved it from the connection string, options and PG* env.
+    this.require_auth = orUndefined(resolved.requireAuth)
+    this.channel_binding = resolved.channelBinding
     this.replication = orUndefined(resolved.replication)
     this.isDomainSocket = resolved.host.startsWith('/')
     this.application_name = orUndefined(resolved.applicationName)
