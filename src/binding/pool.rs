@@ -240,12 +240,13 @@ impl NativePool {
         params: Option<Vec<JsParam>>,
         name: Option<String>,
         extended: bool,
+        binary: bool,
     ) {
         self.pool.panic_hooks().check("clientSubmit");
         let (partial, done) = self.reply_sinks(id);
         let reply = ReplyTo::Streaming(partial, done);
         match self.held.get(checkout_id as u64) {
-            Some(c) => c.submit_to(statement(sql, params, name, extended), reply),
+            Some(c) => c.submit_to(statement(sql, params, name, extended, binary), reply),
             None => reply.fail(&CoreError::QueryAfterRelease),
         }
     }
@@ -383,12 +384,13 @@ impl NativePool {
         params: Option<Vec<JsParam>>,
         name: Option<String>,
         extended: bool,
+        binary: bool,
     ) {
         let (partial, done) = self.reply_sinks(id);
         let watch = self.watch.clone();
         let completions = self.completions.clone();
         self.pool.query_streaming(
-            statement(sql, params, name, extended),
+            statement(sql, params, name, extended, binary),
             Some(partial),
             move |r, served| {
                 if let Some(s) = served.filter(|_| watch.load(Ordering::Relaxed)) {
