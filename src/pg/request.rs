@@ -87,7 +87,7 @@ pub fn encode_extended(
                 Ok(IsNull::No)
             }
         },
-        binary.then_some(1).into_iter(),
+        binary.then_some(1),
         buf,
     );
     if r.is_err() {
