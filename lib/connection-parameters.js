@@ -24,8 +24,8 @@ class ConnectionParameters {
     this.database = resolved.database
     this.port = resolved.port
     this.host = resolved.host
-    // Results are always text (README, Known differences).
-    this.binary = false
+    // The option as given (a boolean: validated by lib/options.js).
+    this.binary = o.binary === true
     this.options = orUndefined(resolved.options)
     this.ssl = sslOf(resolved, o)
     // pg keeps what was given (undefined when nothing was); `direct` can come from the
