@@ -212,6 +212,14 @@ export interface LeakDetectingPoolConfig extends PoolConfig, LeakDetectionOption
    * @default 'postgres'
    */
   sslnegotiation?: 'postgres' | 'direct' | undefined
+  /**
+   * pg's binary mode: every client's extended-protocol queries (with values, a name or
+   * `queryMode: 'extended'`) fetch their results in binary format, parsed by
+   * `types.getTypeParser(oid, 'binary')`; simple-protocol queries stay text. A query config
+   * may also ask for it alone (`binary: true`).
+   * @default false
+   */
+  binary?: boolean | undefined
 }
 
 /** `pool.options`: a copy of the options with pg-pool's defaults filled in (password hidden). */
@@ -318,7 +326,7 @@ export interface LeakDetectingConnectionParameters {
   port: number
   /** Host name, or the directory of a unix socket. */
   host: string
-  /** Always false: results are fetched as text. */
+  /** The `binary` option: results of extended-protocol queries are fetched in binary format. */
   binary: boolean
   options: string | undefined
   ssl: boolean | ConnectionOptions
@@ -326,6 +334,17 @@ export interface LeakDetectingConnectionParameters {
   sslnegotiation: 'postgres' | 'direct' | undefined
   /** The `client_encoding` option as given, else `''`. */
   client_encoding: string
+  /**
+   * Not in pg: the authentication methods the server may use, in effect (`require_auth` in the
+   * connection string, else `requireAuth`, else `PGREQUIREAUTH`), as a comma-separated list
+   * (`'scram-sha-256,none'`, `'!password,!md5'`); undefined when any method is accepted.
+   */
+  require_auth: string | undefined
+  /**
+   * Not in pg: channel binding in effect (`channel_binding` in the connection string, else
+   * `channelBinding` or `enableChannelBinding`, else `PGCHANNELBINDING`, else `'prefer'`).
+   */
+  channel_binding: 'disable' | 'prefer' | 'require'
   replication: string | undefined
   isDomainSocket: boolean
   application_name: string | undefined

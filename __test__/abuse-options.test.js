@@ -161,6 +161,7 @@ const OPTION_KINDS = {
   maxLifetimeSeconds: 'ms',
   allowExitOnIdle: 'bool',
   pipeline: 'bool',
+  binary: 'bool',
   types: 'types',
   log: 'fn',
   onConnect: 'fn',

@@ -47,16 +47,22 @@ test("the pool's `error` without a listener is not thrown: the idle connection i
   }
 })
 
-test('results are always text: `binary: true` is ignored, client.binary is false', async () => {
-  const r = await both({ binary: true }, (pool) =>
-    withClient(pool, async (c) => {
-      const res = await c.query('SELECT $1::int4 AS n', [7])
-      return { binary: c.binary, n: res.rows[0].n, format: res.fields[0].format }
-    })
-  )
-  // pg asks for binary results and parses them with pg-types' binary parsers.
-  assert.deepEqual(r.pg.value, { binary: true, n: 7, format: 'binary' })
-  assert.deepEqual(r.ours.value, { binary: false, n: 7, format: 'text' })
+test('binary mode gives the exact bytes where pg can corrupt them, in object and array rows', async () => {
+  // Each binary value as its parser received it (hex), and int4 as pg-types' binary parser reads it.
+  const hex = (v) => (Buffer.isBuffer(v) ? v.toString('hex') : Buffer.from(v).toString('hex'))
+  const types = {
+    getTypeParser: (oid, format) => (format === 'binary' && oid === 23 ? pg.types.getTypeParser(23, 'binary') : hex),
+  }
+  const sql = 'SELECT $1::int4 AS n, $2::bytea AS b'
+  const values = [128, Buffer.from([0xff, 0x00, 0x80])]
+  const r = await both({ binary: true, max: 1, types }, async (pool) => {
+    const objects = (await pool.query(sql, values)).rows[0]
+    const arrays = (await pool.query({ text: sql, values, rowMode: 'array' })).rows[0]
+    return { objects, arrays }
+  })
+  assert.deepEqual(r.ours.value, { objects: { n: 128, b: 'ff0080' }, arrays: [128, 'ff0080'] })
+  // pg decodes each value as UTF-8 before handing its bytes on: 0x80 and 0xff become U+FFFD.
+  assert.deepEqual(r.pg.value.objects, { n: 239, b: 'efbfbd00efbfbd' })
 })
 
 test("a pooled client has pg's public members, not its internals", async () => {
@@ -79,7 +85,7 @@ test("a pooled client has pg's public members, not its internals", async () => {
   })
 })
 
-test('ignored options: Client, stream, binary, enableChannelBinding, other TLS options', async () => {
+test('ignored options: Client, stream, enableChannelBinding, other TLS options', async () => {
   const made = []
   class NotUsed extends pg.Client {
     constructor(...args) {
@@ -93,7 +99,6 @@ test('ignored options: Client, stream, binary, enableChannelBinding, other TLS o
     stream: () => {
       throw new Error('never called')
     },
-    binary: true,
     enableChannelBinding: true,
   })
   try {

@@ -45,6 +45,7 @@ const INVALID = [
   [{ stackTraceLimit: 'many' }, TypeError, 'stackTraceLimit', /"many"/],
   [{ alertBufferSize: 0 }, RangeError, 'alertBufferSize', /0/],
   [{ allowExitOnIdle: 1 }, TypeError, 'allowExitOnIdle', /1/],
+  [{ binary: 'yes' }, TypeError, 'binary', /"yes"/],
 ]
 
 for (const [opts, Ctor, option, received] of INVALID) {
@@ -96,6 +97,7 @@ test('values pg accepts stay valid (no false alarms)', async () => {
     { ssl: { rejectUnauthorized: false } },
     { ssl: 'no-verify' },
     { allowExitOnIdle: true },
+    { binary: true },
     { captureStacks: false, stackTraceLimit: 0, alertBufferSize: 1 },
     { stackTraceLimit: '20', alertBufferSize: '5' }, // numeric strings, as read from process.env
     { log: () => {}, verify: (c, cb) => cb(), onConnect: async () => {} },

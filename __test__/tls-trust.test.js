@@ -178,14 +178,21 @@ test('TLS options this client cannot honour are refused at construction, naming 
   }
 })
 
-test('a ca that holds no certificate fails each connection with a clear error, slot freed', async () => {
-  const pool = new LeakDetectingPool(tcp({ ca: 'not a certificate' }))
-  try {
-    const e = await rejection(pool.query('SELECT 1'))
-    assert.equal(e.code, 'LDP_TLS')
-    assert.match(e.message, /ssl\.ca/)
-    assert.equal(pool.totalCount, 0)
-  } finally {
-    await pool.end()
+test('a ca that is not PEM certificates is refused at construction, naming ssl.ca', () => {
+  const garbage = ['not a certificate', ['not', 'certificates'], '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n']
+  for (const ca of garbage) {
+    for (const rejectUnauthorized of [true, false]) {
+      assert.throws(
+        () => new LeakDetectingPool(tcp({ ca, rejectUnauthorized })),
+        (e) =>
+          e instanceof RangeError &&
+          e.code === 'LDP_INVALID_OPTION' &&
+          e.option === 'ssl.ca' &&
+          /^Invalid option "ssl\.ca": /.test(e.message)
+      )
+    }
   }
+  // Certificates, one or several, are accepted (the first test connects with one).
+  const pool = new LeakDetectingPool(tcp({ ca: [serverCa.certPem, otherCa.certPem] }))
+  return pool.end()
 })

@@ -13,7 +13,7 @@ const pgTypes = require('pg-types')
 const { fastest } = require('../lib/fast-parsers')
 
 const pgParse = (oid, text) => pgTypes.getTypeParser(oid, 'text')(text)
-const ourParse = (oid, text) => fastest(pgTypes.getTypeParser(oid, 'text'))(text)
+const ourParse = (oid, text) => fastest(pgTypes.getTypeParser(oid, 'text'), 'text')(text)
 
 function plain(v) {
   if (v instanceof Date) return { date: v.getTime() }
@@ -64,12 +64,23 @@ function rng(seed) {
 
 test('a substitute exists for int8, date, timestamp and timestamptz, and only for them', () => {
   for (const oid of [20, 1082, 1114, 1184]) {
-    assert.notEqual(fastest(pgTypes.getTypeParser(oid, 'text')), pgTypes.getTypeParser(oid, 'text'), `oid ${oid}`)
+    assert.notEqual(fastest(pgTypes.getTypeParser(oid, 'text'), 'text'), pgTypes.getTypeParser(oid, 'text'), `oid ${oid}`)
   }
   for (let oid = 0; oid < 5000; oid++) {
     if ([20, 1082, 1114, 1184].includes(oid)) continue
     const fn = pgTypes.getTypeParser(oid, 'text')
-    assert.equal(fastest(fn), fn, `oid ${oid}`)
+    assert.equal(fastest(fn, 'text'), fn, `oid ${oid}`)
+  }
+})
+
+test('binary columns always get the parser as given, even a text default', () => {
+  for (let oid = 0; oid < 5000; oid++) {
+    const fn = pgTypes.getTypeParser(oid, 'binary')
+    assert.equal(fastest(fn, 'binary'), fn, `oid ${oid}`)
+  }
+  for (const oid of [20, 1082, 1114, 1184]) {
+    const fn = pgTypes.getTypeParser(oid, 'text')
+    assert.equal(fastest(fn, 'binary'), fn, `oid ${oid}`)
   }
 })
 
@@ -78,11 +89,11 @@ test('a parser someone set is called as given', () => {
   const before = pgTypes.getTypeParser(1184, 'text')
   try {
     pgTypes.setTypeParser(1184, custom)
-    assert.equal(fastest(pgTypes.getTypeParser(1184, 'text')), custom)
+    assert.equal(fastest(pgTypes.getTypeParser(1184, 'text'), 'text'), custom)
   } finally {
     pgTypes.setTypeParser(1184, 'text', before)
   }
-  assert.equal(fastest(BigInt), BigInt)
+  assert.equal(fastest(BigInt, 'text'), BigInt)
 })
 
 test('int8', () => {

@@ -84,7 +84,7 @@ class PoolClient extends EventEmitter {
     // whatever its value: that is pg's pipeline mode, and gives the same results as pg's
     // one-at-a-time mode. With it on, pg refuses queries that keep a portal open (query()).
     this.pipeline = s.pipeline
-    this.binary = false
+    this.binary = s.binary
     this.processID = processID
     this.ssl = params.ssl
     this.sslNegotiation = s.sslNegotiation
@@ -239,6 +239,7 @@ class PoolClient extends EventEmitter {
         {
           checkoutId: () => (this._checkout && this._queryable && !this._ending ? this._checkoutId : 0),
           types: () => this._types,
+          binary: () => this.binary,
           unusable: () => this._unusableError(),
           end: () => this.end(),
           emit: (name, ...args) => safeEmit(this, name, ...args),
@@ -276,7 +277,7 @@ class PoolClient extends EventEmitter {
     const checkout = this._checkout
     if (!this._queryable || this._ending || !checkout) throw this._unusableError()
     const settings = this._pool.settings
-    const [text, params, name, extended] = encode(q, settings.utc)
+    const [text, params, name, extended, binary] = encode(q, settings.utc, this.binary)
     const timeout = q.query_timeout || settings.queryTimeoutMs
     const types = q.types || this._types
     this._running++
@@ -284,7 +285,7 @@ class PoolClient extends EventEmitter {
     let parsed
     try {
       // While a Submittable runs, its session owns the connection: the query waits its turn.
-      const run = () => this._pool.run(checkout.checkoutId, text, params, name, extended)
+      const run = () => this._pool.run(checkout.checkoutId, text, params, name, extended, binary)
       const pending = this._subs !== null && this._subs.busy ? this._subs.later(run) : run()
       if (timeout) {
         // The timeout covers the whole reply: a long one is still arriving while it is parsed.

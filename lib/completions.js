@@ -68,19 +68,19 @@ class Completions {
   }
 
   /** `pool.query` on an implicit checkout; resolves with the reply frames. */
-  run(sql, params, name, extended) {
+  run(sql, params, name, extended, binary) {
     const id = this.takeId()
     this.lastRunId = id
     return new Promise((resolve) => {
-      this.expect(id, resolve, () => this.native.submit(id, sql, params, name, extended))
+      this.expect(id, resolve, () => this.native.submit(id, sql, params, name, extended, binary))
     })
   }
 
   /** A statement on held checkout `checkoutId`; resolves with the reply frames. */
-  runOn(checkoutId, sql, params, name, extended) {
+  runOn(checkoutId, sql, params, name, extended, binary) {
     const id = this.takeId()
     return new Promise((resolve) => {
-      this.expect(id, resolve, () => this.native.clientSubmit(checkoutId, id, sql, params, name, extended))
+      this.expect(id, resolve, () => this.native.clientSubmit(checkoutId, id, sql, params, name, extended, binary))
     })
   }
 

@@ -24,14 +24,18 @@ class ConnectionParameters {
     this.database = resolved.database
     this.port = resolved.port
     this.host = resolved.host
-    // Results are always text (README, Known differences).
-    this.binary = false
+    // The option as given (a boolean: validated by lib/options.js).
+    this.binary = o.binary === true
     this.options = orUndefined(resolved.options)
     this.ssl = sslOf(resolved, o)
     // pg keeps what was given (undefined when nothing was); `direct` can come from the
     // connection string or PGSSLNEGOTIATION, which the core read.
     this.sslnegotiation = resolved.sslnegotiation === 'direct' ? 'direct' : o.sslnegotiation
     this.client_encoding = o.client_encoding || ''
+    // Not pg's (pg has no such options): what the client accepts of the server's
+    // authentication, as the core resolved it from the connection string, options and PG* env.
+    this.require_auth = orUndefined(resolved.requireAuth)
+    this.channel_binding = resolved.channelBinding
     this.replication = orUndefined(resolved.replication)
     this.isDomainSocket = resolved.host.startsWith('/')
     this.application_name = orUndefined(resolved.applicationName)

@@ -12,7 +12,7 @@
 const pgTypes = require('pg-types')
 const { parseDate } = require('./fast-dates')
 
-/** pg-types' int8 parser returns the text it is given; the wire only ever gives text. */
+/** pg-types' int8 text parser returns the text it is given. */
 function int8(text) {
   return text
 }
@@ -39,9 +39,12 @@ function inlineKind(fn) {
   return INLINE.get(fn) || '-'
 }
 
-/** The function to call for a column whose parser is `fn`: `fn`, or its faster equivalent. */
-function fastest(fn) {
-  return FAST.get(fn) || fn
+/**
+ * The function to call for a column in `format` whose parser is `fn`: `fn`, or the faster
+ * equivalent of a text default (binary columns always get `fn`: the stand-ins take text).
+ */
+function fastest(fn, format) {
+  return format === 'text' ? FAST.get(fn) || fn : fn
 }
 
 module.exports = { fastest, inlineKind }

@@ -241,8 +241,8 @@ class PoolInternals {
   // -- for PoolClient --------------------------------------------------------------------
 
   /** Runs a statement on held checkout `checkoutId`; resolves with the reply frames. */
-  run(checkoutId, text, params, name, extended) {
-    return this._completions.runOn(checkoutId, text, params, name, extended)
+  run(checkoutId, text, params, name, extended, binary) {
+    return this._completions.runOn(checkoutId, text, params, name, extended, binary)
   }
 
   /**

@@ -25,6 +25,7 @@ const JS_ONLY = new Set([
   'allowExitOnIdle',
   'parseInputDatesAsUTC',
   'pipeline',
+  'binary',
 ])
 
 /** Whether connection string `cs` holds a password (`user:secret@` or `password=`). */
@@ -194,6 +195,7 @@ function jsOptions(options) {
     alertBufferSize: integer(o, 'alertBufferSize', 100, 1),
     allowExitOnIdle: bool(o, 'allowExitOnIdle', false),
     pipeline: bool(o, 'pipeline', false),
+    binary: bool(o, 'binary', false),
     // pg's `defaults.parseInputDatesAsUTC`, as a pool option: Date parameters sent as UTC text.
     utc: bool(o, 'parseInputDatesAsUTC', false),
   }
@@ -236,6 +238,8 @@ function settingsOf(resolved, js, defaultTypes, connection) {
     alertBufferSize: js.alertBufferSize,
     allowExitOnIdle: js.allowExitOnIdle,
     pipeline: js.pipeline,
+    // pg's binary mode: extended-protocol results fetched in binary format (client.binary).
+    binary: js.binary,
     // How TLS starts ('postgres' or 'direct', also 'postgres' without TLS): pg's client.sslNegotiation.
     sslNegotiation: resolved.sslnegotiation,
     utc: js.utc,

@@ -309,9 +309,9 @@ class LeakDetectingPool extends EventEmitter {
 
   /** `pool.query` on the core's implicit checkout (never with a query timeout, see query()). */
   async _directQuery(q) {
-    const [text, params, name, extended] = encode(q, this._settings.utc)
+    const [text, params, name, extended, binary] = encode(q, this._settings.utc, this._settings.binary)
     const completions = this._completions
-    const pending = completions.run(text, params, name, extended)
+    const pending = completions.run(text, params, name, extended, binary)
     const id = completions.lastRunId
     const reply = await pending
     let parsed = parse(reply, q.rowMode, q.types || this._settings.types)

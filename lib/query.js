@@ -1,7 +1,9 @@
 'use strict'
 // Normalizes the argument forms of pg's query(): (text), (text, values), (text, cb),
-// (text, values, cb), ({ text, values, name, rowMode, types, callback }), and decides the
-// protocol the way pg does (extended with values, a name, or queryMode 'extended').
+// (text, values, cb), ({ text, values, name, rowMode, types, binary, callback }), and decides
+// the protocol the way pg does (extended with values, a name, or queryMode 'extended') and
+// the result format (binary when the client or the query says so, for the extended protocol
+// only: the simple protocol has no format codes).
 // Submittables (objects with `submit`) never come here: lib/submit/ runs them.
 
 const { prepareValues } = require('./prepare-value')
@@ -18,6 +20,7 @@ function normalize(config, values, callback) {
       name: undefined,
       rowMode: undefined,
       types: undefined,
+      binary: undefined,
       queryMode: undefined,
       callback: undefined,
       query_timeout: undefined,
@@ -29,6 +32,7 @@ function normalize(config, values, callback) {
       name: config.name,
       rowMode: config.rowMode,
       types: config.types,
+      binary: config.binary,
       queryMode: config.queryMode,
       callback: config.callback,
       query_timeout: config.query_timeout,
@@ -57,8 +61,11 @@ function isExtended(q) {
   return q.values.length > 0
 }
 
-/** Validates and encodes a normalized query: [text, params|null, name|null, extended]. */
-function encode(q, utc) {
+/**
+ * Validates and encodes a normalized query: [text, params|null, name|null, extended, binary].
+ * `clientBinary`: the client's binary mode, which wins over the query's (as in pg).
+ */
+function encode(q, utc, clientBinary) {
   if (typeof q.text !== 'string' && typeof q.name !== 'string') {
     throw new Error('A query must have either text or a name. Supplying neither is unsupported.')
   }
@@ -74,7 +81,8 @@ function encode(q, utc) {
     throw err
   }
   const params = extended && q.values ? prepareValues(q.values, { utc }) : null
-  return [q.text == null ? '' : q.text, params, q.name == null ? null : String(q.name), extended]
+  const binary = extended && (clientBinary || Boolean(q.binary))
+  return [q.text == null ? '' : q.text, params, q.name == null ? null : String(q.name), extended, binary]
 }
 
 module.exports = { normalize, encode, isExtended }

@@ -4,7 +4,9 @@
 // multi-statement simple query, or an error. Frames: T RowDescription, D DataRow,
 // C CommandComplete, I EmptyQuery, E ErrorResponse, N NoticeResponse, Z ReadyForQuery,
 // ! client-side error, d a DataRow whose values are all ASCII. A long reply may arrive in
-// parts (a ReplyStream), each part whole frames.
+// parts (a ReplyStream), each part whole frames. A column in binary format (pg's binary
+// mode) hands its parser a Buffer of the value's exact bytes; the row reader is chosen once
+// per RowDescription, so text-only results never look at formats per value.
 
 const pgTypes = require('pg-types')
 const { fastest, inlineKind } = require('./fast-parsers')
@@ -37,6 +39,8 @@ class Result {
     this._reader = null
     this._template = null
     this.rowAsArray = rowMode === 'array'
+    // readRow, or readRowBinary once a RowDescription has a binary column (readFields).
+    this._readRow = readRow
   }
 
   addCommandComplete(text) {
@@ -64,6 +68,7 @@ function readFields(result, buf, pos) {
   const parsers = new Array(n)
   const types = result._types
   let kinds = ''
+  let binary = false
   for (let i = 0; i < n; i++) {
     let name
     ;[name, pos] = cstring(buf, pos)
@@ -74,15 +79,18 @@ function readFields(result, buf, pos) {
     const dataTypeModifier = buf.readInt32BE(pos + 12)
     const format = buf.readInt16BE(pos + 16) === 0 ? 'text' : 'binary'
     pos += 18
+    if (format === 'binary') binary = true
     fields[i] = new Field(name, tableID, columnID, dataTypeID, dataTypeSize, dataTypeModifier, format)
     const parser = (types || pgTypes).getTypeParser(dataTypeID, format)
-    kinds += inlineKind(parser)
-    parsers[i] = fastest(parser)
+    kinds += format === 'text' ? inlineKind(parser) : '-'
+    parsers[i] = fastest(parser, format)
   }
   result.fields = fields
   result._parsers = parsers
-  result._reader = rowReader(fields, result.rowAsArray, kinds)
   result._template = null
+  // A binary column's value is bytes: such rows are read by readRowBinary, never compiled.
+  result._reader = binary ? null : rowReader(fields, result.rowAsArray, kinds)
+  result._readRow = binary ? readRowBinary : readRow
 }
 
 /**
@@ -136,6 +144,34 @@ function template(result) {
   return result._template
 }
 
+/**
+ * Like readRow, for a RowDescription with binary columns: a binary value's parser gets a
+ * Buffer holding a copy of its exact bytes (pg gives the bytes after a UTF-8 round trip,
+ * which changes any that are not valid UTF-8); a text value its string. The all-ASCII
+ * marking (`ascii`) is not used: binary values are bytes, not characters.
+ */
+function readRowBinary(result, buf, pos) {
+  const n = buf.readInt16BE(pos)
+  const parsers = result._parsers
+  const fields = result.fields
+  const asArray = result.rowAsArray
+  const row = asArray ? new Array(n) : { ...template(result) }
+  let at = pos + 2
+  for (let i = 0; i < n; i++) {
+    const len = buf.readInt32BE(at)
+    at += 4
+    let value = null
+    if (len !== -1) {
+      const raw = fields[i].format === 'binary' ? Buffer.from(buf.subarray(at, at + len)) : utf8(buf, at, at + len)
+      value = parsers[i](raw)
+      at += len
+    }
+    if (asArray) row[i] = value
+    else row[fields[i].name] = value
+  }
+  return row
+}
+
 function errorFields(buf, pos, end) {
   const fields = {}
   while (pos < end && buf[pos] !== 0) {
@@ -184,7 +220,8 @@ class ReplyState {
         case 0x64: // d: a DataRow whose values are all ASCII (marked by the core)
           if (!this.error) {
             try {
-              this.result.rows.push(readRow(this.result, buf, body, frameEnd, type === 0x64))
+              const result = this.result
+              result.rows.push(result._readRow(result, buf, body, frameEnd, type === 0x64))
             } catch (err) {
               this.error = err
             }

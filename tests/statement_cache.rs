@@ -362,3 +362,47 @@ async fn cached_statement_deallocated_by_name_is_reprepared() {
     c.release(false).unwrap();
     pool.end().unwrap().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_cached_statement_serves_text_and_binary_results_each_described_as_asked() {
+    let (pool, _) = pool(json!({ "max": 1 }));
+    let c = checkout(&pool).await;
+    let sql = "SELECT $1::int AS n, 'x'::text AS t";
+    // Text first (cached), then binary, text and binary again: one statement, each reply
+    // described and encoded in the format it asked for.
+    for (i, binary) in [false, true, false, true, true, false]
+        .into_iter()
+        .enumerate()
+    {
+        let stmt = if binary { ext_binary } else { ext };
+        let r = run(&c, stmt(sql, vec![text(42)])).await.ok();
+        assert_eq!(r.columns(), ["n", "t"], "run {i}");
+        let (formats, n) = if binary {
+            ([1, 1], "\0\0\0*")
+        } else {
+            ([0, 0], "42")
+        };
+        assert_eq!(r.formats(), formats, "run {i} (binary: {binary})");
+        assert_eq!(
+            (r.value(0, 0), r.value(0, 1)),
+            (Some(n), Some("x")),
+            "run {i}"
+        );
+    }
+    assert_eq!(names_for(&c, sql).await.len(), 1, "parsed once");
+    c.release(false).unwrap();
+
+    // Cached by a binary run first, then served to a text one.
+    let c = checkout(&pool).await;
+    let sql = "SELECT $1::int + 1 AS n";
+    let r = run(&c, ext_binary(sql, vec![text(1)])).await.ok();
+    assert_eq!(
+        (r.formats(), r.value(0, 0)),
+        (&[1][..], Some("\0\0\0\u{2}"))
+    );
+    let r = run(&c, ext(sql, vec![text(1)])).await.ok();
+    assert_eq!((r.formats(), r.value(0, 0)), (&[0][..], Some("2")));
+    assert_eq!(names_for(&c, sql).await.len(), 1, "parsed once");
+    c.release(false).unwrap();
+    pool.end().unwrap().await;
+}

@@ -63,7 +63,7 @@ class SessionFeed {
 
 /**
  * What a Submitter needs of its PoolClient, given by the client: `checkoutId()` (0 while it
- * holds none), `types()` (its type parsers), `unusable()` (the error for a client without a
+ * holds none), `types()` (its type parsers), `binary()` (its binary mode), `unusable()` (the error for a client without a
  * checkout), `end()` (client.end(): close its connection), `emit(name, ...args)`, and
  * `started()` / `finished(drain)` around each Submittable that runs (exactly one `finished`
  * per `started`; `drain` is false when the connection was lost or taken away).
@@ -101,6 +101,8 @@ class Submitter {
     }
     const readTimeout = query.query_timeout || this._pool.settings.queryTimeoutMs
     if (readTimeout) this._timeout(query, readTimeout)
+    // pg's client sets its binary mode on the Submittable, which encodes its own Bind.
+    if (this._client.binary() && !query.binary) query.binary = true
     if (query._result && !query._result._types) query._result._types = this._client.types()
     if (this._client.checkoutId() === 0) {
       const err = this._client.unusable()

@@ -12,12 +12,14 @@ use crate::pool::CheckoutMeta;
 pub type JsParam = Option<Either<String, Buffer>>;
 
 /// Builds the statement a JS query asks for. `extended` follows pg's rule (values present,
-/// or a name), decided in JS.
+/// or a name), decided in JS; `binary` (pg's binary mode) asks an extended statement for
+/// binary results, and means nothing for a simple one (its results are always text).
 pub fn statement(
     sql: String,
     params: Option<Vec<JsParam>>,
     name: Option<String>,
     extended: bool,
+    binary: bool,
 ) -> Statement {
     if !extended {
         return Statement::Simple(sql);
@@ -31,7 +33,12 @@ pub fn statement(
             Some(Either::B(b)) => Param::Binary(b.to_vec()),
         })
         .collect();
-    Statement::Extended { sql, params, name }
+    Statement::Extended {
+        sql,
+        params,
+        name,
+        binary,
+    }
 }
 
 /// Per-checkout options from `pool.connect({ tag, leakThresholdMs, forceReleaseAfterMs })`.

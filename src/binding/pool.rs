@@ -231,6 +231,8 @@ impl NativePool {
     /// Runs a statement on held checkout `checkoutId`; the reply arrives through the
     /// completions buffer under `id` (an error reply if the checkout is no longer held or
     /// usable).
+    // One argument per part of the statement: no object to build per query on the JS side.
+    #[allow(clippy::too_many_arguments)]
     #[napi(catch_unwind)]
     pub fn client_submit(
         &self,
@@ -240,12 +242,13 @@ impl NativePool {
         params: Option<Vec<JsParam>>,
         name: Option<String>,
         extended: bool,
+        binary: bool,
     ) {
         self.pool.panic_hooks().check("clientSubmit");
         let (partial, done) = self.reply_sinks(id);
         let reply = ReplyTo::Streaming(partial, done);
         match self.held.get(checkout_id as u64) {
-            Some(c) => c.submit_to(statement(sql, params, name, extended), reply),
+            Some(c) => c.submit_to(statement(sql, params, name, extended, binary), reply),
             None => reply.fail(&CoreError::QueryAfterRelease),
         }
     }
@@ -383,12 +386,13 @@ impl NativePool {
         params: Option<Vec<JsParam>>,
         name: Option<String>,
         extended: bool,
+        binary: bool,
     ) {
         let (partial, done) = self.reply_sinks(id);
         let watch = self.watch.clone();
         let completions = self.completions.clone();
         self.pool.query_streaming(
-            statement(sql, params, name, extended),
+            statement(sql, params, name, extended, binary),
             Some(partial),
             move |r, served| {
                 if let Some(s) = served.filter(|_| watch.load(Ordering::Relaxed)) {

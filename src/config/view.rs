@@ -34,6 +34,14 @@ pub struct ResolvedOptions {
     pub sslnegotiation: &'static str,
     /// See [`super::ConnectConfig::scram_max_iterations`].
     pub scram_max_iterations: f64,
+    /// The methods the server may use, as given and normalised to a comma-separated list
+    /// (`scram-sha-256,none`, `!password,!md5`), from the connection string's `require_auth`,
+    /// else `requireAuth`, else `PGREQUIREAUTH`; `null`: any method (no requirement).
+    pub require_auth: Option<String>,
+    /// Whether SCRAM is bound to the TLS channel: `disable`, `prefer` (the default) or
+    /// `require`, from `channel_binding`, `channelBinding`, `enableChannelBinding`, else
+    /// `PGCHANNELBINDING`.
+    pub channel_binding: &'static str,
     /// Startup parameters as sent to the server (`options`, the server-side timeouts in
     /// milliseconds as text, `replication`), each absent when not sent.
     pub options: Option<String>,
@@ -110,6 +118,8 @@ impl PoolConfig {
                 SslConfig::Disabled => SslNegotiation::Postgres.as_str(),
             },
             scram_max_iterations: c.scram_max_iterations,
+            require_auth: c.auth.require.text().map(str::to_string),
+            channel_binding: c.auth.channel_binding.as_str(),
             options: c.startup_param("options"),
             statement_timeout: c.startup_param("statement_timeout"),
             lock_timeout: c.startup_param("lock_timeout"),
@@ -174,6 +184,8 @@ mod tests {
                 ssl: false,
                 sslnegotiation: "postgres",
                 scram_max_iterations: 100_000.0,
+                require_auth: None,
+                channel_binding: "prefer",
                 options: None,
                 statement_timeout: None,
                 lock_timeout: None,
@@ -241,6 +253,61 @@ mod tests {
         );
         let v = view(json!({}), &[("PGHOST", "/run/pg"), ("PGUSER", "pu")]);
         assert_eq!((v.host.as_str(), v.user.as_str()), ("/run/pg", "pu"));
+    }
+
+    #[test]
+    fn authentication_requirements_are_the_effective_ones() {
+        let auth = |opts: serde_json::Value, env: &[(&str, &str)]| {
+            let v = view(opts, env);
+            (v.require_auth, v.channel_binding)
+        };
+        let any = (None, "prefer");
+        assert_eq!(auth(json!({}), &[]), any);
+        assert_eq!(
+            auth(json!({"requireAuth": ["scram-sha-256", " none"]}), &[]),
+            (Some("scram-sha-256,none".into()), "prefer")
+        );
+        assert_eq!(
+            auth(json!({"channelBinding": "require"}), &[]),
+            (None, "require")
+        );
+        assert_eq!(
+            auth(json!({"enableChannelBinding": false}), &[]),
+            (None, "disable")
+        );
+        // The environment, when nothing else says.
+        let env = [
+            ("PGREQUIREAUTH", "!password,!md5"),
+            ("PGCHANNELBINDING", "disable"),
+        ];
+        assert_eq!(
+            auth(json!({}), &env),
+            (Some("!password,!md5".into()), "disable")
+        );
+        assert_eq!(
+            auth(
+                json!({"requireAuth": "md5", "channelBinding": "prefer"}),
+                &env
+            ),
+            (Some("md5".into()), "prefer")
+        );
+        // The connection string wins over the options and the environment.
+        assert_eq!(
+            auth(
+                json!({"connectionString": "postgres://h/d?require_auth=scram-sha-256&channel_binding=require",
+                       "requireAuth": "md5", "channelBinding": "disable"}),
+                &env
+            ),
+            (Some("scram-sha-256".into()), "require")
+        );
+        // An empty requirement is none.
+        assert_eq!(auth(json!({"requireAuth": ""}), &[]), any);
+        let json = serde_json::to_string(&view(json!({"requireAuth": "none"}), &[])).unwrap();
+        assert!(
+            json.contains("\"requireAuth\":\"none\"")
+                && json.contains("\"channelBinding\":\"prefer\""),
+            "{json}"
+        );
     }
 
     #[test]

@@ -89,6 +89,9 @@ pub(super) struct Pending {
     pub(super) reply: ReplyTo,
     /// `(sql, name)` when this request's Parse will create a cache entry.
     pub(super) cache_insert: Option<(String, String)>,
+    /// Whether the request asks for binary results (a RowDescription it puts in the cache is
+    /// stored as text results would have it).
+    pub(super) binary: bool,
     /// SQL whose cache entry this request reused (invalidated on stale-plan errors).
     pub(super) cache_reused: Option<String>,
     /// Caller-named statement parsed by this request (forgotten if it fails).
@@ -123,6 +126,7 @@ impl Pending {
             out: Vec::new(),
             reply,
             cache_insert: None,
+            binary: false,
             cache_reused: None,
             named_parse: None,
             row_description: None,

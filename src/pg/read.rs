@@ -14,6 +14,7 @@ use std::sync::Arc;
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
+use super::cache::set_result_formats;
 use super::frames::{self, Framing, MessageLimits, HEADER};
 use super::queue::{Driver, Pending, STREAM_CHUNK};
 use super::shared::{ConnListener, ConnShared};
@@ -354,7 +355,12 @@ fn handle_frame(
     match frame[0] {
         b'T' => {
             if p.cache_insert.is_some() {
-                p.row_description = Some(frame.to_vec());
+                let mut rd = frame.to_vec();
+                // The cache keeps it as text results describe it (see cache.rs).
+                if p.binary {
+                    set_result_formats(&mut rd, 0);
+                }
+                p.row_description = Some(rd);
             }
             p.out.extend_from_slice(frame);
         }

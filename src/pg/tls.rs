@@ -21,7 +21,7 @@ use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
 };
 
-use crate::config::{SslNegotiation, TlsOptions, TlsVersion};
+use crate::config::{ca_trust_store, SslNegotiation, TlsOptions, TlsVersion};
 use crate::error::{Error, Result};
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -61,7 +61,8 @@ impl std::fmt::Debug for DefaultRoots {
 }
 
 /// A pool's TLS client configuration, built once; a failure to build it (an unreadable
-/// `ca`, `cert` or `key`) is kept and reported by every connection attempt.
+/// `cert` or `key`, or a bad `ca` in options built by hand rather than validated by
+/// `PoolConfig`) is kept and reported by every connection attempt.
 #[derive(Clone)]
 pub struct TlsSetup(std::result::Result<Arc<ClientConfig>, Error>);
 
@@ -133,18 +134,10 @@ fn client_config(opts: &TlsOptions, roots: &DefaultRoots) -> Result<ClientConfig
 fn trust_anchors(opts: &TlsOptions, roots: &DefaultRoots) -> Result<RootCertStore> {
     let mut store = RootCertStore::empty();
     match (&opts.ca, &roots.0) {
+        // Validated with the options already; a `TlsOptions` built by hand is checked here.
         (Some(ca), _) => {
-            for cert in CertificateDer::pem_slice_iter(ca.as_bytes()) {
-                let cert = cert.map_err(|e| Error::Tls(format!("invalid ssl.ca: {}", e)))?;
-                store
-                    .add(cert)
-                    .map_err(|e| Error::Tls(format!("invalid ssl.ca: {}", e)))?;
-            }
-            if store.is_empty() {
-                return Err(Error::Tls(
-                    "invalid ssl.ca: it holds no PEM certificate".into(),
-                ));
-            }
+            store =
+                ca_trust_store(ca).map_err(|why| Error::Tls(format!("invalid ssl.ca: {why}")))?
         }
         (None, Some(pem)) => {
             let certs = CertificateDer::pem_slice_iter(pem.as_bytes()).filter_map(|c| c.ok());

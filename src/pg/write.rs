@@ -16,6 +16,7 @@ use parking_lot::Mutex;
 use tokio::io::AsyncWrite;
 use tokio::sync::{mpsc, Notify};
 
+use super::cache::set_result_formats;
 use super::queue::{Driver, Pending, ReplyTo};
 use super::request::{encode_extended, encode_simple, Plan, Statement};
 use crate::error::{Error, SocketError};
@@ -318,6 +319,7 @@ fn encode_job(
     reply: ReplyTo,
 ) -> std::result::Result<Pending, (ReplyTo, Error)> {
     let mut p = Pending::new(reply, matches!(stmt, Statement::Extended { .. }));
+    p.binary = matches!(stmt, Statement::Extended { binary: true, .. });
     flush_closes(d, buf);
     let mark = buf.len();
     let res = match &stmt {
@@ -326,8 +328,11 @@ fn encode_job(
             sql,
             params,
             name: Some(name),
+            binary,
         } => match d.named.get(name) {
-            Some(text) if text == sql => encode_extended(buf, sql, params, Plan::Reuse(name), true),
+            Some(text) if text == sql => {
+                encode_extended(buf, sql, params, Plan::Reuse(name), true, *binary)
+            }
             Some(_) => {
                 buf.truncate(mark);
                 return Err((p.reply, Error::StatementNameReused(name.clone())));
@@ -335,27 +340,33 @@ fn encode_job(
             None => {
                 d.named.insert(name.clone(), sql.clone());
                 p.named_parse = Some(name.clone());
-                encode_extended(buf, sql, params, Plan::ParseNamed(name), true)
+                encode_extended(buf, sql, params, Plan::ParseNamed(name), true, *binary)
             }
         },
         Statement::Extended {
             sql,
             params,
             name: None,
+            binary,
         } => {
             if let Some(e) = d.cache.get(sql) {
                 if let Some(rd) = &e.row_description {
+                    // Stored as text results describe it (see cache.rs).
+                    let at = p.out.len();
                     p.out.extend_from_slice(rd);
+                    if *binary {
+                        set_result_formats(&mut p.out[at..], 1);
+                    }
                 }
                 p.cache_reused = Some(sql.clone());
                 let name = e.name.clone();
-                encode_extended(buf, sql, params, Plan::Reuse(&name), false)
+                encode_extended(buf, sql, params, Plan::Reuse(&name), false, *binary)
             } else if let Some(name) = d.cache.begin(sql) {
-                let r = encode_extended(buf, sql, params, Plan::ParseNamed(&name), true);
+                let r = encode_extended(buf, sql, params, Plan::ParseNamed(&name), true, *binary);
                 p.cache_insert = Some((sql.clone(), name));
                 r
             } else {
-                encode_extended(buf, sql, params, Plan::Unnamed, true)
+                encode_extended(buf, sql, params, Plan::Unnamed, true, *binary)
             }
         }
     };

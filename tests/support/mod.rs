@@ -175,6 +175,17 @@ pub fn ext(sql: &str, params: Vec<Param>) -> Statement {
         sql: sql.to_string(),
         params,
         name: None,
+        binary: false,
+    }
+}
+
+/// Like [`ext`], with every result column asked for in binary format.
+pub fn ext_binary(sql: &str, params: Vec<Param>) -> Statement {
+    Statement::Extended {
+        sql: sql.to_string(),
+        params,
+        name: None,
+        binary: true,
     }
 }
 
@@ -184,6 +195,7 @@ pub fn named(name: &str, sql: &str, params: Vec<Param>) -> Statement {
         sql: sql.to_string(),
         params,
         name: Some(name.to_string()),
+        binary: false,
     }
 }
 
@@ -274,10 +286,12 @@ pub async fn backend_exists(pid: i32) -> bool {
 // ---------------------------------------------------------------------------------------------
 // reply parsing
 
-/// One statement's result: columns (from `T`), rows (from `D`, as text), command tag (`C`).
+/// One statement's result: columns and their format codes (from `T`), rows (from `D`, as
+/// text), command tag (`C`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResultSet {
     pub columns: Vec<String>,
+    pub formats: Vec<i16>,
     pub rows: Vec<Vec<Option<String>>>,
     pub tag: Option<String>,
 }
@@ -361,13 +375,16 @@ impl Reply {
                     let n = be_i16(body) as usize;
                     let mut rest = &body[2..];
                     let mut columns = Vec::with_capacity(n);
+                    let mut formats = Vec::with_capacity(n);
                     for _ in 0..n {
                         let (name, after) = cstr(rest);
                         columns.push(name);
+                        formats.push(be_i16(&after[16..]));
                         rest = &after[18..];
                     }
                     open = Some(ResultSet {
                         columns,
+                        formats,
                         ..Default::default()
                     });
                 }
@@ -490,6 +507,14 @@ impl Reply {
         self.results
             .last()
             .map(|r| r.columns.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// The result format codes of the last result set's columns (0 text, 1 binary).
+    pub fn formats(&self) -> &[i16] {
+        self.results
+            .last()
+            .map(|r| r.formats.as_slice())
             .unwrap_or(&[])
     }
 

@@ -1,10 +1,13 @@
 //! Resolving the `ssl` option (after the connection string was merged) and `PGSSLMODE`.
 
+mod ca;
+
 use serde_json::{Map, Value};
 
 use super::error::{ConfigError, ConfigErrorKind, Origin};
 use super::value::{show, show_type};
 use super::{Secret, SslConfig, SslNegotiation, TlsOptions, TlsVersion};
+pub(crate) use ca::trust_store as ca_trust_store;
 
 /// The keys of an `ssl` object this client honours. `require` is a no-op pg ignores too (TLS is
 /// on whenever `ssl` is an object); `passphrase` is accepted only when empty.
@@ -21,7 +24,7 @@ const SUPPORTED: &[&str] = &[
 ];
 
 /// The connection string's marker for a chain-only check (libpq's `verify-ca`), which pg
-/// spells as a no-op `checkServerIdentity`; `connstring.rs` sets it, users cannot.
+/// spells as a no-op `checkServerIdentity`; `connstring/sslmode.rs` sets it, users cannot.
 pub(crate) const SKIP_HOST_CHECK: &str = "$skipHostCheck";
 
 impl Default for TlsOptions {
@@ -143,6 +146,13 @@ fn tls_options(m: &Map<String, Value>, origin: Origin<'_>) -> Result<TlsOptions,
         }
     };
     let ca = pem("ca", false)?;
+    if let Some(ca) = &ca {
+        ca_trust_store(ca).map_err(|why| {
+            at("ca", &|o| {
+                ConfigError::other(ConfigErrorKind::Range, o, &why)
+            })
+        })?;
+    }
     let cert = pem("cert", false)?;
     let key = pem("key", true)?.map(Secret);
     let servername = match m.get("servername") {
@@ -230,189 +240,4 @@ fn tls_options(m: &Map<String, Value>, origin: Origin<'_>) -> Result<TlsOptions,
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn env_with(mode: &str) -> impl Fn(&str) -> Option<String> + '_ {
-        move |k: &str| (k == "PGSSLMODE").then(|| mode.to_string())
-    }
-
-    fn enabled(c: SslConfig) -> TlsOptions {
-        match c {
-            SslConfig::Enabled(t) => t,
-            SslConfig::Disabled => panic!("expected SSL"),
-        }
-    }
-
-    #[test]
-    fn pgsslmode() {
-        assert!(matches!(from_env(&|_| None).unwrap(), SslConfig::Disabled));
-        assert!(matches!(
-            from_env(&env_with("")).unwrap(),
-            SslConfig::Disabled
-        ));
-        assert!(matches!(
-            from_env(&env_with("disable")).unwrap(),
-            SslConfig::Disabled
-        ));
-        for m in ["prefer", "require", "verify-ca", "verify-full"] {
-            assert!(
-                enabled(from_env(&env_with(m)).unwrap()).reject_unauthorized,
-                "{m}"
-            );
-        }
-        assert!(!enabled(from_env(&env_with("no-verify")).unwrap()).reject_unauthorized);
-        let e = from_env(&env_with("allow")).unwrap_err();
-        assert_eq!(e.kind, ConfigErrorKind::Range);
-        assert_eq!(e.option, "PGSSLMODE");
-        assert!(e.message.contains("\"allow\""));
-    }
-
-    #[test]
-    fn values() {
-        let o = Origin::Opt("ssl");
-        assert!(matches!(
-            from_value(&json!(null), o).unwrap(),
-            SslConfig::Disabled
-        ));
-        assert!(matches!(
-            from_value(&json!(false), o).unwrap(),
-            SslConfig::Disabled
-        ));
-        assert!(matches!(
-            from_value(&json!(""), o).unwrap(),
-            SslConfig::Disabled
-        ));
-        assert_eq!(
-            enabled(from_value(&json!(true), o).unwrap()),
-            TlsOptions::default()
-        );
-        assert_eq!(
-            enabled(from_value(&json!("true"), o).unwrap()),
-            TlsOptions::default()
-        );
-        assert!(!enabled(from_value(&json!("no-verify"), o).unwrap()).reject_unauthorized);
-        assert_eq!(
-            enabled(from_value(&json!({}), o).unwrap()),
-            TlsOptions::default()
-        );
-        let e = from_value(&json!("false"), o).unwrap_err();
-        assert_eq!((e.kind, e.option.as_str()), (ConfigErrorKind::Range, "ssl"));
-        assert!(e.message.contains("received \"false\""));
-        let e = from_value(&json!(1), o).unwrap_err();
-        assert_eq!(e.kind, ConfigErrorKind::Type);
-        let e = from_value(&json!("require"), Origin::ConnString("ssl")).unwrap_err();
-        assert_eq!(e.option, "connectionString");
-    }
-
-    #[test]
-    fn objects() {
-        let o = Origin::Opt("ssl");
-        let t = enabled(
-            from_value(
-                &json!({"rejectUnauthorized": false, "ca": ["A", "B"], "cert": "C",
-                        "key": "K", "servername": "db.example", "require": true}),
-                o,
-            )
-            .unwrap(),
-        );
-        assert!(!t.reject_unauthorized);
-        assert_eq!(t.ca.as_deref(), Some("A\nB"));
-        assert_eq!(t.cert.as_deref(), Some("C"));
-        assert_eq!(t.key.as_ref().map(Secret::expose), Some("K"));
-        assert_eq!(t.servername.as_deref(), Some("db.example"));
-        let dbg = format!("{t:?}");
-        assert!(!dbg.contains("\"K\"") && dbg.contains("********"), "{dbg}");
-
-        let t = enabled(
-            from_value(
-                &json!({"rejectUnauthorized": null, "ca": "", "servername": ""}),
-                o,
-            )
-            .unwrap(),
-        );
-        assert_eq!(t, TlsOptions::default());
-
-        let e = from_value(&json!({"rejectUnauthorized": "no"}), o).unwrap_err();
-        assert_eq!(
-            (e.kind, e.option.as_str()),
-            (ConfigErrorKind::Type, "ssl.rejectUnauthorized")
-        );
-        let e = from_value(&json!({"ca": 5}), o).unwrap_err();
-        assert_eq!(e.option, "ssl.ca");
-        assert!(e.message.contains("received 5"));
-        let e = from_value(&json!({"key": ["-----BEGIN PRIVATE KEY-----", 7]}), o).unwrap_err();
-        assert_eq!(e.option, "ssl.key");
-        assert!(e.message.contains("received a number"), "{}", e.message);
-        let e = from_value(&json!({"key": {"pem": "SECRETKEY"}}), o).unwrap_err();
-        assert!(!e.message.contains("SECRETKEY"));
-        let e = from_value(&json!({"servername": 1}), o).unwrap_err();
-        assert_eq!(e.option, "ssl.servername");
-        // What this client cannot honour is refused, never ignored.
-        for key in [
-            "checkServerIdentity",
-            "secureContext",
-            "pfx",
-            "ciphers",
-            "ecdhCurve",
-            "crl",
-            "$skipHostCheck",
-        ] {
-            let e = from_value(&json!({ key: {"$function": true} }), o).unwrap_err();
-            assert_eq!(
-                (e.kind, e.option.clone()),
-                (ConfigErrorKind::Range, format!("ssl.{key}"))
-            );
-            assert!(e.message.contains("not supported"), "{}", e.message);
-        }
-        assert!(from_value(&json!({"pfx": null, "passphrase": ""}), o).is_ok());
-        // The connection string's chain-only marker.
-        let t = enabled(
-            from_value(&json!({"$skipHostCheck": true}), Origin::ConnString("ssl")).unwrap(),
-        );
-        assert!(!t.verify_host && t.reject_unauthorized);
-        let e = from_value(&json!({"key": "K", "passphrase": "pw"}), o).unwrap_err();
-        assert_eq!(
-            (e.kind, e.option.as_str()),
-            (ConfigErrorKind::Range, "ssl.passphrase")
-        );
-        assert!(!e.message.contains("pw\""));
-    }
-
-    #[test]
-    fn tls_versions() {
-        let o = Origin::Opt("ssl");
-        let versions = |v: Value| {
-            from_value(&v, o).map(|c| {
-                let t = enabled(c);
-                (t.min_version, t.max_version)
-            })
-        };
-        use TlsVersion::*;
-        assert_eq!(versions(json!({})).unwrap(), (Tls12, Tls13));
-        assert_eq!(
-            versions(json!({"minVersion": "TLSv1.3"})).unwrap(),
-            (Tls13, Tls13)
-        );
-        assert_eq!(
-            versions(json!({"maxVersion": "TLSv1.2"})).unwrap(),
-            (Tls12, Tls12)
-        );
-        assert_eq!(
-            versions(json!({"minVersion": "TLSv1"})).unwrap(),
-            (Tls12, Tls13)
-        );
-        let e = versions(json!({"maxVersion": "TLSv1.1"})).unwrap_err();
-        assert_eq!(e.option, "ssl.maxVersion");
-        let e = versions(json!({"minVersion": "TLSv1.3", "maxVersion": "TLSv1.2"})).unwrap_err();
-        assert_eq!(e.option, "ssl.minVersion");
-        let e = versions(json!({"minVersion": "SSLv3"})).unwrap_err();
-        assert_eq!(
-            (e.kind, e.option.as_str()),
-            (ConfigErrorKind::Range, "ssl.minVersion")
-        );
-        let e = versions(json!({"minVersion": 12})).unwrap_err();
-        assert_eq!(e.kind, ConfigErrorKind::Type);
-    }
-}
+mod tests;
