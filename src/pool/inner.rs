@@ -73,7 +73,7 @@ pub(super) struct PoolInner {
     /// is failed, their slot given back) instead of making `end()` wait for the server.
     pub(super) abandon_opens: watch::Sender<bool>,
     /// Sites the tests arm to panic (see `crate::unwind`).
-    pub(super) panics: PanicHooks,
+    pub(super) panics: Arc<PanicHooks>,
     /// The bound on notifications and notices waiting for the event sink (`budget.rs`).
     pub(super) event_budget: Arc<EventBudget>,
 }
@@ -104,7 +104,7 @@ impl PoolInner {
             reads: None,
             tls: None,
             abandon_opens: watch::channel(false).0,
-            panics: PanicHooks::default(),
+            panics: Arc::default(),
             event_budget,
         }
     }
@@ -243,6 +243,7 @@ impl PoolInner {
                     statement_cache_size: self.config.statement_cache_size,
                     max_message_size: self.config.max_message_size,
                     max_notices: self.config.max_queued_events,
+                    panics: Some(self.panics.clone()),
                 },
                 listener,
                 self.reads.as_ref(),
