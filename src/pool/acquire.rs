@@ -116,7 +116,7 @@ impl PoolInner {
         if st.waiters.is_empty() {
             while let Some(idle) = st.idle.pop() {
                 if idle.conn.shared().is_closed() || self.lifetime_over(&idle.conn) {
-                    self.remove_locked(&mut st, &idle.conn);
+                    self.remove_idle_locked(&mut st, &idle.conn);
                     continue;
                 }
                 let lease = Lease {

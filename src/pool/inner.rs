@@ -335,24 +335,37 @@ impl PoolInner {
     /// `Terminate`, which can take as long as the statement does. So is one that finds `max`
     /// graceful closes under way (see [`Removal`]).
     pub(super) fn remove_locked(self: &Arc<Self>, st: &mut State, conn: &Conn) {
-        if self.start_removal_locked(st, conn, false) {
+        if self.start_removal_locked(st, conn, Start::Close) {
             self.close_removed_locked(st, conn);
         }
     }
 
+    /// Removes `conn`, just taken off the idle stack (lock held). If its socket has ended, its
+    /// listener has not spoken yet (it would have taken the connection off the idle stack):
+    /// it will, and then reports the connection as an idle one that died (`idleError`, then
+    /// `removed`), as pg-pool does whoever looks at the connection first.
+    pub(super) fn remove_idle_locked(self: &Arc<Self>, st: &mut State, conn: &Conn) {
+        if conn.shared().is_closed() {
+            self.start_removal_locked(st, conn, Start::DiedIdle);
+        } else {
+            self.remove_locked(st, conn);
+        }
+    }
+
     /// The part of a removal every caller shares (lock held): the slot is freed, the
-    /// connection joins `removing` unless its socket has ended, the pool is pulsed. `held`:
-    /// its `Removed` waits for [`unhold_removal`](Self::unhold_removal), and its socket is
-    /// left as it is. True when the connection joined `removing`.
+    /// connection joins `removing` unless its socket has ended and nobody waits for its
+    /// listener (see [`Start`]), the pool is pulsed. True when the connection joined
+    /// `removing`.
     pub(super) fn start_removal_locked(
         self: &Arc<Self>,
         st: &mut State,
         conn: &Conn,
-        held: bool,
+        start: Start,
     ) -> bool {
         st.total -= 1;
         self.metrics.destroyed();
-        let joins = held || !conn.shared().is_closed();
+        let held = start == Start::Held;
+        let joins = start != Start::Close || !conn.shared().is_closed();
         if joins {
             let removal = Removal {
                 conn: conn.clone(),
@@ -361,6 +374,7 @@ impl PoolInner {
                 // the removal held.
                 ended: held && conn.shared().is_closed(),
                 graceful: false,
+                died_idle: start == Start::DiedIdle,
             };
             st.removing.insert(conn.id(), removal);
         } else {
@@ -445,6 +459,14 @@ impl PoolInner {
                 .removing
                 .remove(&conn_id)
                 .expect("looked up under this lock");
+            if r.died_idle {
+                self.metrics.conn_error();
+                st.defer_event(PoolEvent::IdleError {
+                    conn_id,
+                    pid: r.conn.pid(),
+                    error: error.unwrap_or(Error::ConnectionTerminated),
+                });
+            }
             // The removal counts as finished for `end()` only once `Removed` is out.
             st.defer_removed(conn_id, r.conn.pid());
             return;
@@ -475,6 +497,19 @@ impl PoolInner {
             });
         }
     }
+}
+
+/// How a removal starts (see [`PoolInner::start_removal_locked`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Start {
+    /// The pool closes the connection; `Removed` follows its socket's end.
+    Close,
+    /// A reclaim: `Removed` waits for [`PoolInner::unhold_removal`], the socket is left as
+    /// it is until then.
+    Held,
+    /// An idle connection whose socket ended before its listener spoke: the listener reports
+    /// it (`IdleError`, then `Removed`).
+    DiedIdle,
 }
 
 /// Forwards a connection's events to its pool, if the pool still exists.

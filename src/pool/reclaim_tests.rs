@@ -1,7 +1,9 @@
-//! What a reclaim's listener sees, and the bound on connections being closed — on paused time
+//! The order of removal events, and the bound on connections being closed — on paused time
 //! against fake servers (`pg::fake`): by the time `ForceRelease` is heard the checkout has left
 //! the registry, its slot is free and a waiter the slot can serve has it; `Removed` never
-//! overtakes `ForceRelease`; `removing` stays bounded when the server never ends a close.
+//! overtakes `ForceRelease`; an idle connection that died is reported `IdleError` then
+//! `Removed` even when a caller finds it dead before its listener speaks; `removing` stays
+//! bounded when the server never ends a close.
 
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
@@ -13,7 +15,7 @@ use super::checkout::Checkout;
 use super::events::{PoolEvent, PoolEvents};
 use super::inner::PoolInner;
 use super::state::CheckoutMeta;
-use crate::error::{ReclaimReason, Result};
+use crate::error::{Error, ReclaimReason, Result};
 use crate::pg::fake::{one_row_reply, ready_startup, FakeServer};
 
 /// What the sink heard, with the pool's state read while it was being told.
@@ -25,6 +27,7 @@ enum Heard {
         waiting: usize,
         registered: bool,
     },
+    IdleError(u64),
     Removed(u64),
 }
 
@@ -57,6 +60,7 @@ impl PoolEvents for Probe {
                     registered,
                 }
             }
+            PoolEvent::IdleError { conn_id, .. } => Heard::IdleError(conn_id),
             PoolEvent::Removed { conn_id, .. } => Heard::Removed(conn_id),
             _ => return,
         };
@@ -148,6 +152,32 @@ async fn removed_never_overtakes_force_release_when_the_socket_ends_meanwhile() 
     );
     let st = p.state.lock();
     assert!(st.drained(), "the removal finished");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_idle_connection_found_dead_before_its_listener_spoke_is_reported_error_then_removed() {
+    let server = answering().await;
+    let (p, probe) = pool(server.port, json!({}), false);
+    let c = p.acquire(CheckoutMeta::default()).await.expect("checkout");
+    let dead = c.conn_id();
+    c.release(false).expect("released");
+    // Its reading side ended on another thread, which has not told the pool yet; a caller
+    // pops it meanwhile.
+    c.conn.shared().end_unreported();
+    let fresh = p.acquire(CheckoutMeta::default()).await.expect("checkout");
+    assert_ne!(fresh.conn_id(), dead);
+    assert!(
+        probe.heard.lock().is_empty(),
+        "nothing said before the listener"
+    );
+    p.conn_closed(dead, Some(Error::ConnectionTerminated));
+    assert_eq!(
+        *probe.heard.lock(),
+        [Heard::IdleError(dead), Heard::Removed(dead)],
+        "pg's order for an idle connection that died"
+    );
+    fresh.release(false).expect("released");
+    assert!(p.state.lock().removing.is_empty());
 }
 
 #[tokio::test(start_paused = true)]

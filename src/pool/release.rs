@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use super::checkout::{Released, Retired, Status};
 use super::events::{LeakInfo, PoolEvent};
-use super::inner::PoolInner;
+use super::inner::{PoolInner, Start};
 use super::leak::checker::facts_of;
 use super::leak::policy::idle_too_long;
 use super::leak::registry;
@@ -243,7 +243,7 @@ impl PoolInner {
             // read on another thread, which would otherwise see the end first and have the
             // holder's client forgotten before it learns it was reclaimed).
             let snapshot = registry::snapshot(id, &rec);
-            self.start_removal_locked(&mut st, &rec.conn, true);
+            self.start_removal_locked(&mut st, &rec.conn, Start::Held);
             (snapshot, rec.conn)
         };
         let held = HeldRemoval { pool: self, conn };

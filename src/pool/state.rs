@@ -57,6 +57,9 @@ pub(super) struct Removal {
     pub(super) held: bool,
     pub(super) ended: bool,
     pub(super) graceful: bool,
+    /// Its socket ended while it was idle, before its listener spoke: the listener reports it
+    /// as an idle connection that died (`IdleError`, then `Removed`).
+    pub(super) died_idle: bool,
 }
 
 /// Per-checkout data the caller may set at `connect()`.
