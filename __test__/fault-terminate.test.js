@@ -30,8 +30,12 @@ async function setup(t, opts = {}) {
   return { db, pool, poolErrors, kill: () => within(killBackends(db, appName), 10000, 'pg_terminate_backend') }
 }
 
-test('idle connections terminated: one pool error each (57P01, err.client), removed, counts 0, then it serves', async (t) => {
+test('idle connections terminated: one pool error each (57P01, err.client), then removed, counts 0, then it serves', async (t) => {
   const { pool, poolErrors, kill } = await setup(t)
+  // pg-pool's order for an idle client that died: its `error`, then its `remove`.
+  const order = []
+  pool.on('error', (err, client) => order.push(['error', client]))
+  pool.on('remove', (client) => order.push(['remove', client]))
   // MAX connections, all idle: MAX clients held at once, then released (concurrent
   // pool.query calls may be served by fewer connections than they opened).
   const held = await Promise.all(Array.from({ length: MAX }, () => pool.connect()))
@@ -39,9 +43,13 @@ test('idle connections terminated: one pool error each (57P01, err.client), remo
   assert.equal(pool.idleCount, MAX)
   assert.equal(await kill(), MAX)
   // The removals and the error events arrive on their own turns: wait for both (bounded).
-  for (let i = 0; i < 300 && (pool.totalCount > 0 || poolErrors.length < MAX); i++) await sleep(10)
+  for (let i = 0; i < 300 && (pool.totalCount > 0 || order.length < 2 * MAX); i++) await sleep(10)
   assert.deepEqual(counts(pool), { total: 0, idle: 0, waiting: 0 })
   assert.equal(poolErrors.length, MAX)
+  for (const c of held) {
+    const events = order.filter((e) => e[1] === c).map((e) => e[0])
+    assert.deepEqual(events, ['error', 'remove'], `client ${c.processID}`)
+  }
   for (const e of poolErrors) {
     assert.equal(e.code, '57P01', e.message)
     assert.ok(e.client, 'err.client')

@@ -5,7 +5,8 @@
 //!
 //! The panic hooks ([`PanicHooks`]) let the tests force a panic at a named site; nothing sets
 //! one outside tests, and an unarmed hook costs one uncontended lock on paths that are rare
-//! by nature (cleaning a released connection).
+//! by nature (cleaning a released connection, a writer task's wake-up, a health check, an
+//! acquire timing out), never on the checkout path.
 
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -50,7 +51,7 @@ impl<F: Future> Future for CatchUnwind<F> {
 }
 
 /// Sites armed to panic once, by name (tests only; see the module docs).
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct PanicHooks(Mutex<Vec<String>>);
 
 impl PanicHooks {

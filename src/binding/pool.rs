@@ -432,8 +432,10 @@ impl NativePool {
     }
 
     /// Arms a panic at `site` (`clientSubmit`: this binding's method; `clean`: the task that
-    /// cleans a connection released in a transaction), for the tests that prove a panic
-    /// becomes an error and never loses a slot. Not part of the API: nothing in `lib/` calls it.
+    /// cleans a connection released in a transaction; `writer`: a connection's writer task at
+    /// its next wake-up; `healthCheck`: the next health check; `acquireTimeout`: the timer of
+    /// a queued `connect()`), for the tests that prove a panic becomes an error and never
+    /// loses a slot. Not part of the API: nothing in `lib/` calls it.
     #[napi(catch_unwind, js_name = "__injectPanicForTests")]
     pub fn inject_panic_for_tests(&self, site: String) {
         self.pool.panic_hooks().arm(&site);

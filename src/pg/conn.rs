@@ -33,9 +33,10 @@ use super::tls::TlsSetup;
 use super::write::{Close, WrittenFn};
 use crate::config::ConnectConfig;
 use crate::error::{Error, Result};
+use crate::unwind::PanicHooks;
 
 /// What a connection takes from its pool's options besides where and who.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ConnOptions {
     /// `statementCacheSize`: prepared statements kept (0: none).
     pub statement_cache_size: usize,
@@ -45,6 +46,9 @@ pub struct ConnOptions {
     /// `maxQueuedEvents`: the most notices one request's reply keeps (later ones are dropped
     /// and reported to the listener).
     pub max_notices: usize,
+    /// The pool's test panic sites (see [`crate::unwind`]): `writer` is checked each time the
+    /// writer task wakes up.
+    pub panics: Option<Arc<PanicHooks>>,
 }
 
 impl Default for ConnOptions {
@@ -53,6 +57,7 @@ impl Default for ConnOptions {
             statement_cache_size: 0,
             max_message_size: frames::MessageLimits::DEFAULT_MAX,
             max_notices: 10_000,
+            panics: None,
         }
     }
 }
@@ -125,7 +130,10 @@ impl Conn {
         }
         let writer = shared.clone();
         tokio::spawn(async move {
-            if crate::unwind::catch(writer.writes.run(rx)).await.is_err() {
+            if crate::unwind::catch(writer.writes.run(rx, opts.panics))
+                .await
+                .is_err()
+            {
                 writer.writes.writer_stopped();
             }
         });

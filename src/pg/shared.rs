@@ -101,6 +101,13 @@ impl ConnShared {
         self.closed.load(Ordering::Acquire)
     }
 
+    /// Marks the socket ended without the listener being told yet: what another thread sees
+    /// between the reading side's end and its report (tests only).
+    #[cfg(test)]
+    pub(crate) fn end_unreported(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
+
     /// `I` idle, `T` in a transaction block, `E` in a failed transaction block.
     pub fn txn_status(&self) -> u8 {
         self.txn_status.load(Ordering::Acquire)

@@ -20,6 +20,7 @@ use super::cache::set_result_formats;
 use super::queue::{Driver, Pending, ReplyTo};
 use super::request::{encode_extended, encode_simple, Plan, Statement};
 use crate::error::{Error, SocketError};
+use crate::unwind::PanicHooks;
 
 /// Asks the writer task to say goodbye (`Terminate`) and close the socket.
 pub(super) struct Close;
@@ -253,7 +254,12 @@ impl Writes {
 
     /// The writer task: finishes writes the socket could not take at once, and on [`Close`]
     /// (or when every handle is gone) sends `Terminate` and shuts the socket down.
-    pub(super) async fn run(&self, mut rx: mpsc::UnboundedReceiver<Close>) {
+    /// `panics`: the test sites, checked at each wake-up (see [`crate::unwind`]).
+    pub(super) async fn run(
+        &self,
+        mut rx: mpsc::UnboundedReceiver<Close>,
+        panics: Option<Arc<PanicHooks>>,
+    ) {
         loop {
             let mut shutdown = false;
             tokio::select! {
@@ -268,6 +274,9 @@ impl Writes {
                     shutdown = true;
                     ws.draining = true;
                 }
+            }
+            if let Some(p) = &panics {
+                p.check("writer");
             }
             let mut written = Vec::new();
             let res = std::future::poll_fn(|cx| {

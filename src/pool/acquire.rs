@@ -18,7 +18,8 @@ use super::checkout::Checkout;
 use super::inner::PoolInner;
 use super::leak::registry;
 use super::state::{CheckoutCallback, CheckoutMeta, Lease, State, Waiter, WaiterTx};
-use crate::error::{Error, Result};
+use crate::error::{Error, Exhaustion, Result};
+use crate::unwind::catch;
 
 /// What [`PoolInner::admit`] decided. `Ready` and `Failed` give back what they did not use;
 /// `Waiting` carries the channel of a future waiter and the waiter id when queued (not
@@ -115,7 +116,7 @@ impl PoolInner {
         if st.waiters.is_empty() {
             while let Some(idle) = st.idle.pop() {
                 if idle.conn.shared().is_closed() || self.lifetime_over(&idle.conn) {
-                    self.remove_locked(&mut st, &idle.conn);
+                    self.remove_idle_locked(&mut st, &idle.conn);
                     continue;
                 }
                 let lease = Lease {
@@ -267,17 +268,33 @@ impl PoolInner {
     }
 
     /// Fails callback waiter `id` with the acquire timeout if it is still queued after `t`.
+    /// The waiter, once taken out, is answered even if saying who held the pool panics (a
+    /// lost callback would leave its `connect()` unsettled for good): then with the timeout
+    /// alone.
     fn spawn_waiter_timeout(self: &Arc<Self>, id: u64, t: Duration) {
         let weak = Arc::downgrade(self);
         self.runtime.spawn(async move {
             tokio::time::sleep(t).await;
             let Some(this) = weak.upgrade() else { return };
-            let w = this.take_waiter_locked(&mut this.state.lock(), id);
-            if let Some((w, at_tag)) = w {
-                let e = this.timed_out(w.tag.as_deref().filter(|_| at_tag));
-                if let WaiterTx::Callback(done) = w.tx {
-                    done(Err(e));
-                }
+            let Some((w, at_tag)) = this.take_waiter_locked(&mut this.state.lock(), id) else {
+                return;
+            };
+            let tag = w.tag.as_deref().filter(|_| at_tag);
+            let e = catch(async {
+                this.panics.check("acquireTimeout");
+                this.timed_out(tag)
+            })
+            .await
+            .unwrap_or_else(|_| {
+                Error::AcquireTimeout(Box::new(Exhaustion {
+                    in_use: 0,
+                    max: this.config.max,
+                    holders: Vec::new(),
+                    tag: None,
+                }))
+            });
+            if let WaiterTx::Callback(done) = w.tx {
+                done(Err(e));
             }
         });
     }
@@ -333,5 +350,46 @@ impl PoolInner {
             this.metrics.waited(started.elapsed());
             Ok(c)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The timer of a queued callback acquire, on paused time against a fake server.
+
+    use std::time::Duration;
+
+    use parking_lot::Mutex;
+    use serde_json::json;
+
+    use super::*;
+    use crate::pg::fake::FakeServer;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_panic_in_the_timer_of_a_queued_acquire_still_fails_it_with_the_timeout() {
+        let server = FakeServer::silent().await;
+        let p = PoolInner::for_tests(
+            json!({ "port": server.port, "max": 1, "connectionTimeoutMillis": 100 }),
+        );
+        let held = p.acquire(CheckoutMeta::default()).await.expect("checkout");
+        p.panics.arm("acquireTimeout");
+        let answer = Arc::new(Mutex::new(None));
+        let slot = answer.clone();
+        let ready = p.try_acquire_with(
+            CheckoutMeta::default(),
+            Box::new(move |r| *slot.lock() = Some(r.map(|c| c.id()))),
+        );
+        assert!(ready.is_none(), "queued");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let answer = answer
+            .lock()
+            .take()
+            .expect("answered, not lost to the panic");
+        assert!(
+            matches!(answer, Err(Error::AcquireTimeout(_))),
+            "{answer:?}"
+        );
+        assert_eq!(p.counts().waiting, 0);
+        held.release(false).expect("released");
     }
 }

@@ -101,6 +101,7 @@ impl PoolInner {
             let st = self.state.lock();
             st.removing
                 .values()
+                .map(|r| &r.conn)
                 .chain(st.cleaning.values())
                 .cloned()
                 .collect()

@@ -15,9 +15,9 @@ use std::time::Duration;
 
 use super::events::PoolEvent;
 use super::inner::PoolInner;
-use super::state::IdleConn;
+use super::state::{IdleConn, State};
 use crate::error::Error;
-use crate::pg::{frames, Statement};
+use crate::pg::{frames, Conn, Statement};
 
 /// The longest a check waits for its answer when `connectionTimeoutMillis` is not set.
 const DEFAULT_BOUND: Duration = Duration::from_secs(5);
@@ -43,12 +43,18 @@ pub(super) fn spawn(pool: &Arc<PoolInner>) {
                 let conn = idle.conn.clone();
                 if crate::unwind::catch(p.check(idle)).await.is_err() {
                     // The check panicked with the connection off the idle stack: it is
-                    // removed (once), so that its slot is never lost.
+                    // removed (once), so that its slot is never lost, and reported as a
+                    // failed check is.
+                    p.metrics.health_check(false);
                     let mut st = p.state.lock();
                     let id = conn.id();
                     if !st.idle.iter().any(|i| i.conn.id() == id) && !st.removing.contains_key(&id)
                     {
-                        p.remove_locked(&mut st, &conn);
+                        p.evict_checked_locked(
+                            &mut st,
+                            &conn,
+                            Error::Io("the health check failed unexpectedly".into()),
+                        );
                     }
                 }
             }
@@ -74,6 +80,7 @@ impl PoolInner {
 
     /// Runs the empty query on `idle`, then puts it back or evicts it.
     async fn check(self: &Arc<Self>, idle: IdleConn) {
+        self.panics.check("healthCheck");
         let bound = self.config.connection_timeout.unwrap_or(DEFAULT_BOUND);
         let conn = &idle.conn;
         let answer =
@@ -94,18 +101,20 @@ impl PoolInner {
         self.metrics.health_check(error.is_none());
         match error {
             None => self.put_back(idle),
-            Some(error) => {
-                let mut st = self.state.lock();
-                self.metrics.conn_error();
-                // pg's order for an idle connection that died: `error`, then `remove`.
-                st.defer_event(PoolEvent::IdleError {
-                    conn_id: conn.id(),
-                    pid: conn.pid(),
-                    error,
-                });
-                self.remove_locked(&mut st, conn);
-            }
+            Some(error) => self.evict_checked_locked(&mut self.state.lock(), conn, error),
         }
+    }
+
+    /// Removes a connection under check that failed it (lock held), reported as pg reports an
+    /// idle connection that died: `idleError`, then `removed`.
+    fn evict_checked_locked(self: &Arc<Self>, st: &mut State, conn: &Conn, error: Error) {
+        self.metrics.conn_error();
+        st.defer_event(PoolEvent::IdleError {
+            conn_id: conn.id(),
+            pid: conn.pid(),
+            error,
+        });
+        self.remove_locked(st, conn);
     }
 
     /// Returns a connection that passed its check: to a waiter if one queued meanwhile, else to
@@ -176,6 +185,51 @@ mod tests {
             inner.take_due(Duration::from_secs(1)).is_none(),
             "not checked again before another interval"
         );
+    }
+
+    /// Records the events' kinds and connection ids.
+    #[derive(Default)]
+    struct Heard(parking_lot::Mutex<Vec<(&'static str, u64)>>);
+
+    impl crate::pool::PoolEvents for Heard {
+        fn emit(&self, event: PoolEvent) {
+            let seen = match event {
+                PoolEvent::IdleError { conn_id, .. } => ("idleError", conn_id),
+                PoolEvent::Removed { conn_id, .. } => ("removed", conn_id),
+                _ => return,
+            };
+            self.0.lock().push(seen);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_panic_in_a_check_evicts_the_connection_as_one_that_failed_it() {
+        let server =
+            FakeServer::start(ready_startup(), Arc::new(|_, _| (one_row_reply(), false))).await;
+        let heard = Arc::new(Heard::default());
+        let inner = PoolInner::for_tests_with(
+            json!({ "port": server.port, "healthCheckIntervalMs": 1000, "idleTimeoutMillis": 0 }),
+            heard.clone(),
+        );
+        let id = idle_conn(&inner).await;
+        age(&inner, Duration::from_millis(1200));
+        inner.panics.arm("healthCheck");
+        spawn(&inner);
+        for _ in 0..20 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(
+            *heard.0.lock(),
+            [("idleError", id), ("removed", id)],
+            "reported as pg reports an idle connection that died"
+        );
+        assert_eq!((inner.counts().idle, inner.counts().total), (0, 0));
+        assert_eq!(inner.metrics.counters().health_check_failures, 1);
+        let c = inner
+            .acquire(CheckoutMeta::default())
+            .await
+            .expect("the pool still serves");
+        c.release(false).expect("released");
     }
 
     #[tokio::test(start_paused = true)]

@@ -17,7 +17,9 @@ use tokio::sync::{watch, Notify};
 use super::budget::EventBudget;
 use super::checkout::{Checkout, DropPolicy, Status};
 use super::events::{PoolEvent, PoolEvents};
-use super::state::{CheckoutMeta, CheckoutRecord, IdleConn, Lease, State, StateLock, Waiter};
+use super::state::{
+    CheckoutMeta, CheckoutRecord, IdleConn, Lease, Removal, State, StateLock, Waiter,
+};
 use super::tags::TagBook;
 use crate::config::PoolConfig;
 use crate::error::{Error, Result};
@@ -71,7 +73,7 @@ pub(super) struct PoolInner {
     /// is failed, their slot given back) instead of making `end()` wait for the server.
     pub(super) abandon_opens: watch::Sender<bool>,
     /// Sites the tests arm to panic (see `crate::unwind`).
-    pub(super) panics: PanicHooks,
+    pub(super) panics: Arc<PanicHooks>,
     /// The bound on notifications and notices waiting for the event sink (`budget.rs`).
     pub(super) event_budget: Arc<EventBudget>,
 }
@@ -102,7 +104,7 @@ impl PoolInner {
             reads: None,
             tls: None,
             abandon_opens: watch::channel(false).0,
-            panics: PanicHooks::default(),
+            panics: Arc::default(),
             event_budget,
         }
     }
@@ -111,6 +113,15 @@ impl PoolInner {
     /// runtime, with no background task started.
     #[cfg(test)]
     pub(super) fn for_tests(extra: serde_json::Value) -> Arc<PoolInner> {
+        Self::for_tests_with(extra, Arc::new(super::NoEvents))
+    }
+
+    /// [`for_tests`](Self::for_tests) with `events` as the event sink.
+    #[cfg(test)]
+    pub(super) fn for_tests_with(
+        extra: serde_json::Value,
+        events: Arc<dyn PoolEvents>,
+    ) -> Arc<PoolInner> {
         let mut opts = serde_json::json!({ "host": "127.0.0.1", "port": 1, "user": "nobody", "database": "none" });
         for (k, v) in extra.as_object().expect("an object") {
             opts[k] = v.clone();
@@ -118,7 +129,7 @@ impl PoolInner {
         let config = PoolConfig::from_options(&opts, &|_| None).expect("valid options");
         Arc::new(PoolInner::new(
             config,
-            Arc::new(super::NoEvents),
+            events,
             Arc::new(StaticPassword(None)),
             Handle::current(),
         ))
@@ -232,6 +243,7 @@ impl PoolInner {
                     statement_cache_size: self.config.statement_cache_size,
                     max_message_size: self.config.max_message_size,
                     max_notices: self.config.max_queued_events,
+                    panics: Some(self.panics.clone()),
                 },
                 listener,
                 self.reads.as_ref(),
@@ -320,22 +332,93 @@ impl PoolInner {
     /// socket has ended (at once, after the lock, if it already has).
     /// A connection with a statement running is destroyed (see [`destroy`](Self::destroy)):
     /// a graceful close would wait for the server to finish the statement and read the
-    /// `Terminate`, which can take as long as the statement does.
+    /// `Terminate`, which can take as long as the statement does. So is one that finds `max`
+    /// graceful closes under way (see [`Removal`]).
     pub(super) fn remove_locked(self: &Arc<Self>, st: &mut State, conn: &Conn) {
+        if self.start_removal_locked(st, conn, Start::Close) {
+            self.close_removed_locked(st, conn);
+        }
+    }
+
+    /// Removes `conn`, just taken off the idle stack (lock held). If its socket has ended, its
+    /// listener has not spoken yet (it would have taken the connection off the idle stack):
+    /// it will, and then reports the connection as an idle one that died (`idleError`, then
+    /// `removed`), as pg-pool does whoever looks at the connection first.
+    pub(super) fn remove_idle_locked(self: &Arc<Self>, st: &mut State, conn: &Conn) {
+        if conn.shared().is_closed() {
+            self.start_removal_locked(st, conn, Start::DiedIdle);
+        } else {
+            self.remove_locked(st, conn);
+        }
+    }
+
+    /// The part of a removal every caller shares (lock held): the slot is freed, the
+    /// connection joins `removing` unless its socket has ended and nobody waits for its
+    /// listener (see [`Start`]), the pool is pulsed. True when the connection joined
+    /// `removing`.
+    pub(super) fn start_removal_locked(
+        self: &Arc<Self>,
+        st: &mut State,
+        conn: &Conn,
+        start: Start,
+    ) -> bool {
         st.total -= 1;
         self.metrics.destroyed();
-        if conn.shared().is_closed() {
-            st.defer_removed(conn.id(), conn.pid());
+        let held = start == Start::Held;
+        let joins = start != Start::Close || !conn.shared().is_closed();
+        if joins {
+            let removal = Removal {
+                conn: conn.clone(),
+                held,
+                // Its socket ended before: the listener has spoken already, or will find
+                // the removal held.
+                ended: held && conn.shared().is_closed(),
+                graceful: false,
+                died_idle: start == Start::DiedIdle,
+            };
+            st.removing.insert(conn.id(), removal);
         } else {
-            st.removing.insert(conn.id(), conn.clone());
-            if conn.shared().in_flight() > 0 {
-                self.destroy(conn);
-            } else {
-                conn.close();
-            }
+            st.defer_removed(conn.id(), conn.pid());
         }
         self.pulse_locked(st);
         self.state.drained.notify_waiters();
+        joins
+    }
+
+    /// Closes a connection in `removing` (lock held): gracefully while fewer than `max`
+    /// graceful closes are under way and nothing is in flight, else at once.
+    fn close_removed_locked(&self, st: &mut State, conn: &Conn) {
+        let graceful = conn.shared().in_flight() == 0
+            && st.removing.values().filter(|r| r.graceful).count() < self.config.max;
+        if let Some(r) = st.removing.get_mut(&conn.id()) {
+            r.graceful = graceful;
+        }
+        if graceful {
+            conn.close();
+        } else {
+            self.destroy(conn);
+        }
+    }
+
+    /// Ends the hold of a removal started with `held` (after the event that explains it is
+    /// out): announces `Removed` if its socket ended meanwhile, else `Removed` follows the
+    /// socket's end. Either way the connection is destroyed (a statement still running is
+    /// cancelled; nothing waits for the server).
+    pub(super) fn unhold_removal(self: &Arc<Self>, conn: &Conn) {
+        let mut st = self.state.lock();
+        let ended = match st.removing.get_mut(&conn.id()) {
+            Some(r) => {
+                r.held = false;
+                r.ended
+            }
+            None => return,
+        };
+        if ended {
+            st.removing.remove(&conn.id());
+            st.defer_removed(conn.id(), conn.pid());
+        }
+        drop(st);
+        self.destroy(conn);
     }
 
     /// Closes `conn` now, without waiting for the server: a statement still running is
@@ -364,11 +447,28 @@ impl PoolInner {
     }
 
     /// A connection's socket ended (`error`: why, unless the pool closed it).
-    fn conn_closed(self: &Arc<Self>, conn_id: u64, error: Option<Error>) {
+    pub(super) fn conn_closed(self: &Arc<Self>, conn_id: u64, error: Option<Error>) {
         let mut st = self.state.lock();
-        if let Some(conn) = st.removing.remove(&conn_id) {
+        if let Some(r) = st.removing.get_mut(&conn_id) {
+            if r.held {
+                // Announced once the event that explains the removal is out.
+                r.ended = true;
+                return;
+            }
+            let r = st
+                .removing
+                .remove(&conn_id)
+                .expect("looked up under this lock");
+            if r.died_idle {
+                self.metrics.conn_error();
+                st.defer_event(PoolEvent::IdleError {
+                    conn_id,
+                    pid: r.conn.pid(),
+                    error: error.unwrap_or(Error::ConnectionTerminated),
+                });
+            }
             // The removal counts as finished for `end()` only once `Removed` is out.
-            st.defer_removed(conn_id, conn.pid());
+            st.defer_removed(conn_id, r.conn.pid());
             return;
         }
         if let Some(pos) = st.idle.iter().position(|i| i.conn.id() == conn_id) {
@@ -397,6 +497,19 @@ impl PoolInner {
             });
         }
     }
+}
+
+/// How a removal starts (see [`PoolInner::start_removal_locked`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Start {
+    /// The pool closes the connection; `Removed` follows its socket's end.
+    Close,
+    /// A reclaim: `Removed` waits for [`PoolInner::unhold_removal`], the socket is left as
+    /// it is until then.
+    Held,
+    /// An idle connection whose socket ended before its listener spoke: the listener reports
+    /// it (`IdleError`, then `Removed`).
+    DiedIdle,
 }
 
 /// Forwards a connection's events to its pool, if the pool still exists.

@@ -18,6 +18,8 @@ mod health;
 mod inner;
 mod leak;
 mod reaper;
+#[cfg(test)]
+mod reclaim_tests;
 mod release;
 mod state;
 #[cfg(test)]

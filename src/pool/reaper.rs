@@ -78,7 +78,7 @@ fn sweep(p: &Arc<PoolInner>) -> Option<Instant> {
         let expired_idle = matches!(idle_due, Some(d) if d <= now) && st.total > p.config.min;
         if expired_life || expired_idle {
             let idle = st.idle.remove(i);
-            p.remove_locked(&mut st, &idle.conn);
+            p.remove_idle_locked(&mut st, &idle.conn);
             continue;
         }
         for d in [idle_due, life_due].into_iter().flatten() {

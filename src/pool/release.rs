@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use super::checkout::{Released, Retired, Status};
 use super::events::{LeakInfo, PoolEvent};
-use super::inner::PoolInner;
+use super::inner::{PoolInner, Start};
 use super::leak::checker::facts_of;
 use super::leak::policy::idle_too_long;
 use super::leak::registry;
@@ -25,6 +25,22 @@ struct Dirty {
     location: Option<String>,
     implicit: bool,
     held_ms: u64,
+}
+
+/// A reclaimed connection's removal, held until its `ForceRelease` is out. Dropping it ends
+/// the hold — also when unwinding, so that no panic leaves a removal unannounced for good:
+/// a statement still running is cancelled; with nothing in flight too, the reading side stops
+/// at once rather than waiting for the server to read the `Terminate` (the holder may have
+/// left it busy, e.g. COPY).
+struct HeldRemoval<'a> {
+    pool: &'a Arc<PoolInner>,
+    conn: Conn,
+}
+
+impl Drop for HeldRemoval<'_> {
+    fn drop(&mut self) {
+        self.pool.unhold_removal(&self.conn);
+    }
 }
 
 impl PoolInner {
@@ -220,29 +236,27 @@ impl PoolInner {
                 // Its tag's next caller passes when the removal below pulses the pool.
                 st.tags.give_back(t);
             }
-            (registry::snapshot(id, &rec), rec.conn)
+            // The slot is free and given to whoever waits for it before anyone hears of the
+            // reclaim (the waiter's hand-off runs as this lock is released). The removal is
+            // held: the connection is closed, and its `Removed` announced, only once
+            // `ForceRelease` is out, so that `Removed` can only follow it (the socket may be
+            // read on another thread, which would otherwise see the end first and have the
+            // holder's client forgotten before it learns it was reclaimed).
+            let snapshot = registry::snapshot(id, &rec);
+            self.start_removal_locked(&mut st, &rec.conn, Start::Held);
+            (snapshot, rec.conn)
         };
+        let held = HeldRemoval { pool: self, conn };
         self.metrics.forced_release();
         if reason == ReclaimReason::GarbageCollected {
             self.metrics.leak_detected();
         }
         let info = snapshot.resolve();
-        // Announced before the connection's removal starts, so its `Removed` event can only
-        // follow (the socket may be read on another thread, which would otherwise see the end
-        // first and have the holder's client forgotten before it learns it was reclaimed).
-        // Until then the connection counts in `total` as one being cleaned.
         self.state.emit(PoolEvent::ForceRelease {
             leak: info.clone(),
             reason,
         });
-        {
-            // A statement still running is cancelled and the connection destroyed here.
-            let mut st = self.state.lock();
-            self.remove_locked(&mut st, &conn);
-        }
-        // With nothing in flight too, the reading side stops at once rather than waiting for
-        // the server to read the `Terminate` (the holder may have left it busy, e.g. COPY).
-        conn.abort();
+        drop(held);
         Some(info)
     }
 }

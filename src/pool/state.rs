@@ -22,6 +22,10 @@
 //!   (wait, then `ROLLBACK`) is under way; each is counted in `total`. `removing` holds the
 //!   connections whose removal started and whose socket has not ended; none is counted in
 //!   `total`. Both keep a handle, so that `end()` can destroy them when it must stop waiting.
+//! - A slot is free as soon as its connection's removal starts, as pg-pool frees it when it
+//!   calls `client.end()`: a new connection may open while the old socket finishes closing.
+//!   So the sockets the pool is responsible for are `total` (at most `max`) plus `removing`,
+//!   of which at most `max` wait for the server to end a graceful close (see [`Removal`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -35,6 +39,28 @@ use super::events::{PoolEvent, PoolEvents};
 use super::tags::TagBook;
 use crate::error::Result;
 use crate::pg::Conn;
+
+/// A connection whose removal started and whose socket has not ended yet (an entry of
+/// [`State::removing`]).
+///
+/// Invariants: `held` is set only from a reclaim taking the connection from its holder until
+/// that reclaim's `ForceRelease` is out; meanwhile its `Removed` is not announced (a socket
+/// that ends sets `ended`, and the reclaim announces it), so `Removed` never overtakes the
+/// event that explains it. `graceful` marks a close that waits for the server to end the
+/// socket; the others were aborted (the reading side shut down on our side), so they leave at
+/// their reader's next turn whatever the server does. At most `max` entries are graceful: a
+/// removal that finds `max` graceful closes under way aborts its connection instead, so a
+/// server (or network) that never answers a close cannot make `removing` grow past `max` plus
+/// the aborted connections not read yet.
+pub(super) struct Removal {
+    pub(super) conn: Conn,
+    pub(super) held: bool,
+    pub(super) ended: bool,
+    pub(super) graceful: bool,
+    /// Its socket ended while it was idle, before its listener spoke: the listener reports it
+    /// as an idle connection that died (`IdleError`, then `Removed`).
+    pub(super) died_idle: bool,
+}
 
 /// Per-checkout data the caller may set at `connect()`.
 #[derive(Debug, Clone, Default)]
@@ -131,7 +157,7 @@ pub(super) struct State {
     pub(super) tags: TagBook,
     pub(super) checkouts: HashMap<u64, CheckoutRecord>,
     /// Connections whose removal started (closed by us), awaiting their socket's end.
-    pub(super) removing: HashMap<u64, Conn>,
+    pub(super) removing: HashMap<u64, Removal>,
     /// Connections released with work unfinished, being cleaned before reuse.
     pub(super) cleaning: HashMap<u64, Conn>,
     /// `Removed` events queued in `deferred` and not emitted yet.
