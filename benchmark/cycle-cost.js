@@ -5,7 +5,10 @@
 // or `--cpu-prof` for a breakdown).
 //
 //   node benchmark/cycle-cost.js [subject] [--concurrency 16] [--cycles 200000] [--gc]
-//                                [--body cycle|tx|query]
+//                                [--body cycle|tx|query|rows]
+//
+// --body rows fetches the rows case's 10,000-row mixed-type result (generated inline) per
+// cycle; use it with --concurrency 1 and a few hundred cycles.
 //
 // subject: ldp (defaults), ldp-nostacks (captureStacks: false), ldp-off (detection off), pg,
 // postgresjs, ldp-base (BENCH_BASE_DIR) — see benchmark/subjects.js. Prints one JSON line:
@@ -59,8 +62,16 @@ async function main() {
   const conn = { host: db.host, port: Number(db.port), user: db.user, database: db.database }
   if (db.password != null) conn.password = db.password
   const s = subject(o.subject).create(conn)
-  const op = s[o.body]
+  let op = s[o.body]
   if (typeof op !== 'function') throw new Error(`subject ${o.subject} has no ${o.body}`)
+  if (o.body === 'rows') {
+    const { GENERATE, ROWS } = require('./lib/setup')
+    op = async (k) => {
+      const rows = await s.rows(GENERATE)
+      if (rows.length !== ROWS) throw new Error(`expected ${ROWS} rows, got ${rows.length}`)
+      return k
+    }
+  }
 
   let i = 0
   const run = async (n) => {
