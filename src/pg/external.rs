@@ -55,15 +55,12 @@ pub trait ReadScheduler: Send + Sync + 'static {
 pub struct ExternalReader {
     sock: Socket,
     lp: ReadLoop,
-    /// The last [`on_readable`](Self::on_readable) stopped at [`READ_BUDGET`] or after a
-    /// short read, not because the socket would block.
+    /// The last [`on_readable`](Self::on_readable) stopped at [`READ_BUDGET`], not because
+    /// the socket would block.
     yielded: bool,
     /// Bytes read over the reader's life (what the tests bound per call).
     #[cfg(test)]
     pub(crate) bytes_read: usize,
-    /// `recv` calls over the reader's life, would-block answers included.
-    #[cfg(test)]
-    pub(crate) recvs: usize,
 }
 
 /// Bytes per `recv`.
@@ -92,17 +89,11 @@ impl ExternalReader {
             yielded: false,
             #[cfg(test)]
             bytes_read: 0,
-            #[cfg(test)]
-            recvs: 0,
         }
     }
 
     /// One `recv`, its bytes appended to the frame buffer.
     fn read_some(&mut self) -> io::Result<usize> {
-        #[cfg(test)]
-        {
-            self.recvs += 1;
-        }
         let (sock, buf) = (&self.sock, &mut self.lp.buf);
         CHUNK.with(|chunk| {
             let mut fresh;
@@ -126,21 +117,14 @@ impl ExternalReader {
         self.sock.as_raw_fd()
     }
 
-    /// How many bytes wait in the socket (up to 4096), without reading them.
-    #[cfg(test)]
-    pub(crate) fn waiting_bytes(&self) -> usize {
-        let mut probe = [std::mem::MaybeUninit::<u8>::uninit(); 4096];
-        self.sock.peek(&mut probe).unwrap_or(0)
-    }
-
     /// The connection's id within its pool (what [`ReadScheduler::resume`] names).
     pub fn conn_id(&self) -> u64 {
         self.lp.conn_id()
     }
 
-    /// Whether the last [`on_readable`](Self::on_readable) returned at its budget or after a
-    /// short read, with the socket possibly still readable: a scheduler that waits for
-    /// readiness edges (not levels) must call again without waiting.
+    /// Whether the last [`on_readable`](Self::on_readable) returned at its budget with the
+    /// socket possibly still readable: a scheduler that waits for readiness edges (not
+    /// levels) must call again without waiting.
     pub fn yielded(&self) -> bool {
         self.yielded
     }
@@ -151,10 +135,9 @@ impl ExternalReader {
         !self.lp.is_finished() && self.lp.paused()
     }
 
-    /// Reads what the socket holds, until a read comes back short (fewer bytes than asked)
-    /// or would block, reading must pause, or [`READ_BUDGET`] bytes were read, and routes the
-    /// frames (replies go to their callbacks from this thread). `false` when the connection
-    /// has ended. After stopping at the budget or at a short read
+    /// Reads what the socket holds, until it would block, reading must pause, or
+    /// [`READ_BUDGET`] bytes were read, and routes the frames (replies go to their callbacks
+    /// from this thread). `false` when the connection has ended. After stopping at the budget
     /// ([`yielded`](Self::yielded)) the socket may still hold bytes: the scheduler calls again
     /// on its next turn (a level-triggered poll, as libuv's, does so by itself). Must run
     /// inside the runtime's context (`Handle::enter`): the pool may spawn work from here.
@@ -186,13 +169,6 @@ impl ExternalReader {
                     self.lp.process();
                     if self.lp.is_finished() {
                         return false;
-                    }
-                    if n < READ_CHUNK {
-                        // A short read: the socket is most likely drained. Stop here, as
-                        // libuv's own streams do, rather than pay a `recv` that says so (one
-                        // syscall per reply); a level-triggered poll calls again if not.
-                        self.yielded = true;
-                        return true;
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,

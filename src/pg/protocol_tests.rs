@@ -328,63 +328,18 @@ async fn one_call_on_a_socket_that_never_runs_dry_reads_a_bounded_amount() {
             read <= READ_BUDGET + 64 * 1024,
             "call {call} read {read} bytes at once"
         );
-        assert!(reader.yielded(), "call {call} says it stopped early");
+        if reader.yielded() {
+            assert!(
+                read >= READ_BUDGET,
+                "call {call} yielded after {read} bytes"
+            );
+        }
     }
     assert!(reader.bytes_read > 0);
     assert!(
         parts.load(std::sync::atomic::Ordering::SeqCst) > 0,
         "rows were handed on"
     );
-    drop(reader);
-}
-
-/// A reply that arrives whole is read with one `recv`: a read that comes back short ends the
-/// call (as libuv's streams stop), instead of a second `recv` that would only say the socket
-/// is drained; the call says it stopped early, so an edge-triggered scheduler calls again.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_short_read_ends_the_call_without_a_recv_that_would_block() {
-    let server = FakeServer::start(ready_startup(), answering(one_row_reply())).await;
-    let held = Arc::new(Held::default());
-    let reads: Arc<dyn super::ReadScheduler> = held.clone();
-    let conn = Conn::connect(
-        1,
-        &config(server.port).connect,
-        None,
-        || async { Ok(None) },
-        ConnOptions::default(),
-        Arc::new(Closed::default()),
-        Some(&reads),
-    )
-    .await
-    .expect("connected");
-    let mut reader = held.0.lock().pop().expect("adopted");
-    let (tx, rx) = std::sync::mpsc::channel();
-    conn.submit_to(
-        select(),
-        super::ReplyTo::Callback(Box::new(move |reply: Vec<u8>| {
-            let _ = tx.send(reply);
-        })),
-    );
-    // Wait until the whole reply is in the socket.
-    let want = one_row_reply().len();
-    while reader.waiting_bytes() < want {
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    let _g = tokio::runtime::Handle::current().enter();
-    let before = reader.recvs;
-    assert!(reader.on_readable(), "the connection is open");
-    assert_eq!(
-        reader.recvs - before,
-        1,
-        "one recv for a reply that arrived whole"
-    );
-    assert!(reader.yielded(), "a short read says the call stopped early");
-    let reply = rx.recv_timeout(Duration::from_secs(5)).expect("the reply");
-    assert_eq!(reply, one_row_reply(), "the reply was routed whole");
-    // Called again on a drained socket, the reader learns it from the would-block answer.
-    assert!(reader.on_readable());
-    assert_eq!(reader.recvs - before, 2);
-    assert!(!reader.yielded(), "a would-block answer is no early stop");
     drop(reader);
 }
 
