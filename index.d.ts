@@ -168,7 +168,7 @@ export interface LeakDetectionOptions {
   /**
    * pg's `defaults.parseInputDatesAsUTC` as a pool option: `Date` parameters are sent as UTC
    * text (`+00:00`) instead of local time with the local offset.
-   * @default false
+   * @default pg.defaults.parseInputDatesAsUTC when the app loaded pg, else false
    */
   parseInputDatesAsUTC?: boolean | undefined
 }
@@ -216,7 +216,7 @@ export interface LeakDetectingPoolConfig extends PoolConfig, LeakDetectionOption
    * pg's binary mode: every client's extended-protocol queries (with values, a name or
    * `queryMode: 'extended'`) fetch their results in binary format, parsed by
    * `types.getTypeParser(oid, 'binary')`; simple-protocol queries stay text. A query config
-   * may also ask for it alone (`binary: true`).
+   * may also ask for it alone (`binary: true`). `pg.defaults.binary: true` turns it on too.
    * @default false
    */
   binary?: boolean | undefined
@@ -326,13 +326,13 @@ export interface LeakDetectingConnectionParameters {
   port: number
   /** Host name, or the directory of a unix socket. */
   host: string
-  /** The `binary` option: results of extended-protocol queries are fetched in binary format. */
+  /** The `binary` option, else `pg.defaults.binary`: extended-protocol results are fetched in binary format. */
   binary: boolean
   options: string | undefined
   ssl: boolean | ConnectionOptions
   /** `'direct'` when TLS starts directly; otherwise the option as given (undefined when not). */
   sslnegotiation: 'postgres' | 'direct' | undefined
-  /** The `client_encoding` option as given, else `''`. */
+  /** The `client_encoding` option as given (else `pg.defaults.client_encoding`), else `''`. */
   client_encoding: string
   /**
    * Not in pg: the authentication methods the server may use, in effect (`require_auth` in the

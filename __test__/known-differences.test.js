@@ -11,6 +11,7 @@
 //   stricter validation                          options-validation.test.js, values-params.test.js
 //   query_timeout in pipeline mode               pipeline.test.js ("known difference")
 //   default import and its types                 esm.test.mjs, types-dts.test.js
+//   pg.defaults read once (one case here)        parity-pg-defaults.test.js (what is read)
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
@@ -107,6 +108,37 @@ test('ignored options: Client, stream, enableChannelBinding, other TLS options',
     assert.equal(made.length, 0)
   } finally {
     await pool.end()
+  }
+})
+
+test('pg.defaults is read once, at construction: pg reads it for each new connection, parseInputDatesAsUTC at each query', async () => {
+  const saved = { app: pg.defaults.application_name, utc: pg.defaults.parseInputDatesAsUTC, tz: process.env.TZ }
+  // A Date's local text must differ from its UTC text.
+  process.env.TZ = 'America/New_York'
+  const date = new Date(Date.UTC(2024, 0, 15, 12, 30))
+  pg.defaults.application_name = 'ldp-at-construction'
+  try {
+    const r = await both({ max: 1 }, async (pool) => {
+      // Changed after the pool was made, before its first connection and query.
+      pg.defaults.application_name = 'ldp-changed-later'
+      pg.defaults.parseInputDatesAsUTC = true
+      try {
+        return await withClient(pool, async (c) => ({
+          app: (await c.query('SHOW application_name')).rows[0].application_name,
+          date: (await c.query('SELECT $1::text AS t', [date])).rows[0].t,
+        }))
+      } finally {
+        pg.defaults.application_name = 'ldp-at-construction'
+        pg.defaults.parseInputDatesAsUTC = false
+      }
+    })
+    assert.deepEqual(r.pg.value, { app: 'ldp-changed-later', date: '2024-01-15T12:30:00.000+00:00' })
+    assert.deepEqual(r.ours.value, { app: 'ldp-at-construction', date: '2024-01-15T07:30:00.000-05:00' })
+  } finally {
+    pg.defaults.application_name = saved.app
+    pg.defaults.parseInputDatesAsUTC = saved.utc
+    if (saved.tz === undefined) delete process.env.TZ
+    else process.env.TZ = saved.tz
   }
 })
 

@@ -4,8 +4,9 @@
 // the startup parameters, the timeouts) comes from its resolved view (lib/options.js) — never
 // from re-reading the options or the connection string. What pg only echoes from the options as
 // given (client_encoding, fallback_application_name, whether sslnegotiation or keepAlive were
-// set) is copied from them. Plus the password as pg asks for it: the user's function, or the
-// password file (`pgpass`) when nothing gave a password.
+// set, an ssl object) is copied from them — or from pg.defaults where the core says it took
+// that setting from there (`resolved.pgDefaults`). Plus the password as pg asks for it: the
+// user's function, or the password file (`pgpass`) when nothing gave a password.
 
 const pgpass = require('pgpass')
 
@@ -17,21 +18,27 @@ const pgpass = require('pgpass')
  * `false` or absent exactly where pg's is.
  */
 class ConnectionParameters {
-  /** `resolved`: the core's view (lib/options.js parseResolved); `options`: what the user passed. */
-  constructor(resolved, options) {
+  /**
+   * `resolved`: the core's view (lib/options.js parseResolved); `options`: what the user
+   * passed; `pgDefaults`: the pg.defaults layer (lib/pg-defaults.js).
+   */
+  constructor(resolved, options, pgDefaults = {}) {
     const o = options == null ? {} : options
+    const taken = new Set(resolved.pgDefaults)
+    // What was given for `key`: pg.defaults' value where the core took it, else the option's.
+    const given = (key) => (taken.has(key) ? pgDefaults : o)[key]
     this.user = resolved.user
     this.database = resolved.database
     this.port = resolved.port
     this.host = resolved.host
-    // The option as given (a boolean: validated by lib/options.js).
-    this.binary = o.binary === true
+    // The option, else pg.defaults.binary, as the core resolved it.
+    this.binary = resolved.binary
     this.options = orUndefined(resolved.options)
-    this.ssl = sslOf(resolved, o)
+    this.ssl = sslOf(resolved, given('ssl'))
     // pg keeps what was given (undefined when nothing was); `direct` can come from the
     // connection string or PGSSLNEGOTIATION, which the core read.
-    this.sslnegotiation = resolved.sslnegotiation === 'direct' ? 'direct' : o.sslnegotiation
-    this.client_encoding = o.client_encoding || ''
+    this.sslnegotiation = resolved.sslnegotiation === 'direct' ? 'direct' : given('sslnegotiation')
+    this.client_encoding = given('client_encoding') || ''
     // Not pg's (pg has no such options): what the client accepts of the server's
     // authentication, as the core resolved it from the connection string, options and PG* env.
     this.require_auth = orUndefined(resolved.requireAuth)
@@ -39,7 +46,7 @@ class ConnectionParameters {
     this.replication = orUndefined(resolved.replication)
     this.isDomainSocket = resolved.host.startsWith('/')
     this.application_name = orUndefined(resolved.applicationName)
-    this.fallback_application_name = o.fallback_application_name
+    this.fallback_application_name = given('fallback_application_name')
     this.statement_timeout = millis(resolved.statement_timeout)
     this.lock_timeout = millis(resolved.lock_timeout)
     this.idle_in_transaction_session_timeout = millis(resolved.idle_in_transaction_session_timeout)
@@ -69,13 +76,13 @@ function millis(sent) {
 }
 
 /**
- * What pg's `client.ssl` is: false without TLS; the user's own `ssl` object or `true` when
- * that is what they gave; otherwise (a connection string's `sslmode`, `PGSSLMODE`) `true`.
- * The private key stays out of enumeration, as pg hides it.
+ * What pg's `client.ssl` is: false without TLS; the `ssl` object given (the option, or
+ * pg.defaults.ssl when that decided) or `true` when that is what was given; otherwise (a
+ * connection string's `sslmode`, `PGSSLMODE`) `true`. The private key stays out of
+ * enumeration, as pg hides it.
  */
-function sslOf(resolved, options) {
+function sslOf(resolved, given) {
   if (!resolved.ssl) return false
-  const given = options.ssl
   if (given == null || typeof given !== 'object') return true
   const copy = Object.assign({}, given)
   if ('key' in given) Object.defineProperty(copy, 'key', { value: given.key, enumerable: false, writable: true, configurable: true })

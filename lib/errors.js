@@ -119,6 +119,15 @@ function invalidOption(Ctor, option, expected, received) {
   return e
 }
 
+/** Like invalidOption, for a value of pg's global defaults (`pg.defaults.<key>`), worded as the core words it. */
+function invalidDefault(Ctor, key, expected, received) {
+  const option = `pg.defaults.${key}`
+  const e = new Ctor(`Invalid ${option}: expected ${expected}, received ${describe(received)}`)
+  e.code = 'LDP_INVALID_OPTION'
+  e.option = option
+  return e
+}
+
 /** Turns a JsErrorInfo from the binding into an Error. */
 function fromInfo(info) {
   if (/^[0-9A-Z]{5}$/.test(info.code) && info.extra) {
@@ -143,4 +152,4 @@ function fromInfo(info) {
   return clientError(info.code, info.message, extra)
 }
 
-module.exports = { DatabaseError, databaseError, noticeMessage, clientError, fromInfo, invalidOption, isConnectionFailure }
+module.exports = { DatabaseError, databaseError, noticeMessage, clientError, fromInfo, invalidOption, invalidDefault, isConnectionFailure }

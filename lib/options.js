@@ -5,8 +5,10 @@
 // `types`, stack capture, the alert buffer, allowExitOnIdle) is validated here and never sent
 // to the core. `settingsOf` joins the two into what the pool, its clients and its event
 // dispatcher read; `poolOptions` is pg-pool's `pool.options`, a copy of what the user passed.
+// pg's global defaults (lib/pg-defaults.js) go to the core as a layer of their own
+// (`defaultsToJson`), never merged into the options.
 
-const { invalidOption } = require('./errors')
+const { invalidOption, invalidDefault } = require('./errors')
 const { FrameRules } = require('./stack')
 
 /** Options only this layer reads: never sent to the core (pg's `Client` and `stream` are functions). */
@@ -25,7 +27,6 @@ const JS_ONLY = new Set([
   'allowExitOnIdle',
   'parseInputDatesAsUTC',
   'pipeline',
-  'binary',
 ])
 
 /** Whether connection string `cs` holds a password (`user:secret@` or `password=`). */
@@ -80,15 +81,16 @@ function plain(v) {
 const OBJECT_VALUED = { ssl: 'a boolean, a string or an object', tagLimits: 'an object of tag: positive integer' }
 
 /**
- * One option's value as JSON for the core, or a TypeError naming the option for what JSON
- * cannot carry: a symbol, a function (other than a password function, which the core marks
- * as such itself) where an object is read member by member, or a structure with a cycle. A
- * function elsewhere goes as `{ $function: true }`, which the core refuses in its own words.
+ * One option's value as JSON for the core, or a TypeError naming the option (through
+ * `invalid`: an option's error, or a pg.defaults value's) for what JSON cannot carry: a
+ * symbol, a function (other than a password function, which the core marks as such itself)
+ * where an object is read member by member, or a structure with a cycle. A function elsewhere
+ * goes as `{ $function: true }`, which the core refuses in its own words.
  */
-function encodeOption(key, v) {
-  if (typeof v === 'symbol') throw invalidOption(TypeError, key, 'a value JSON can carry', v)
+function encodeOption(key, v, invalid = invalidOption) {
+  if (typeof v === 'symbol') throw invalid(TypeError, key, 'a value JSON can carry', v)
   if (typeof v === 'function') {
-    if (OBJECT_VALUED[key]) throw invalidOption(TypeError, key, OBJECT_VALUED[key], v)
+    if (OBJECT_VALUED[key]) throw invalid(TypeError, key, OBJECT_VALUED[key], v)
     return { $function: true }
   }
   const p = plain(v)
@@ -96,10 +98,35 @@ function encodeOption(key, v) {
     try {
       JSON.stringify(p)
     } catch {
-      throw invalidOption(TypeError, key, 'a value without cycles', v)
+      throw invalid(TypeError, key, 'a value without cycles', v)
     }
   }
   return p
+}
+
+/** The entries of `source` the core reads, encoded into `out` (see toJson). */
+function encodeEntries(source, out, invalid) {
+  for (const key of Object.keys(source)) {
+    if (JS_ONLY.has(key)) continue
+    const v = source[key]
+    if (key === 'password') {
+      out.password = typeof v === 'function' ? { $function: true } : encodeOption(key, v, invalid)
+      continue
+    }
+    if (key === 'ssl' && v && typeof v === 'object') {
+      const ssl = {}
+      // A function (checkServerIdentity) is sent as one, so that the core can refuse it.
+      for (const k of Object.keys(v)) {
+        const e = encodeOption(`ssl.${k}`, v[k], invalid)
+        if (e !== undefined) ssl[k] = e
+      }
+      out.ssl = ssl
+      continue
+    }
+    const p = encodeOption(key, v, invalid)
+    if (p !== undefined) out[key] = p
+  }
+  return out
 }
 
 /**
@@ -108,33 +135,21 @@ function encodeOption(key, v) {
  * function as `{ $function: true }`). `original` is the user's object (never modified).
  */
 function toJson(original) {
-  const out = {}
   if (original == null) return '{}'
-  for (const key of Object.keys(original)) {
-    if (JS_ONLY.has(key)) continue
-    const v = original[key]
-    if (key === 'password') {
-      out.password = typeof v === 'function' ? { $function: true } : encodeOption(key, v)
-      continue
-    }
-    if (key === 'ssl' && v && typeof v === 'object') {
-      const ssl = {}
-      // A function (checkServerIdentity) is sent as one, so that the core can refuse it.
-      for (const k of Object.keys(v)) {
-        const e = encodeOption(`ssl.${k}`, v[k])
-        if (e !== undefined) ssl[k] = e
-      }
-      out.ssl = ssl
-      continue
-    }
-    const p = encodeOption(key, v)
-    if (p !== undefined) out[key] = p
-  }
+  const out = encodeEntries(original, {}, invalidOption)
   // A hidden password (pool.options from another pool) is not enumerable: copy it too.
   if (!('password' in out) && original.password !== undefined) {
     out.password = typeof original.password === 'function' ? { $function: true } : plain(original.password)
   }
   return JSON.stringify(out)
+}
+
+/**
+ * The pg.defaults layer (lib/pg-defaults.js) as JSON for the core, encoded as the options are;
+ * what JSON cannot carry is a TypeError naming `pg.defaults.<key>`.
+ */
+function defaultsToJson(layer) {
+  return JSON.stringify(encodeEntries(layer, {}, invalidDefault))
 }
 
 function func(options, key) {
@@ -174,10 +189,22 @@ function framePatterns(options) {
 }
 
 /**
- * Validates the options only this layer reads and returns their values (defaults applied);
- * throws pg-style TypeError/RangeError naming the option and the value received.
+ * `pg.defaults.parseInputDatesAsUTC` from the layer (lib/pg-defaults.js): the default of the
+ * pool option of that name. A boolean, as the option is.
  */
-function jsOptions(options) {
+function utcDefault(layer) {
+  const v = layer.parseInputDatesAsUTC
+  if (v == null) return false
+  if (typeof v !== 'boolean') throw invalidDefault(TypeError, 'parseInputDatesAsUTC', 'a boolean', v)
+  return v
+}
+
+/**
+ * Validates the options only this layer reads and returns their values (defaults applied,
+ * `pgDefaults` the pg.defaults layer); throws pg-style TypeError/RangeError naming the option
+ * and the value received.
+ */
+function jsOptions(options, pgDefaults = {}) {
   const o = options == null ? {} : options
   const types = o.types
   if (types != null && (typeof types !== 'object' || typeof types.getTypeParser !== 'function')) {
@@ -195,9 +222,9 @@ function jsOptions(options) {
     alertBufferSize: integer(o, 'alertBufferSize', 100, 1),
     allowExitOnIdle: bool(o, 'allowExitOnIdle', false),
     pipeline: bool(o, 'pipeline', false),
-    binary: bool(o, 'binary', false),
-    // pg's `defaults.parseInputDatesAsUTC`, as a pool option: Date parameters sent as UTC text.
-    utc: bool(o, 'parseInputDatesAsUTC', false),
+    // pg's `defaults.parseInputDatesAsUTC`, as a pool option (default: pg.defaults', read
+    // once, here): Date parameters sent as UTC text.
+    utc: bool(o, 'parseInputDatesAsUTC', utcDefault(pgDefaults)),
   }
 }
 
@@ -238,8 +265,9 @@ function settingsOf(resolved, js, defaultTypes, connection) {
     alertBufferSize: js.alertBufferSize,
     allowExitOnIdle: js.allowExitOnIdle,
     pipeline: js.pipeline,
-    // pg's binary mode: extended-protocol results fetched in binary format (client.binary).
-    binary: js.binary,
+    // pg's binary mode (the option, else pg.defaults.binary): extended-protocol results
+    // fetched in binary format (client.binary).
+    binary: resolved.binary,
     // How TLS starts ('postgres' or 'direct', also 'postgres' without TLS): pg's client.sslNegotiation.
     sslNegotiation: resolved.sslnegotiation,
     utc: js.utc,
@@ -250,4 +278,4 @@ function settingsOf(resolved, js, defaultTypes, connection) {
   })
 }
 
-module.exports = { poolOptions, toJson, jsOptions, parseResolved, settingsOf }
+module.exports = { poolOptions, toJson, defaultsToJson, jsOptions, parseResolved, settingsOf }

@@ -10,7 +10,8 @@ const binding = require('./native').load()
 const { normalize, encode } = require('./query')
 const { parse } = require('./result')
 const { fromInfo } = require('./errors')
-const { poolOptions, toJson, jsOptions, parseResolved, settingsOf } = require('./options')
+const { poolOptions, toJson, defaultsToJson, jsOptions, parseResolved, settingsOf } = require('./options')
+const { pgDefaultsLayer } = require('./pg-defaults')
 const { capture } = require('./stack')
 const { holdersOf, exhaustionMessage, poolEndedError } = require('./report')
 const { metricsText } = require('./observe')
@@ -42,21 +43,32 @@ class LeakDetectingPool extends EventEmitter {
     if (options != null && typeof options !== 'object') {
       throw new TypeError(`LeakDetectingPool options must be an object, received ${typeof options}`)
     }
-    const js = jsOptions(options)
+    // pg's global defaults, read once, now: a layer beneath the options and the environment.
+    const pgDefaults = pgDefaultsLayer()
+    const js = jsOptions(options, pgDefaults)
     // The core asks for a password only when a server asks a new connection for one, on a
-    // later turn, once `params` is set: the user's function, or, when nothing gave a password,
-    // the password file, as pg reads it.
+    // later turn, once `params` is set: the user's function (or pg.defaults', when the core
+    // took the password from there), or, when nothing gave a password, the password file, as
+    // pg reads it.
     let params = null
     const passwordFailures = new PasswordFailures()
-    const passwordFn = passwordSource(options && options.password, () => params, passwordFailures)
+    const password = (options && options.password) || pgDefaults.password
+    const passwordFn = passwordSource(password, () => params, passwordFailures)
     const completions = new Completions()
     let dispatcher = null
     // Events only arrive on later turns, once `dispatcher` is set.
-    const native = NativePool.open(toJson(options), (e) => dispatcher.dispatch(e), completions.drain, passwordFn, defaultRoots)
+    const native = NativePool.open(
+      toJson(options),
+      (e) => dispatcher.dispatch(e),
+      completions.drain,
+      passwordFn,
+      defaultRoots,
+      defaultsToJson(pgDefaults)
+    )
     if (!(native instanceof NativePool)) throw fromInfo(native)
     completions.native = native
     const resolved = parseResolved(native.resolvedOptions())
-    params = new ConnectionParameters(resolved, options)
+    params = new ConnectionParameters(resolved, options, pgDefaults)
     const settings = settingsOf(resolved, js, pgTypes, params)
     const internals = new PoolInternals(this, native, completions, settings)
     dispatcher = new Dispatcher(internals)

@@ -73,8 +73,11 @@ impl NativePool {
     /// string and `PGPASSWORD` give no password (the password file); either is called only when
     /// a server asks a new connection for a password; `defaultRoots()`: returns the PEM
     /// certificates trusted when `ssl.ca` is not given (what Node's TLS trusts), called at most
-    /// once per process, by the first pool that uses TLS. Returns the pool, or the invalid
-    /// option as data (`LDP_INVALID_OPTION`, `extra`: `{ kind, option }`).
+    /// once per process, by the first pool that uses TLS; `pgDefaultsJson`: the keys of pg's
+    /// global defaults (`pg.defaults`) whose value differs from pg's stock one, beneath the
+    /// options and the environment (see `lib/pg-defaults.js`); a function among them (a
+    /// password) is the `password` function. Returns the pool, or the invalid option as data
+    /// (`LDP_INVALID_OPTION`, `extra`: `{ kind, option }`).
     #[napi(ts_return_type = "NativePool | JsErrorInfo", catch_unwind)]
     pub fn open(
         options_json: String,
@@ -82,10 +85,17 @@ impl NativePool {
         on_complete: Function<(), ()>,
         password: Option<Function<(), Promise<Option<String>>>>,
         default_roots: Option<Function<(), String>>,
+        pg_defaults_json: Option<String>,
     ) -> Result<Either<NativePool, JsErrorInfo>> {
-        let v: serde_json::Value =
-            serde_json::from_str(&options_json).map_err(|e| Error::from_reason(e.to_string()))?;
-        let config = match PoolConfig::from_options(&v, &env_var) {
+        let json = |s: &str| -> Result<serde_json::Value> {
+            serde_json::from_str(s).map_err(|e| Error::from_reason(e.to_string()))
+        };
+        let v = json(&options_json)?;
+        let pg_defaults = match &pg_defaults_json {
+            Some(s) => json(s)?,
+            None => serde_json::Value::Null,
+        };
+        let config = match PoolConfig::from_options_and_defaults(&v, &pg_defaults, &env_var) {
             Ok(c) => c,
             Err(e) => return Ok(Either::B(JsErrorInfo::from(CoreError::Config(e)))),
         };

@@ -14,18 +14,19 @@ pub enum ConfigErrorKind {
     Range,
 }
 
-/// An invalid option, environment variable or connection-string parameter.
+/// An invalid option, environment variable, connection-string parameter or `pg.defaults` value.
 ///
 /// Invariants: `option` names the offending option (`"max"`, `"ssl.ca"`), environment
-/// variable (`"PGPORT"`) or `"connectionString"`; `message` names it too, together with
-/// the value received, e.g. `Invalid option "max": expected a positive integer, received -1`.
+/// variable (`"PGPORT"`), `"connectionString"` or key of pg's global defaults
+/// (`"pg.defaults.port"`); `message` names it too, together with the value received, e.g.
+/// `Invalid option "max": expected a positive integer, received -1`.
 /// Neither field ever contains a password, a private key or a connection string (those
 /// are described by their type only).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
     /// `Type` (TypeError) or `Range` (RangeError).
     pub kind: ConfigErrorKind,
-    /// The option, environment variable or `"connectionString"` at fault.
+    /// The option, environment variable, `"connectionString"` or `"pg.defaults.<key>"` at fault.
     pub option: String,
     /// A complete, human-readable message.
     pub message: String,
@@ -48,6 +49,8 @@ pub(crate) enum Origin<'a> {
     Env(&'a str),
     /// A parameter that came out of `connectionString`.
     ConnString(&'a str),
+    /// A key of pg's global defaults (`pg.defaults`, dotted for nested keys: `ssl.ca`).
+    PgDefault(&'a str),
 }
 
 impl ConfigError {
@@ -74,6 +77,10 @@ impl ConfigError {
                 format!(
                     "Invalid option \"connectionString\": parameter \"{param}\" expected {expected}, received {received}"
                 ),
+            ),
+            Origin::PgDefault(key) => (
+                format!("pg.defaults.{key}"),
+                format!("Invalid pg.defaults.{key}: expected {expected}, received {received}"),
             ),
         };
         ConfigError {
@@ -117,6 +124,10 @@ impl ConfigError {
                 "connectionString".to_string(),
                 format!("Invalid option \"connectionString\": parameter \"{param}\": {detail}"),
             ),
+            Origin::PgDefault(key) => (
+                format!("pg.defaults.{key}"),
+                format!("Invalid pg.defaults.{key}: {detail}"),
+            ),
         };
         ConfigError {
             kind,
@@ -149,6 +160,17 @@ mod tests {
         assert!(e.message.contains("parameter \"port\""));
         let e = ConfigError::other(ConfigErrorKind::Type, Origin::Opt("ssl"), "boom");
         assert_eq!(e.message, "Invalid option \"ssl\": boom");
+        let e = ConfigError::range_err(Origin::PgDefault("port"), "a port", "\"x\"");
+        assert_eq!(e.option, "pg.defaults.port");
+        assert_eq!(
+            e.message,
+            "Invalid pg.defaults.port: expected a port, received \"x\""
+        );
+        let e = ConfigError::other(ConfigErrorKind::Range, Origin::PgDefault("ssl.ca"), "boom");
+        assert_eq!(
+            (e.option.as_str(), e.message.as_str()),
+            ("pg.defaults.ssl.ca", "Invalid pg.defaults.ssl.ca: boom")
+        );
         let e = ConfigError::conn_string(ConfigErrorKind::Range, "not a URL");
         assert_eq!(e.message, "Invalid option \"connectionString\": not a URL");
         let boxed: Box<dyn std::error::Error> = Box::new(e);

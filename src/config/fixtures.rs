@@ -21,11 +21,21 @@ pub(super) fn no_account() -> Option<String> {
 }
 
 pub(super) fn cfg(opts: Value, env: &[(&str, &str)]) -> PoolConfig {
-    PoolConfig::from_options_with(&opts, &env_of(env), &no_account).unwrap()
+    cfg_under(opts, Value::Null, env)
 }
 
 pub(super) fn err(opts: Value, env: &[(&str, &str)]) -> ConfigError {
-    PoolConfig::from_options_with(&opts, &env_of(env), &no_account).unwrap_err()
+    err_under(opts, Value::Null, env)
+}
+
+/// A configuration from options over `pg_defaults` (pg's global defaults, as the JS layer sends
+/// them) and an environment.
+pub(super) fn cfg_under(opts: Value, pg_defaults: Value, env: &[(&str, &str)]) -> PoolConfig {
+    PoolConfig::from_options_with(&opts, &pg_defaults, &env_of(env), &no_account).unwrap()
+}
+
+pub(super) fn err_under(opts: Value, pg_defaults: Value, env: &[(&str, &str)]) -> ConfigError {
+    PoolConfig::from_options_with(&opts, &pg_defaults, &env_of(env), &no_account).unwrap_err()
 }
 
 pub(super) fn params(c: &PoolConfig) -> Vec<(&str, &str)> {

@@ -5,7 +5,9 @@
 //!   (`connect/`, the string parsed in `connstring/`): the connection string is laid over the options
 //!   (`Object.assign({}, config, parse(connectionString))`, so its keys win, even empty
 //!   ones), then each setting is taken from the merged object if truthy, else from its
-//!   `PG*` environment variable, else from pg's default.
+//!   `PG*` environment variable, else from pg's global defaults (`pg.defaults`, a separate
+//!   layer the JS layer finds in the app's pg, never merged into the options), else from pg's
+//!   stock default.
 //! * Pool settings follow pg-pool (`max || poolSize || 10`, `idleTimeoutMillis` default
 //!   10000, `maxUses || Infinity`, ...) and are read from the options only (`pool.rs`).
 //! * JS values that JSON cannot carry arrive as strings (`"Infinity"`, `"NaN"`) and
@@ -29,7 +31,7 @@ mod ssl;
 mod value;
 mod view;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -89,6 +91,13 @@ pub struct PoolConfig {
     /// pg reads it from the connection string too; the JS layer enforces it (a timer per
     /// query) and reads it from [`ResolvedOptions`].
     pub query_timeout: Option<Duration>,
+    /// pg's binary mode: `binary` || `pg.defaults.binary` (default false). Resolved here
+    /// because pg.defaults is a layer the core resolves; the JS layer asks for binary results
+    /// and reads it from [`ResolvedOptions`].
+    pub binary: bool,
+    /// The keys of `pg.defaults` whose value a setting took (none when the options, the
+    /// connection string or the environment decided everything).
+    pub from_pg_defaults: BTreeSet<String>,
     /// `endTimeoutMs` (default 10000): how long `end()` waits for checked-out clients.
     pub end_timeout: Duration,
     /// Leak detection settings.
@@ -154,12 +163,12 @@ pub struct ConnectConfig {
     pub host: Host,
     /// Server port (default 5432, `PGPORT`).
     pub port: u16,
-    /// Role name: `user` || `PGUSER` || `USER` (pg's), else the account the process runs
-    /// as (libpq's fallback, where pg would send none).
+    /// Role name: `user` || `PGUSER` || `pg.defaults.user` || `USER` (pg's), else the account
+    /// the process runs as (libpq's fallback, where pg would send none).
     pub user: String,
     /// The password, or that the JS layer supplies one per connection.
     pub password: PasswordSpec,
-    /// Database: `database` || `PGDATABASE` || the user name.
+    /// Database: `database` || `PGDATABASE` || `pg.defaults.database` || the user name.
     pub database: String,
     /// TLS settings.
     pub ssl: SslConfig,
@@ -324,29 +333,49 @@ impl PoolConfig {
         opts: &Value,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<PoolConfig, ConfigError> {
-        PoolConfig::from_options_with(opts, env, &account::os_user)
+        PoolConfig::from_options_and_defaults(opts, &Value::Null, env)
     }
 
-    /// [`from_options`](Self::from_options) with the process's account name from `os_user`.
+    /// [`from_options`](Self::from_options) with pg's global defaults beneath the options and
+    /// the environment: `pg_defaults` is an object of `pg.defaults` keys (`host`, `port`,
+    /// `user`, `database`, `password`, `ssl`, `sslnegotiation`, `options`, `binary`,
+    /// `client_encoding`, `application_name`, `fallback_application_name`, the server-side
+    /// timeouts, `query_timeout`) whose values differ from pg's stock ones, or null. Its values
+    /// are validated as the options are; an error names them `pg.defaults.<key>`.
+    pub fn from_options_and_defaults(
+        opts: &Value,
+        pg_defaults: &Value,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<PoolConfig, ConfigError> {
+        PoolConfig::from_options_with(opts, pg_defaults, env, &account::os_user)
+    }
+
+    /// [`from_options_and_defaults`](Self::from_options_and_defaults) with the process's
+    /// account name from `os_user`.
     pub(crate) fn from_options_with(
         opts: &Value,
+        pg_defaults: &Value,
         env: &dyn Fn(&str) -> Option<String>,
         os_user: &dyn Fn() -> Option<String>,
     ) -> Result<PoolConfig, ConfigError> {
         let empty = Map::new();
-        let map = match opts {
-            Value::Null => &empty,
-            Value::Object(m) => m,
-            other => {
-                return Err(ConfigError::type_err(
-                    Origin::Opt("options"),
-                    "an object",
-                    &show(other),
-                ))
-            }
-        };
-        let resolved = connect::resolve(map, env, os_user)?;
+        let map = object(opts, &empty, Origin::Opt("options"))?;
+        let defaults = object(pg_defaults, &empty, Origin::Opt("pg.defaults"))?;
+        let resolved = connect::resolve(map, defaults, env, os_user)?;
         PoolConfig::build(map, resolved)
+    }
+}
+
+/// `v` as an object (`empty` for null), else a `Type` error naming `origin`.
+fn object<'v>(
+    v: &'v Value,
+    empty: &'v Map<String, Value>,
+    origin: Origin<'_>,
+) -> Result<&'v Map<String, Value>, ConfigError> {
+    match v {
+        Value::Null => Ok(empty),
+        Value::Object(m) => Ok(m),
+        other => Err(ConfigError::type_err(origin, "an object", &show(other))),
     }
 }
 

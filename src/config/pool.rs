@@ -95,6 +95,8 @@ impl PoolConfig {
             )?,
             max_queued_events: o.count("maxQueuedEvents", 10_000, 1)?,
             query_timeout: resolved.query_timeout,
+            binary: resolved.binary,
+            from_pg_defaults: resolved.from_pg_defaults,
             end_timeout: o
                 .ms("endTimeoutMs", 10_000, false)?
                 .unwrap_or(Duration::ZERO),

@@ -265,7 +265,7 @@ fn bad_inputs() {
     // unknown keys are ignored, including functions the JS layer marks and the options only
     // the JS layer reads (it validates them; the core never does)
     let c = cfg(
-        json!({"log": {"$function": true}, "types": {}, "whatever": [1], "binary": true,
+        json!({"log": {"$function": true}, "types": {}, "whatever": [1],
                "captureStacks": 1, "stackTraceLimit": -1, "alertBufferSize": 0,
                "allowExitOnIdle": "yes"}),
         USER,

@@ -79,6 +79,11 @@ pub struct ResolvedOptions {
     /// 0: no client-side query timeout.
     #[serde(rename = "query_timeout")]
     pub query_timeout: f64,
+    /// pg's binary mode (`binary`, else `pg.defaults.binary`).
+    pub binary: bool,
+    /// The `pg.defaults` keys whose value a setting took, so that the JS layer echoes those
+    /// (`client.ssl`, `connectionParameters.sslnegotiation`, …) as pg does.
+    pub pg_defaults: Vec<String>,
     pub end_timeout_ms: f64,
     /// 0: checkouts are never reported by age (`leakThresholdMs` 0 or Infinity).
     pub leak_threshold_ms: f64,
@@ -142,6 +147,8 @@ impl PoolConfig {
             max_message_size: self.max_message_size,
             max_queued_events: self.max_queued_events,
             query_timeout: ms_or_zero(self.query_timeout),
+            binary: self.binary,
+            pg_defaults: self.from_pg_defaults.iter().cloned().collect(),
             end_timeout_ms: ms(self.end_timeout),
             leak_threshold_ms: ms_or_zero(self.leak.threshold),
             check_interval_ms: ms(self.leak.check_interval),
@@ -165,7 +172,7 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         let lookup = move |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        PoolConfig::from_options_with(&opts, &lookup, &|| None)
+        PoolConfig::from_options_with(&opts, &serde_json::Value::Null, &lookup, &|| None)
             .unwrap()
             .resolved()
     }
@@ -207,6 +214,8 @@ mod tests {
                 max_message_size: 1 << 30,
                 max_queued_events: 10_000,
                 query_timeout: 0.0,
+                binary: false,
+                pg_defaults: vec![],
                 end_timeout_ms: 10000.0,
                 leak_threshold_ms: 30000.0,
                 check_interval_ms: 1000.0,

@@ -2,8 +2,12 @@
 //!
 //! The connection string is merged over the options exactly like pg's
 //! `Object.assign({}, config, parse(connectionString))`; each setting is then taken from
-//! the merged object if truthy, else from its environment variable, else pg's default.
+//! the merged object if truthy, else from its environment variable, else from pg's global
+//! defaults (`pg.defaults`, as the JS layer found them: only the keys whose value differs from
+//! pg's stock default), else pg's stock default.
 
+use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -25,12 +29,21 @@ pub(crate) struct Resolved {
     pub connection_timeout: Option<Duration>,
     /// `query_timeout` (may come from the connection string, as in pg).
     pub query_timeout: Option<Duration>,
+    /// pg's binary mode (`binary` || `pg.defaults.binary`).
+    pub binary: bool,
+    /// The `pg.defaults` keys whose value was taken.
+    pub from_pg_defaults: BTreeSet<String>,
 }
 
-/// The options with the connection string's keys laid over them.
+/// The options with the connection string's keys laid over them, and pg's global defaults
+/// beneath both (and beneath the environment).
+///
+/// Invariant: `used` holds exactly the `pg.defaults` keys a lookup took a value from.
 struct Merged<'a> {
     opts: &'a Map<String, Value>,
     cs: Map<String, Value>,
+    defaults: &'a Map<String, Value>,
+    used: RefCell<BTreeSet<String>>,
 }
 
 impl<'a> Merged<'a> {
@@ -46,17 +59,42 @@ impl<'a> Merged<'a> {
         self.get(key).filter(|(v, _)| truthy(v))
     }
 
-    /// pg's `val(key, config, envVar)` for string settings.
+    /// `pg.defaults[key]` if it is truthy (a falsy one decides nothing a stock default would
+    /// not), recorded as taken.
+    fn pg_default<'k>(&self, key: &'k str) -> Option<(&Value, Origin<'k>)> {
+        let v = self.defaults.get(key).filter(|v| truthy(v))?;
+        self.used.borrow_mut().insert(key.to_string());
+        Some((v, Origin::PgDefault(key)))
+    }
+
+    /// pg's `val(key, config, envVar)`: the merged value if truthy, else the environment
+    /// variable if set and non-empty, else `pg.defaults[key]` if truthy.
+    fn val<'k>(
+        &self,
+        key: &'k str,
+        env_var: Option<&'k str>,
+        env: Env<'_>,
+    ) -> Option<(Value, Origin<'k>)> {
+        if let Some((v, origin)) = self.truthy(key) {
+            return Some((v.clone(), origin));
+        }
+        if let Some((var, s)) = env_var.and_then(|k| Some((k, non_empty_env(env, k)?))) {
+            return Some((Value::String(s), Origin::Env(var)));
+        }
+        self.pg_default(key).map(|(v, origin)| (v.clone(), origin))
+    }
+
+    /// [`Merged::val`] for string settings.
     fn string(
         &self,
         key: &str,
         env_var: Option<&str>,
         env: Env<'_>,
     ) -> Result<Option<String>, ConfigError> {
-        if let Some((v, origin)) = self.truthy(key) {
-            return value::string(v, origin).map(|s| Some(s.to_string()));
+        match self.val(key, env_var, env) {
+            Some((v, origin)) => value::string(&v, origin).map(|s| Some(s.to_string())),
+            None => Ok(None),
         }
-        Ok(env_var.and_then(|k| non_empty_env(env, k)))
     }
 }
 
@@ -67,17 +105,20 @@ fn non_empty_env(env: Env<'_>, key: &str) -> Option<String> {
 /// The process's account name (see `account.rs`), injectable for tests.
 pub(crate) type OsUser<'a> = &'a dyn Fn() -> Option<String>;
 
-/// Resolves everything about how to open a connection.
+/// Resolves everything about how to open a connection, from the options, the environment and
+/// `pg_defaults` (the keys of pg's global defaults that differ from pg's stock ones).
 pub(crate) fn resolve(
     opts: &Map<String, Value>,
+    pg_defaults: &Map<String, Value>,
     env: Env<'_>,
     os_user: OsUser<'_>,
 ) -> Result<Resolved, ConfigError> {
-    resolve_with(opts, env, os_user, &connstring::read_file)
+    resolve_with(opts, pg_defaults, env, os_user, &connstring::read_file)
 }
 
 pub(crate) fn resolve_with(
     opts: &Map<String, Value>,
+    pg_defaults: &Map<String, Value>,
     env: Env<'_>,
     os_user: OsUser<'_>,
     read: connstring::FileReader<'_>,
@@ -95,10 +136,15 @@ pub(crate) fn resolve_with(
         },
         _ => Map::new(),
     };
-    let m = Merged { opts, cs };
+    let m = Merged {
+        opts,
+        cs,
+        defaults: pg_defaults,
+        used: RefCell::default(),
+    };
 
-    // pg's default role (`user`, `PGUSER`, then `USER`); where pg would send none, libpq's:
-    // the account the process runs as.
+    // pg's default role (`user`, `PGUSER`, `pg.defaults.user`, whose stock value is `USER`);
+    // where pg would send none, libpq's: the account the process runs as.
     let user = match m.string("user", Some("PGUSER"), env)? {
         Some(u) => u,
         None => non_empty_env(env, if cfg!(windows) { "USERNAME" } else { "USER" })
@@ -108,12 +154,9 @@ pub(crate) fn resolve_with(
     let database = m
         .string("database", Some("PGDATABASE"), env)?
         .unwrap_or_else(|| user.clone());
-    let port = match m.truthy("port") {
-        Some((v, origin)) => port(v, origin)?,
-        None => match non_empty_env(env, "PGPORT") {
-            Some(p) => port(&Value::String(p), Origin::Env("PGPORT"))?,
-            None => 5432,
-        },
+    let port = match m.val("port", Some("PGPORT"), env) {
+        Some((v, origin)) => port(&v, origin)?,
+        None => 5432,
     };
     let host = m
         .string("host", Some("PGHOST"), env)?
@@ -124,26 +167,30 @@ pub(crate) fn resolve_with(
         Host::Tcp(host)
     };
 
-    let password = match m.truthy("password") {
-        Some((Value::String(s), _)) => PasswordSpec::Static(Secret(s.clone())),
-        Some((v, _)) if is_function(v) => PasswordSpec::Dynamic,
+    let password = match m.val("password", Some("PGPASSWORD"), env) {
+        Some((Value::String(s), _)) => PasswordSpec::Static(Secret(s)),
+        Some((v, _)) if is_function(&v) => PasswordSpec::Dynamic,
         Some((v, origin)) => {
             return Err(ConfigError::type_err(
                 origin,
                 "a string or a function",
-                &show_type(v),
+                &show_type(&v),
             ))
         }
-        None => match non_empty_env(env, "PGPASSWORD") {
-            Some(p) => PasswordSpec::Static(Secret(p)),
-            None => PasswordSpec::None,
-        },
+        None => PasswordSpec::None,
     };
 
-    let options = m.string("options", None, env)?;
+    let options = m.string("options", Some("PGOPTIONS"), env)?;
+    // pg: `ssl` when the merged object has one (even falsy), else PGSSLMODE, else pg.defaults.
     let mut ssl = match m.get("ssl") {
         Some((v, origin)) => super::ssl::from_value(v, origin)?,
-        None => super::ssl::from_env(env)?,
+        None => match super::ssl::from_env(env)? {
+            Some(ssl) => ssl,
+            None => match m.pg_default("ssl") {
+                Some((v, origin)) => super::ssl::from_value(v, origin)?,
+                None => SslConfig::Disabled,
+            },
+        },
     };
     let negotiation = ssl_negotiation(&m, &ssl, env)?;
     if let SslConfig::Enabled(tls) = &mut ssl {
@@ -197,6 +244,24 @@ pub(crate) fn resolve_with(
         Some((v, origin)) => optional_millis(v, origin, true)?,
         None => None,
     };
+    let query_timeout = match (query_timeout, m.truthy("query_timeout")) {
+        (None, None) => match m.pg_default("query_timeout") {
+            Some((v, origin)) => optional_millis(v, origin, true)?,
+            None => None,
+        },
+        (t, _) => t,
+    };
+    // pg's `client.binary = config.binary || defaults.binary`: the option itself (never the
+    // connection string), then pg.defaults.
+    let binary = match opts.get("binary") {
+        None | Some(Value::Null) => false,
+        Some(v) => value::boolean(v, Origin::Opt("binary"))?,
+    };
+    let binary = binary
+        || match m.pg_default("binary") {
+            Some((v, origin)) => value::boolean(v, origin)?,
+            None => false,
+        };
 
     // Socket options are read from the options themselves, not the merged object (pg's Client).
     let keep_alive = match opts.get("keepAlive") {
@@ -235,6 +300,8 @@ pub(crate) fn resolve_with(
         },
         connection_timeout,
         query_timeout,
+        binary,
+        from_pg_defaults: m.used.into_inner(),
     })
 }
 
@@ -278,12 +345,25 @@ fn optional_millis(
     value::millis(ms, origin, v).map(Some)
 }
 
-/// `statement_timeout`-style settings pg sends as `String(parseInt(value, 10))`.
+/// `statement_timeout`-style settings pg sends as `String(parseInt(value, 10))`: the merged
+/// value if truthy, else `pg.defaults[key]` (pg reads no environment variable for them).
 fn server_timeout(m: &Merged<'_>, key: &str) -> Result<Option<String>, ConfigError> {
-    const EXPECTED: &str = "a non-negative integer number of milliseconds";
-    let Some((v, origin)) = m.get(key) else {
-        return Ok(None);
+    let given = match m.get(key) {
+        Some((v, origin)) => server_timeout_value(v, origin)?,
+        None => None,
     };
+    // A truthy value always gives Some (or an error): None means pg's `config[key]` was falsy.
+    if given.is_some() {
+        return Ok(given);
+    }
+    match m.pg_default(key) {
+        Some((v, origin)) => server_timeout_value(v, origin),
+        None => Ok(None),
+    }
+}
+
+fn server_timeout_value(v: &Value, origin: Origin<'_>) -> Result<Option<String>, ConfigError> {
+    const EXPECTED: &str = "a non-negative integer number of milliseconds";
     let n = match v {
         Value::Null | Value::Bool(false) => return Ok(None),
         Value::String(s) if s.is_empty() => return Ok(None),
@@ -318,22 +398,18 @@ fn ssl_negotiation(
     ssl: &SslConfig,
     env: Env<'_>,
 ) -> Result<SslNegotiation, ConfigError> {
-    let origin = match m.truthy("sslnegotiation") {
-        Some((_, o)) => o,
-        None => Origin::Env("PGSSLNEGOTIATION"),
+    let Some((v, origin)) = m.val("sslnegotiation", Some("PGSSLNEGOTIATION"), env) else {
+        return Ok(SslNegotiation::Postgres);
     };
-    match m
-        .string("sslnegotiation", Some("PGSSLNEGOTIATION"), env)?
-        .as_deref()
-    {
-        None | Some("postgres") => Ok(SslNegotiation::Postgres),
-        Some("direct") if matches!(ssl, SslConfig::Disabled) => Err(ConfigError::other(
+    match value::string(&v, origin)? {
+        "postgres" => Ok(SslNegotiation::Postgres),
+        "direct" if matches!(ssl, SslConfig::Disabled) => Err(ConfigError::other(
             ConfigErrorKind::Range,
             origin,
             "sslnegotiation=direct requires SSL to be enabled",
         )),
-        Some("direct") => Ok(SslNegotiation::Direct),
-        Some(other) => Err(ConfigError::range_err(
+        "direct" => Ok(SslNegotiation::Direct),
+        other => Err(ConfigError::range_err(
             origin,
             "\"postgres\" or \"direct\"",
             &show(&Value::String(other.to_string())),
@@ -373,5 +449,7 @@ fn env_connect_timeout(env: Env<'_>) -> Result<Option<Duration>, ConfigError> {
     }
 }
 
+#[cfg(test)]
+mod defaults_tests;
 #[cfg(test)]
 mod tests;

@@ -16,7 +16,7 @@ fn opts(v: Value) -> Map<String, Value> {
 }
 
 fn resolve_json(v: Value, env: Env<'_>) -> Result<Resolved, ConfigError> {
-    resolve_with(&opts(v), env, &|| None, &|p| {
+    resolve_with(&opts(v), &Map::new(), env, &|| None, &|p| {
         Err(std::io::Error::new(
             std::io::ErrorKind::NotFound,
             p.to_string(),
@@ -298,7 +298,7 @@ fn types_of_string_settings() {
 fn the_process_account_is_the_user_when_nothing_names_one() {
     let account = || Some("acct".to_string());
     let with = |opts: Value, env: &[(&str, &str)]| {
-        let c = PoolConfig::from_options_with(&opts, &env_of(env), &account).unwrap();
+        let c = PoolConfig::from_options_with(&opts, &Value::Null, &env_of(env), &account).unwrap();
         (c.connect.user, c.connect.database)
     };
     // Only a password in the environment: pg would send no user; libpq uses the account.

@@ -55,18 +55,22 @@ fn tls_version(name: &str) -> Option<Option<TlsVersion>> {
     }
 }
 
-/// pg's `readSSLConfigFromEnvironment`, except that an unknown mode is an error.
-pub(crate) fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<SslConfig, ConfigError> {
+/// pg's `readSSLConfigFromEnvironment`, except that an unknown mode is an error: `None` when
+/// `PGSSLMODE` is unset or empty (pg then takes `pg.defaults.ssl`).
+pub(crate) fn from_env(
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<SslConfig>, ConfigError> {
     let mode = env("PGSSLMODE").unwrap_or_default();
     match mode.as_str() {
-        "" | "disable" => Ok(SslConfig::Disabled),
+        "" => Ok(None),
+        "disable" => Ok(Some(SslConfig::Disabled)),
         "prefer" | "require" | "verify-ca" | "verify-full" => {
-            Ok(SslConfig::Enabled(TlsOptions::default()))
+            Ok(Some(SslConfig::Enabled(TlsOptions::default())))
         }
-        "no-verify" => Ok(SslConfig::Enabled(TlsOptions {
+        "no-verify" => Ok(Some(SslConfig::Enabled(TlsOptions {
             reject_unauthorized: false,
             ..TlsOptions::default()
-        })),
+        }))),
         other => Err(ConfigError::range_err(
             Origin::Env("PGSSLMODE"),
             "one of disable, prefer, require, verify-ca, verify-full, no-verify",
@@ -102,13 +106,17 @@ pub(crate) fn from_value(v: &Value, origin: Origin<'_>) -> Result<SslConfig, Con
 
 fn tls_options(m: &Map<String, Value>, origin: Origin<'_>) -> Result<TlsOptions, ConfigError> {
     let prefix = match origin {
-        Origin::Opt(name) | Origin::Env(name) | Origin::ConnString(name) => name,
+        Origin::Opt(name)
+        | Origin::Env(name)
+        | Origin::ConnString(name)
+        | Origin::PgDefault(name) => name,
     };
     let field = |name: &str| format!("{prefix}.{name}");
     let at = |name: &str, f: &dyn Fn(Origin<'_>) -> ConfigError| {
         let n = field(name);
         match origin {
             Origin::ConnString(_) => f(Origin::ConnString(&n)),
+            Origin::PgDefault(_) => f(Origin::PgDefault(&n)),
             _ => f(Origin::Opt(&n)),
         }
     };

@@ -19,22 +19,20 @@ fn enabled(c: SslConfig) -> TlsOptions {
 
 #[test]
 fn pgsslmode() {
-    assert!(matches!(from_env(&|_| None).unwrap(), SslConfig::Disabled));
-    assert!(matches!(
-        from_env(&env_with("")).unwrap(),
-        SslConfig::Disabled
-    ));
+    // Unset or empty: no decision (pg.defaults.ssl, else off).
+    assert_eq!(from_env(&|_| None).unwrap(), None);
+    assert_eq!(from_env(&env_with("")).unwrap(), None);
     assert!(matches!(
         from_env(&env_with("disable")).unwrap(),
-        SslConfig::Disabled
+        Some(SslConfig::Disabled)
     ));
     for m in ["prefer", "require", "verify-ca", "verify-full"] {
         assert!(
-            enabled(from_env(&env_with(m)).unwrap()).reject_unauthorized,
+            enabled(from_env(&env_with(m)).unwrap().unwrap()).reject_unauthorized,
             "{m}"
         );
     }
-    assert!(!enabled(from_env(&env_with("no-verify")).unwrap()).reject_unauthorized);
+    assert!(!enabled(from_env(&env_with("no-verify")).unwrap().unwrap()).reject_unauthorized);
     let e = from_env(&env_with("allow")).unwrap_err();
     assert_eq!(e.kind, ConfigErrorKind::Range);
     assert_eq!(e.option, "PGSSLMODE");
