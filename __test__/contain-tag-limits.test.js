@@ -175,7 +175,10 @@ test('slot accounting stays exact under random tags, releases, destroys and time
         await c.query('SELECT pg_sleep($1)', [hold / 1000])
         c.release(destroy ? new Error('destroy it') : undefined)
       })().catch((e) => {
-        if (e.code !== 'LDP_TAG_LIMIT_TIMEOUT' && e.code !== 'LDP_ACQUIRE_TIMEOUT') throw e
+        // Timeouts are part of the mix; on a loaded machine a new connection can also take
+        // longer than the 80 ms to open (LDP_CONNECT_TIMEOUT). The slots must add up either way.
+        const expected = ['LDP_TAG_LIMIT_TIMEOUT', 'LDP_ACQUIRE_TIMEOUT', 'LDP_CONNECT_TIMEOUT']
+        if (!expected.includes(e.code)) throw e
       })
     )
     if (i % 10 === 0) {

@@ -266,6 +266,9 @@ impl Conn {
     /// answered "Connection terminated unexpectedly" now and the close does not wait for a busy
     /// backend to finish its statement and read the Terminate.
     pub fn abort(&self) {
+        // Before close() resumes a paused reader: once resumed, it must see the abort rather
+        // than read on (a destroyed session hears nothing more).
+        self.shared.aborted.store(true, Ordering::Release);
         self.close();
         self.shared.abort.notify_one();
         // A socket read elsewhere: its reader sees the end of input at once.

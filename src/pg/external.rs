@@ -148,6 +148,11 @@ impl ExternalReader {
         }
         let mut budget = READ_BUDGET;
         loop {
+            if self.lp.aborted() {
+                // Destroyed: what the socket still holds is for nobody.
+                self.lp.finish(Ended::Eof);
+                return false;
+            }
             if self.lp.paused() {
                 return true;
             }

@@ -103,6 +103,11 @@ impl ReadLoop {
         }
     }
 
+    /// Whether the connection was aborted (destroyed): nothing more is to be read.
+    pub(crate) fn aborted(&self) -> bool {
+        self.shared.aborted.load(Ordering::Acquire)
+    }
+
     /// Whether reading must wait: a raw session's consumer holds too much (see `flow`).
     pub(crate) fn paused(&self) -> bool {
         self.shared.flow.paused()

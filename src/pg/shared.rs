@@ -47,6 +47,9 @@ pub struct ConnShared {
     pub(super) closing: AtomicBool,
     /// Signalled by an abort: the reader task stops waiting for the server.
     pub(super) abort: Notify,
+    /// Set by an abort before a paused reader is resumed: a reader driven from outside
+    /// (`ExternalReader`) ends at its next call instead of reading on.
+    pub(super) aborted: AtomicBool,
     in_flight: AtomicU32,
     queries: AtomicU64,
     /// Milliseconds since `created` at which the last request finished.
@@ -84,6 +87,7 @@ impl ConnShared {
             closed: AtomicBool::new(false),
             closing: AtomicBool::new(false),
             abort: Notify::new(),
+            aborted: AtomicBool::new(false),
             in_flight: AtomicU32::new(0),
             queries: AtomicU64::new(0),
             last_done_ms: AtomicU64::new(0),
