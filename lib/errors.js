@@ -111,21 +111,21 @@ function describe(v) {
   return Array.isArray(v) ? 'an array' : 'an object'
 }
 
-/** An invalid option, shaped as the core's: `Ctor` is TypeError (wrong type) or RangeError. */
+/**
+ * An invalid option, shaped as the core's: `Ctor` is TypeError (wrong type) or RangeError. A
+ * value of pg's global defaults is named `pg.defaults.<key>` and worded as the core words it.
+ */
 function invalidOption(Ctor, option, expected, received) {
-  const e = new Ctor(`Invalid option "${option}": expected ${expected}, received ${describe(received)}`)
+  const what = option.startsWith('pg.defaults.') ? option : `option "${option}"`
+  const e = new Ctor(`Invalid ${what}: expected ${expected}, received ${describe(received)}`)
   e.code = 'LDP_INVALID_OPTION'
   e.option = option
   return e
 }
 
-/** Like invalidOption, for a value of pg's global defaults (`pg.defaults.<key>`), worded as the core words it. */
+/** invalidOption for `key` of pg's global defaults (`pg.defaults.<key>`). */
 function invalidDefault(Ctor, key, expected, received) {
-  const option = `pg.defaults.${key}`
-  const e = new Ctor(`Invalid ${option}: expected ${expected}, received ${describe(received)}`)
-  e.code = 'LDP_INVALID_OPTION'
-  e.option = option
-  return e
+  return invalidOption(Ctor, `pg.defaults.${key}`, expected, received)
 }
 
 /** Turns a JsErrorInfo from the binding into an Error. */

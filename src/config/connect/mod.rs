@@ -67,6 +67,12 @@ impl<'a> Merged<'a> {
         Some((v, Origin::PgDefault(key)))
     }
 
+    /// pg's `val(key, config, false)` (no environment variable): the merged value if truthy,
+    /// else `pg.defaults[key]` if truthy.
+    fn given_or_default<'k>(&self, key: &'k str) -> Option<(&Value, Origin<'k>)> {
+        self.truthy(key).or_else(|| self.pg_default(key))
+    }
+
     /// pg's `val(key, config, envVar)`: the merged value if truthy, else the environment
     /// variable if set and non-empty, else `pg.defaults[key]` if truthy.
     fn val<'k>(
@@ -240,16 +246,10 @@ pub(crate) fn resolve_with(
     }
     startup_params.push(("client_encoding".to_string(), "UTF8".to_string()));
 
-    let query_timeout = match m.get("query_timeout") {
+    // A falsy given value means no timeout, as pg's `val('query_timeout', config, false)`.
+    let query_timeout = match m.given_or_default("query_timeout") {
         Some((v, origin)) => optional_millis(v, origin, true)?,
         None => None,
-    };
-    let query_timeout = match (query_timeout, m.truthy("query_timeout")) {
-        (None, None) => match m.pg_default("query_timeout") {
-            Some((v, origin)) => optional_millis(v, origin, true)?,
-            None => None,
-        },
-        (t, _) => t,
     };
     // pg's `client.binary = config.binary || defaults.binary`: the option itself (never the
     // connection string), then pg.defaults.
@@ -348,15 +348,7 @@ fn optional_millis(
 /// `statement_timeout`-style settings pg sends as `String(parseInt(value, 10))`: the merged
 /// value if truthy, else `pg.defaults[key]` (pg reads no environment variable for them).
 fn server_timeout(m: &Merged<'_>, key: &str) -> Result<Option<String>, ConfigError> {
-    let given = match m.get(key) {
-        Some((v, origin)) => server_timeout_value(v, origin)?,
-        None => None,
-    };
-    // A truthy value always gives Some (or an error): None means pg's `config[key]` was falsy.
-    if given.is_some() {
-        return Ok(given);
-    }
-    match m.pg_default(key) {
+    match m.given_or_default(key) {
         Some((v, origin)) => server_timeout_value(v, origin),
         None => Ok(None),
     }
