@@ -284,6 +284,12 @@ impl PoolInner {
         }
         while !st.waiters.is_empty() && !st.idle.is_empty() {
             let idle = st.idle.pop().expect("non-empty");
+            // As acquire does: an idle connection whose socket has ended (its report not in
+            // yet) or whose lifetime is over goes, and the caller waits for the next one.
+            if idle.conn.shared().is_closed() || self.lifetime_over(&idle.conn) {
+                self.remove_idle_locked(st, &idle.conn);
+                continue;
+            }
             let w = st.waiters.pop_front().expect("non-empty");
             let lease = Lease {
                 conn: idle.conn,

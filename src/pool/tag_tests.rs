@@ -270,3 +270,36 @@ async fn a_tag_slot_given_back_while_the_pool_queue_is_served_moves_its_caller_i
         .release(false)
         .expect("released");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_caller_let_through_by_its_tag_never_gets_an_idle_connection_that_has_ended() {
+    let server = FakeServer::silent().await;
+    let inner = pool(server.port, json!({}));
+    let e1 = take(&inner, tagged("export")).await;
+    let _e2 = take(&inner, tagged("export")).await;
+    let u = take(&inner, CheckoutMeta::default()).await;
+    let dead = u.conn_id();
+    u.release(false).expect("released");
+    let third = tokio::spawn(inner.acquire(tagged("export")));
+    settle().await;
+    {
+        // The idle connection's socket has ended; the pool has not heard of it yet.
+        let st = inner.state.lock();
+        assert_eq!(st.idle.len(), 1);
+        assert_eq!(st.idle[0].conn.id(), dead);
+        st.idle[0].conn.shared().end_unreported();
+    }
+    // Destroying an export checkout gives its tag slot back: the waiting export caller joins
+    // the pool's line while the only idle connection is the ended one.
+    e1.release(true).expect("released");
+    let c = tokio::time::timeout(Duration::from_secs(5), third)
+        .await
+        .expect("the export caller is served")
+        .expect("joined")
+        .expect("served");
+    assert_ne!(c.conn_id(), dead, "handed the ended connection");
+    assert!(c.is_new(), "a connection opened for it");
+    assert!(inner.state.lock().idle.is_empty());
+    assert_exact(&inner);
+    c.release(false).expect("released");
+}
