@@ -115,7 +115,13 @@ fn tls_options(m: &Map<String, Value>, origin: Origin<'_>) -> Result<TlsOptions,
     let at = |name: &str, f: &dyn Fn(Origin<'_>) -> ConfigError| {
         let n = field(name);
         match origin {
-            Origin::ConnString(_) => f(Origin::ConnString(&n)),
+            // A connection string fills these fields from its file parameters: name those.
+            Origin::ConnString(_) => f(Origin::ConnString(match name {
+                "ca" => "sslrootcert",
+                "cert" => "sslcert",
+                "key" => "sslkey",
+                _ => &n,
+            })),
             Origin::PgDefault(_) => f(Origin::PgDefault(&n)),
             _ => f(Origin::Opt(&n)),
         }

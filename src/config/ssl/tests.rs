@@ -343,7 +343,9 @@ fn a_ca_that_is_not_pem_certificates_is_refused_naming_ssl_ca() {
     );
     assert_eq!(e.option, "connectionString");
     assert!(
-        e.message.contains("ssl.ca") && e.message.contains("no PEM certificate"),
+        e.message.contains("parameter \"sslrootcert\"")
+            && !e.message.contains("ssl.ca")
+            && e.message.contains("no PEM certificate"),
         "{}",
         e.message
     );
