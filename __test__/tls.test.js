@@ -7,7 +7,7 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const pg = require('pg')
-const { assertParity, both, rejection } = require('./helpers/parity')
+const { assertParity, both, rejection, withClient } = require('./helpers/parity')
 const { findTlsDatabase } = require('./helpers/db')
 const { LeakDetectingPool } = require('..')
 
@@ -119,4 +119,32 @@ test('ssl: { ca } trusts the server certificate; the host name must match (serve
   })
   assert.deepStrictEqual(bad.ours, bad.pg)
   assert.deepEqual(bad.ours.value, { failed: true, total: 0 })
+})
+
+test("client.ssl is pg's: 'no-verify', a connection string's SSL parameters, PGSSLMODE=no-verify (parity)", async () => {
+  const base = await tcpConfig()
+  const cs = (q) => ({ connectionString: `postgres://${encodeURIComponent(base.user)}@127.0.0.1:${base.port}/${base.database}?${q}` })
+  const seen = (pool) => withClient(pool, async (c) => ({ ssl: c.ssl, params: c.connectionParameters.ssl }))
+  const noVerify = { rejectUnauthorized: false }
+  const cases = [
+    [{ ...base, ssl: 'no-verify' }, noVerify],
+    [cs('sslmode=no-verify'), noVerify],
+    [cs('sslmode=require&uselibpqcompat=true'), noVerify],
+    // The connection string's SSL parameters win over the option, as in pg.
+    [{ ...cs('sslmode=no-verify'), ssl: true }, noVerify],
+    [{ ...base, ssl: { rejectUnauthorized: false, servername: 'localhost' } }, { rejectUnauthorized: false, servername: 'localhost' }],
+  ]
+  for (const [cfg, expected] of cases) {
+    const r = await assertParity(cfg, seen)
+    assert.deepEqual(r.ours.value, { ssl: expected, params: expected }, JSON.stringify(cfg.connectionString || cfg.ssl))
+  }
+  const saved = process.env.PGSSLMODE
+  process.env.PGSSLMODE = 'no-verify'
+  try {
+    const r = await assertParity(base, seen)
+    assert.deepEqual(r.ours.value, { ssl: noVerify, params: noVerify })
+  } finally {
+    if (saved === undefined) delete process.env.PGSSLMODE
+    else process.env.PGSSLMODE = saved
+  }
 })

@@ -5,10 +5,13 @@
 // from re-reading the options or the connection string. What pg only echoes from the options as
 // given (client_encoding, fallback_application_name, whether sslnegotiation or keepAlive were
 // set, an ssl object) is copied from them — or from pg.defaults where the core says it took
-// that setting from there (`resolved.pgDefaults`). Plus the password as pg asks for it: the
-// user's function, or the password file (`pgpass`) when nothing gave a password.
+// that setting from there (`resolved.pgDefaults`); a connection string's SSL parameters are
+// echoed as pg-connection-string reads them, the shape pg gives `client.ssl` (whether TLS is
+// on is still the core's decision). Plus the password as pg asks for it: the user's function,
+// or the password file (`pgpass`) when nothing gave a password.
 
 const pgpass = require('pgpass')
+const { parse: parseConnectionString } = require('pg-connection-string')
 
 /**
  * The connection parameters of a pool's connections, in the shape and field order of pg's
@@ -34,7 +37,7 @@ class ConnectionParameters {
     // The option, else pg.defaults.binary, as the core resolved it.
     this.binary = resolved.binary
     this.options = orUndefined(resolved.options)
-    this.ssl = sslOf(resolved, given('ssl'))
+    this.ssl = sslOf(resolved, sslGiven(o, given))
     // pg keeps what was given (undefined when nothing was); `direct` can come from the
     // connection string or PGSSLNEGOTIATION, which the core read.
     this.sslnegotiation = resolved.sslnegotiation === 'direct' ? 'direct' : given('sslnegotiation')
@@ -76,13 +79,35 @@ function millis(sent) {
 }
 
 /**
- * What pg's `client.ssl` is: false without TLS; the `ssl` object given (the option, or
- * pg.defaults.ssl when that decided) or `true` when that is what was given; otherwise (a
- * connection string's `sslmode`, `PGSSLMODE`) `true`. The private key stays out of
- * enumeration, as pg hides it.
+ * Where pg's ConnectionParameters takes `ssl` from: the connection string's own SSL
+ * parameters when it has any (`ssl`, `sslmode`, `sslcert`, `sslkey`, `sslrootcert`, read by
+ * pg-connection-string as pg reads them, files included), else the option (or pg.defaults.ssl
+ * when the core took that), else `PGSSLMODE=no-verify`'s `{ rejectUnauthorized: false }`.
+ * Undefined when none of them says more than "on or off" (the core decided that).
+ */
+function sslGiven(o, given) {
+  if (typeof o.connectionString === 'string' && o.connectionString !== '') {
+    let fromString
+    try {
+      fromString = parseConnectionString(o.connectionString).ssl
+    } catch {
+      // The core accepted the string: what pg-connection-string refuses says nothing more.
+    }
+    if (fromString !== undefined) return fromString
+  }
+  const g = given('ssl')
+  if (g !== undefined) return g
+  return process.env.PGSSLMODE === 'no-verify' ? 'no-verify' : undefined
+}
+
+/**
+ * What pg's `client.ssl` is: false without TLS; `{ rejectUnauthorized: false }` for
+ * `'no-verify'`; a copy of the `ssl` object given (see sslGiven); otherwise `true`. The
+ * private key stays out of enumeration, as pg hides it.
  */
 function sslOf(resolved, given) {
   if (!resolved.ssl) return false
+  if (given === 'no-verify') return { rejectUnauthorized: false }
   if (given == null || typeof given !== 'object') return true
   const copy = Object.assign({}, given)
   if ('key' in given) Object.defineProperty(copy, 'key', { value: given.key, enumerable: false, writable: true, configurable: true })
