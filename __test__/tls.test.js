@@ -132,7 +132,10 @@ test("client.ssl is pg's: 'no-verify', a connection string's SSL parameters, PGS
     [cs('sslmode=require&uselibpqcompat=true'), noVerify],
     // The connection string's SSL parameters win over the option, as in pg.
     [{ ...cs('sslmode=no-verify'), ssl: true }, noVerify],
-    [{ ...base, ssl: { rejectUnauthorized: false, servername: 'localhost' } }, { rejectUnauthorized: false, servername: 'localhost' }],
+    [
+      { ...base, ssl: { rejectUnauthorized: false, servername: 'localhost' } },
+      { rejectUnauthorized: false, servername: 'localhost' },
+    ],
   ]
   for (const [cfg, expected] of cases) {
     const r = await assertParity(cfg, seen)
