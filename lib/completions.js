@@ -130,16 +130,31 @@ class Completions {
     const id = this.takeId()
     if (native.connect(id, meta, this.info)) return new CheckoutInfo(this.info)
     if (this.waiting.size === 0) this.busy.ref()
-    return new Promise((resolve) => this.waiting.set(id, resolve)).then((buf) => {
-      let info = null
-      try {
-        if (buf.length !== 0) throw parseReply(buf).error
-        if (!native.takeCheckout(id, this.info)) throw new Error(`LeakDetectingPool: checkout ${id} was announced but is missing`)
-        info = new CheckoutInfo(this.info)
-      } finally {
-        settled(info)
-      }
-      return info
+    return new Promise((resolve, reject) => {
+      // Runs inside drain(), which hands every record on: it must not throw.
+      this.waiting.set(id, (buf) => {
+        let info = null
+        let failed = false
+        let error
+        try {
+          if (buf.length !== 0) throw parseReply(buf).error
+          if (!native.takeCheckout(id, this.info)) throw new Error(`LeakDetectingPool: checkout ${id} was announced but is missing`)
+          info = new CheckoutInfo(this.info)
+        } catch (e) {
+          failed = true
+          error = e
+        }
+        try {
+          settled(info)
+        } catch (e) {
+          if (!failed) {
+            failed = true
+            error = e
+          }
+        }
+        if (failed) reject(error)
+        else resolve(info)
+      })
     })
   }
 

@@ -160,6 +160,10 @@ class LeakDetectingPool extends EventEmitter {
         r = await r
       } catch (e) {
         const err = this._acquireError(e, tag)
+        // The core's error was made while its completions were drained, outside the caller's
+        // async context: its stack is taken here, where it names the awaiting caller (as pg's
+        // does). A password function's own error is handed on untouched.
+        if (err === e && err instanceof Error) Error.captureStackTrace(err)
         this.log('client failed to connect', err)
         throw err
       }

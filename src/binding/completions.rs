@@ -133,8 +133,28 @@ impl Completions {
         })
     }
 
-    /// Takes everything queued so far.
-    pub fn take(&self) -> Vec<u8> {
-        std::mem::take(&mut *self.queue.lock())
+    /// Takes everything queued so far: at most [`COPY_MAX`] bytes go to `small` as a slice,
+    /// and the queue keeps its allocation for the next records; more go to `large` whole.
+    /// `small` runs with the queue locked (other threads' completions wait for it).
+    pub fn take_with<T>(
+        &self,
+        small: impl FnOnce(&[u8]) -> T,
+        large: impl FnOnce(Vec<u8>) -> T,
+    ) -> T {
+        let mut q = self.queue.lock();
+        if q.len() <= COPY_MAX {
+            let out = small(&q);
+            q.clear();
+            out
+        } else {
+            large(std::mem::take(&mut *q))
+        }
     }
 }
+
+/// The most bytes a drain copies into a buffer the JS engine owns. A copy this small costs
+/// less than handing the bytes over in place, which makes an external buffer whose finalizer
+/// the garbage collector must run (and frees the queue's allocation); replies, checkouts and
+/// releases cross this way, a long result's parts in place. The queue keeps at most about
+/// twice this much allocated between drains.
+pub const COPY_MAX: usize = 16 * 1024;

@@ -433,12 +433,20 @@ impl NativePool {
     }
 
     /// Drains the completions buffer: `[id u32 LE][len u32 LE][frames]...`.
-    #[napi(catch_unwind)]
-    pub fn take_completions(&self, env: Env) -> Buffer {
+    /// A small batch is copied into a buffer the engine owns, a large one handed over in
+    /// place (see [`Completions::take_with`]).
+    #[napi(catch_unwind, ts_return_type = "Buffer")]
+    pub fn take_completions<'env>(
+        &self,
+        env: &'env Env,
+    ) -> Result<Either<BufferSlice<'env>, Buffer>> {
         if let Some(reads) = &self.reads {
-            reads.start_waiting(&env);
+            reads.start_waiting(env);
         }
-        Buffer::from(self.completions.take())
+        self.completions.take_with(
+            |bytes| BufferSlice::copy_from(env, bytes).map(Either::A),
+            |all| Ok(Either::B(Buffer::from(all))),
+        )
     }
 
     /// Arms a panic at `site` (`clientSubmit`: this binding's method; `clean`: the task that
