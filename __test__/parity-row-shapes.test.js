@@ -132,3 +132,21 @@ test('text that is not PostgreSQL integer or boolean form goes to the parser', (
   const ok = dataRow(['-17', 'f', null])
   assert.deepEqual(read(ok, 0, ok.length, false, [p, p, p]), { i: -17, b: false, j: null })
 })
+
+test('the last shape is served again without its key, and only for the same shape', () => {
+  const a = [{ name: 'p' }, { name: 'q' }]
+  assert.equal(rowReader(a, false, '--'), null)
+  const reader = rowReader(a, false, '--')
+  assert.equal(typeof reader, 'function')
+  // Same names in new objects (a new result of the same statement): the same reader.
+  assert.equal(rowReader([{ name: 'p' }, { name: 'q' }], false, '--'), reader)
+  // Any difference in names, order, kinds or row mode is another shape.
+  assert.equal(rowReader([{ name: 'q' }, { name: 'p' }], false, '--'), null)
+  assert.equal(rowReader([{ name: 'p' }, { name: 'q' }], false, 'i-'), null)
+  assert.equal(rowReader([{ name: 'p' }, { name: 'q' }], true, '--'), null)
+  assert.equal(rowReader([{ name: 'p' }], false, '-'), null)
+  assert.equal(rowReader(a, false, '--'), reader, 'and the first shape is still found by its key')
+  const buf = dataRow(['1', '2'])
+  const id = (v) => v
+  assert.deepEqual(reader(buf, 0, buf.length, false, [id, id]), { p: '1', q: '2' })
+})

@@ -27,6 +27,27 @@ const latin1 =
 const MAX_SHAPES = 512
 const readers = new Map()
 
+// The last compiled reader handed out and its shape: results of a hot statement find it by
+// comparing names, without building and hashing the shape's key per result.
+let lastReader = null
+let lastAsArray = false
+let lastKinds = ''
+let lastNames = []
+
+function isLastShape(fields, asArray, kinds) {
+  if (lastReader === null || asArray !== lastAsArray || kinds !== lastKinds || fields.length !== lastNames.length) return false
+  for (let i = 0; i < fields.length; i++) if (fields[i].name !== lastNames[i]) return false
+  return true
+}
+
+function remember(reader, fields, asArray, kinds) {
+  lastReader = reader
+  lastAsArray = asArray
+  lastKinds = kinds
+  lastNames = fields.map((f) => f.name)
+  return reader
+}
+
 /**
  * The reader for rows of `fields` (pg Field objects), as objects or (`asArray`) arrays, or
  * null the first time the shape is seen (read those rows generically).
@@ -34,14 +55,15 @@ const readers = new Map()
  * 'b' a boolean read from the bytes when they have PostgreSQL's form, '-' the parser called.
  */
 function rowReader(fields, asArray, kinds) {
+  if (isLastShape(fields, asArray, kinds)) return lastReader
   let key = (asArray ? 'a' : 'o') + kinds
   for (let i = 0; i < fields.length; i++) key += '\0' + fields[i].name
   const reader = readers.get(key)
-  if (reader) return reader
+  if (reader) return remember(reader, fields, asArray, kinds)
   if (reader === null) {
     const compiled = compile(fields, asArray, kinds)
     readers.set(key, compiled)
-    return compiled
+    return remember(compiled, fields, asArray, kinds)
   }
   if (readers.size >= MAX_SHAPES) readers.delete(readers.keys().next().value)
   readers.set(key, null)
