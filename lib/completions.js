@@ -133,27 +133,19 @@ class Completions {
     return new Promise((resolve, reject) => {
       // Runs inside drain(), which hands every record on: it must not throw.
       this.waiting.set(id, (buf) => {
-        let info = null
-        let failed = false
-        let error
         try {
-          if (buf.length !== 0) throw parseReply(buf).error
-          if (!native.takeCheckout(id, this.info)) throw new Error(`LeakDetectingPool: checkout ${id} was announced but is missing`)
-          info = new CheckoutInfo(this.info)
-        } catch (e) {
-          failed = true
-          error = e
-        }
-        try {
-          settled(info)
-        } catch (e) {
-          if (!failed) {
-            failed = true
-            error = e
+          let info = null
+          try {
+            if (buf.length !== 0) throw parseReply(buf).error
+            if (!native.takeCheckout(id, this.info)) throw new Error(`LeakDetectingPool: checkout ${id} was announced but is missing`)
+            info = new CheckoutInfo(this.info)
+          } finally {
+            settled(info)
           }
+          resolve(info)
+        } catch (e) {
+          reject(e)
         }
-        if (failed) reject(error)
-        else resolve(info)
       })
     })
   }

@@ -37,7 +37,7 @@ class ConnectionParameters {
     // The option, else pg.defaults.binary, as the core resolved it.
     this.binary = resolved.binary
     this.options = orUndefined(resolved.options)
-    this.ssl = sslOf(resolved, sslGiven(o, given))
+    this.ssl = sslOf(resolved, sslGiven(resolved, o, given))
     // pg keeps what was given (undefined when nothing was); `direct` can come from the
     // connection string or PGSSLNEGOTIATION, which the core read.
     this.sslnegotiation = resolved.sslnegotiation === 'direct' ? 'direct' : given('sslnegotiation')
@@ -82,10 +82,11 @@ function millis(sent) {
  * Where pg's ConnectionParameters takes `ssl` from: the connection string's own SSL
  * parameters when it has any (`ssl`, `sslmode`, `sslcert`, `sslkey`, `sslrootcert`, read by
  * pg-connection-string as pg reads them, files included), else the option (or pg.defaults.ssl
- * when the core took that), else `PGSSLMODE=no-verify`'s `{ rejectUnauthorized: false }`.
- * Undefined when none of them says more than "on or off" (the core decided that).
+ * when the core took that), else `PGSSLMODE`: `'no-verify'` when the core turned TLS on
+ * without verification from it. Undefined when none of them says more than "on or off" (the
+ * core decided that).
  */
-function sslGiven(o, given) {
+function sslGiven(resolved, o, given) {
   if (typeof o.connectionString === 'string' && o.connectionString !== '') {
     let fromString
     try {
@@ -97,7 +98,7 @@ function sslGiven(o, given) {
   }
   const g = given('ssl')
   if (g !== undefined) return g
-  return process.env.PGSSLMODE === 'no-verify' ? 'no-verify' : undefined
+  return resolved.ssl && !resolved.sslRejectUnauthorized ? 'no-verify' : undefined
 }
 
 /**

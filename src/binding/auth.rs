@@ -9,9 +9,10 @@ use std::sync::Arc;
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::ThreadsafeFunction;
 
+use crate::config::PasswordSpec;
 use crate::error::Error as CoreError;
 use crate::pg::DefaultRoots;
-use crate::pool::PasswordSource;
+use crate::pool::{PasswordSource, StaticPassword};
 
 /// `() => Promise<string | null>`: the JS side wraps pg's password function.
 pub(super) type PasswordFn =
@@ -55,4 +56,24 @@ pub(super) fn process_roots(ask: &Function<(), String>) -> Result<DefaultRoots> 
     Ok(DEFAULT_ROOTS
         .get_or_init(|| DefaultRoots::from_pem(pem))
         .clone())
+}
+
+/// What supplies a new connection's password: the option's or connection string's own
+/// (`Static`), else the user's function, or, when nothing gave a password, JS's password-file
+/// lookup (pg reads `~/.pgpass` / `PGPASSFILE` then, with the `pgpass` package), passed as
+/// `f`; with neither, none.
+pub(super) fn password_source(
+    spec: &PasswordSpec,
+    f: Option<Function<(), Promise<Option<String>>>>,
+) -> Result<Arc<dyn PasswordSource>> {
+    Ok(match (spec, f) {
+        (PasswordSpec::Dynamic | PasswordSpec::None, Some(f)) => Arc::new(JsPassword(Arc::new(
+            f.build_threadsafe_function::<()>()
+                .weak::<true>()
+                .callee_handled::<false>()
+                .build()?,
+        ))),
+        (PasswordSpec::Static(s), _) => Arc::new(StaticPassword(Some(s.expose().to_string()))),
+        _ => Arc::new(StaticPassword(None)),
+    })
 }

@@ -19,6 +19,17 @@ use crate::pool::{Checkout, DropPolicy};
 /// into a `Float64Array` JS owns (no object per checkout).
 pub const INFO_LEN: usize = 4;
 
+/// Refuses an info array shorter than [`INFO_LEN`] (JS passes its own `Float64Array`).
+pub fn check_info(out: &[f64]) -> napi::Result<()> {
+    if out.len() < INFO_LEN {
+        return Err(napi::Error::new(
+            napi::Status::InvalidArg,
+            format!("checkout info needs a Float64Array of {INFO_LEN}"),
+        ));
+    }
+    Ok(())
+}
+
 /// See the module docs.
 #[derive(Default)]
 pub struct Checkouts(Mutex<HashMap<u64, Arc<Checkout>>>);

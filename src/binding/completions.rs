@@ -23,6 +23,7 @@ use napi::Status;
 use parking_lot::Mutex;
 
 use crate::pg::frames::mark_ascii_rows;
+use crate::pool::Served;
 
 /// `() => void`, weak: in-flight queries are kept alive by JS, not by this function.
 pub type WakeFn = ThreadsafeFunction<(), (), (), Status, false, true>;
@@ -32,6 +33,9 @@ thread_local! {
     /// while held. Only the JS thread ever holds.
     static HELD: Cell<(usize, bool)> = const { Cell::new((0, false)) };
 }
+
+/// The completions id of the records saying which connection served a `pool.query`.
+pub const SERVED: u32 = 0;
 
 /// Set in a record's length word when more of the same reply follows.
 const PARTIAL: u32 = 0x8000_0000;
@@ -61,6 +65,18 @@ impl Completions {
     pub fn complete(&self, id: u32, mut reply: Vec<u8>) {
         mark_ascii_rows(&mut reply);
         self.push(id, 0, reply)
+    }
+
+    /// Queues the record saying which connection served `pool.query` `id` (sent ahead of its
+    /// reply while JS listens for checkout events): under id [`SERVED`], `[query id u32][conn
+    /// id u32][pid i32][is new u8]`, little-endian.
+    pub fn served(&self, id: u32, s: &Served) {
+        let mut v = Vec::with_capacity(13);
+        v.extend_from_slice(&id.to_le_bytes());
+        v.extend_from_slice(&(s.conn_id as u32).to_le_bytes());
+        v.extend_from_slice(&s.pid.to_le_bytes());
+        v.push(u8::from(s.is_new));
+        self.push(SERVED, 0, v)
     }
 
     /// Queues a leading part of the reply of query `id`; more follows under the same id.

@@ -5,16 +5,16 @@ use std::sync::Arc;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use super::auth::{process_roots, JsPassword};
-use super::checkouts::{Checkouts, INFO_LEN};
+use super::auth::{password_source, process_roots};
+use super::checkouts::{check_info, Checkouts};
 use super::completions::Completions;
 use super::convert::{acquire_error_frames, statement, JsCheckoutMeta, JsErrorInfo, JsParam};
 use super::events::{JsEvents, QueuedEvent};
 use super::loop_reads::LoopReads;
-use crate::config::{PasswordSpec, PoolConfig, SslConfig};
+use crate::config::{PoolConfig, SslConfig};
 use crate::error::Error as CoreError;
 use crate::pg::{PartialSink, ReadScheduler, ReplyFn, ReplyTo};
-use crate::pool::{Checkout, PasswordSource, Pool, Retired, Served, StaticPassword};
+use crate::pool::{Checkout, Pool, Retired};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,31 +37,6 @@ pub struct NativePool {
     /// Set once JS listens for `connect`/`acquire`/`release`: each `pool.query` reply is then
     /// preceded by a record of the connection it ran on (see [`NativePool::submit`]).
     watch: Arc<AtomicBool>,
-}
-
-/// The completions id of the records saying which connection served a `pool.query`.
-const SERVED: u32 = 0;
-
-/// `[query id u32][conn id u32][pid i32][is new u8]`, little-endian.
-fn served_record(id: u32, s: &Served) -> Vec<u8> {
-    let mut v = Vec::with_capacity(13);
-    v.extend_from_slice(&id.to_le_bytes());
-    v.extend_from_slice(&(s.conn_id as u32).to_le_bytes());
-    v.extend_from_slice(&s.pid.to_le_bytes());
-    v.push(u8::from(s.is_new));
-    v
-}
-
-impl NativePool {
-    fn check_info(out: &[f64]) -> Result<()> {
-        if out.len() < INFO_LEN {
-            return Err(napi::Error::new(
-                Status::InvalidArg,
-                format!("checkout info needs a Float64Array of {INFO_LEN}"),
-            ));
-        }
-        Ok(())
-    }
 }
 
 #[napi]
@@ -105,20 +80,7 @@ impl NativePool {
             .callee_handled::<false>()
             // On the JS thread: the ticket is given back as the event is handed to JS.
             .build_callback(|ctx| Ok(ctx.value.0))?;
-        let password: Arc<dyn PasswordSource> = match (&config.connect.password, password) {
-            // The user's function, or, when nothing gave a password, JS's password-file lookup
-            // (pg reads `~/.pgpass` / `PGPASSFILE` then, with the `pgpass` package).
-            (PasswordSpec::Dynamic | PasswordSpec::None, Some(f)) => {
-                Arc::new(JsPassword(Arc::new(
-                    f.build_threadsafe_function::<()>()
-                        .weak::<true>()
-                        .callee_handled::<false>()
-                        .build()?,
-                )))
-            }
-            (PasswordSpec::Static(s), _) => Arc::new(StaticPassword(Some(s.expose().to_string()))),
-            _ => Arc::new(StaticPassword(None)),
-        };
+        let password = password_source(&config.connect.password, password)?;
         let runtime = napi::bindgen_prelude::block_on(async { tokio::runtime::Handle::current() });
         let wake = on_complete
             .build_threadsafe_function::<()>()
@@ -205,7 +167,7 @@ impl NativePool {
     ) -> Result<bool> {
         // SAFETY: JS is blocked in this call and the array is not shared with other threads.
         let out = unsafe { out.as_mut() };
-        Self::check_info(out)?;
+        check_info(out)?;
         let completions = self.completions.clone();
         let ready = self.ready.clone();
         let c = self.pool.try_connect_with(meta.into(), move |r| match r {
@@ -230,7 +192,7 @@ impl NativePool {
     pub fn take_checkout(&self, id: u32, mut out: Float64ArraySlice<'_>) -> Result<bool> {
         // SAFETY: as in `connect`.
         let out = unsafe { out.as_mut() };
-        Self::check_info(out)?;
+        check_info(out)?;
         let Some(c) = self.ready.lock().remove(&id) else {
             return Ok(false);
         };
@@ -406,7 +368,7 @@ impl NativePool {
             Some(partial),
             move |r, served| {
                 if let Some(s) = served.filter(|_| watch.load(Ordering::Relaxed)) {
-                    completions.complete(SERVED, served_record(id, &s));
+                    completions.served(id, &s);
                 }
                 done(r.unwrap_or_else(|e| acquire_error_frames(&e)))
             },

@@ -1,7 +1,9 @@
 //! The resolved options as the JS layer reads them.
 //!
 //! The core parses and validates the options once ([`PoolConfig::from_options`]); the JS
-//! layer never re-derives a default or re-reads the connection string: it reads this view.
+//! layer never re-derives a default or re-reads the connection string to decide anything: it
+//! reads this view. (It echoes a connection string's SSL parameters in `client.ssl` the way
+//! pg shows them, files' contents and key included, which this view never holds.)
 //! What only the JS layer uses (hooks, `types`, stack capture, the alert buffer,
 //! `allowExitOnIdle`) is neither here nor in [`PoolConfig`]: the JS layer validates it.
 
@@ -30,6 +32,9 @@ pub struct ResolvedOptions {
     pub application_name: Option<String>,
     /// Whether connections use TLS.
     pub ssl: bool,
+    /// Whether the server's certificate is verified: `false` only when TLS is on without
+    /// verification (`rejectUnauthorized: false`, `no-verify`), which pg shows in `client.ssl`.
+    pub ssl_reject_unauthorized: bool,
     /// How TLS starts: `postgres` (also when TLS is off, as pg's client reports it) or `direct`.
     pub sslnegotiation: &'static str,
     /// See [`super::ConnectConfig::scram_max_iterations`].
@@ -118,6 +123,10 @@ impl PoolConfig {
             database: c.database.clone(),
             application_name: c.application_name().map(str::to_string),
             ssl: matches!(c.ssl, SslConfig::Enabled(_)),
+            ssl_reject_unauthorized: match &c.ssl {
+                SslConfig::Enabled(tls) => tls.reject_unauthorized,
+                SslConfig::Disabled => true,
+            },
             sslnegotiation: match &c.ssl {
                 SslConfig::Enabled(tls) => tls.negotiation.as_str(),
                 SslConfig::Disabled => SslNegotiation::Postgres.as_str(),
@@ -189,6 +198,7 @@ mod tests {
                 database: "me".into(),
                 application_name: None,
                 ssl: false,
+                ssl_reject_unauthorized: true,
                 sslnegotiation: "postgres",
                 scram_max_iterations: 100_000.0,
                 require_auth: None,

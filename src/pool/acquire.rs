@@ -114,11 +114,7 @@ impl PoolInner {
             st.tags.take(t);
         }
         if st.waiters.is_empty() {
-            while let Some(idle) = st.idle.pop() {
-                if idle.conn.shared().is_closed() || self.lifetime_over(&idle.conn) {
-                    self.remove_idle_locked(&mut st, &idle.conn);
-                    continue;
-                }
+            if let Some(idle) = self.pop_usable_idle_locked(&mut st) {
                 let lease = Lease {
                     conn: idle.conn,
                     uses: idle.uses,

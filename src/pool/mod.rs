@@ -21,6 +21,7 @@ mod reaper;
 #[cfg(test)]
 mod reclaim_tests;
 mod release;
+mod removal;
 mod state;
 #[cfg(test)]
 mod tag_tests;

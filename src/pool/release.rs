@@ -10,10 +10,11 @@ use std::time::Instant;
 
 use super::checkout::{Released, Retired, Status};
 use super::events::{LeakInfo, PoolEvent};
-use super::inner::{PoolInner, Start};
+use super::inner::PoolInner;
 use super::leak::checker::facts_of;
 use super::leak::policy::idle_too_long;
 use super::leak::registry;
+use super::removal::Start;
 use super::state::CheckoutRecord;
 use crate::error::{ReclaimReason, Reclaimed};
 use crate::pg::{frames, Conn, Statement};
