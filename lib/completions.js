@@ -11,6 +11,11 @@ const { parseReply, ReplyStream } = require('./result')
 
 /** Set in a record's length word when more of the same reply follows. */
 const PARTIAL = 0x80000000
+/**
+ * Set in a record's length word when the record is a queued connect()'s checkout, which JS
+ * holds from the drain that takes it on: `[checkoutId f64][connId f64][pid i32][isNew u8]`.
+ */
+const CHECKOUT = 0x40000000
 /** The id of records saying which connection served a pool.query (never a query's id). */
 const SERVED = 0
 
@@ -21,11 +26,11 @@ const NOOP = () => {}
  * the PoolClient it was handed to (set by the pool's internals when JS takes it).
  */
 class CheckoutInfo {
-  constructor(info) {
-    this.checkoutId = info[0]
-    this.connId = info[1]
-    this.processId = info[2]
-    this.isNew = info[3] === 1
+  constructor(checkoutId, connId, processId, isNew) {
+    this.checkoutId = checkoutId
+    this.connId = connId
+    this.processId = processId
+    this.isNew = isNew
     this.client = null
   }
 }
@@ -128,17 +133,18 @@ class Completions {
   connect(meta, settled) {
     const native = this.native
     const id = this.takeId()
-    if (native.connect(id, meta, this.info)) return new CheckoutInfo(this.info)
+    const f = this.info
+    if (native.connect(id, meta, f)) return new CheckoutInfo(f[0], f[1], f[2], f[3] === 1)
     if (this.waiting.size === 0) this.busy.ref()
     return new Promise((resolve, reject) => {
-      // Runs inside drain(), which hands every record on: it must not throw.
-      this.waiting.set(id, (buf) => {
+      // Runs inside drain(), which hands every record on: it must not throw. `r` is the
+      // CheckoutInfo JS now holds, or the error reply's frames.
+      this.waiting.set(id, (r) => {
         try {
           let info = null
           try {
-            if (buf.length !== 0) throw parseReply(buf).error
-            if (!native.takeCheckout(id, this.info)) throw new Error(`LeakDetectingPool: checkout ${id} was announced but is missing`)
-            info = new CheckoutInfo(this.info)
+            if (!(r instanceof CheckoutInfo)) throw parseReply(r).error
+            info = r
           } finally {
             settled(info)
           }
@@ -170,6 +176,17 @@ class Completions {
         const at = pos + 8
         this.served.set(buf.readUInt32LE(at), new ServedBy(buf.readUInt32LE(at + 4), buf.readInt32LE(at + 8), buf[at + 12] === 1))
         pos += 8 + word
+        continue
+      }
+      if (word >= CHECKOUT && word < PARTIAL) {
+        const at = pos + 8
+        const info = new CheckoutInfo(buf.readDoubleLE(at), buf.readDoubleLE(at + 8), buf.readInt32LE(at + 16), buf[at + 20] === 1)
+        const waiter = this.waiting.get(id)
+        this.waiting.delete(id)
+        // Held by JS now; a checkout nobody waits for any more goes straight back.
+        if (typeof waiter === 'function') waiter(info)
+        else this.native.release(info.checkoutId, false)
+        pos += 8 + (word - CHECKOUT)
         continue
       }
       if (word >= PARTIAL) {

@@ -35,9 +35,14 @@ pub fn check_info(out: &[f64]) -> napi::Result<()> {
 pub struct Checkouts(Mutex<HashMap<u64, Arc<Checkout>>>);
 
 impl Checkouts {
-    /// Registers `c` and writes its [`INFO_LEN`] facts into `out`.
-    pub fn insert(&self, mut c: Checkout, out: &mut [f64]) {
+    /// Registers `c` (its facts travel to JS another way: a completion record).
+    pub fn hold(&self, mut c: Checkout) {
         c.set_drop_policy(DropPolicy::ReclaimAsLeak);
+        self.0.lock().insert(c.id(), Arc::new(c));
+    }
+
+    /// Registers `c` and writes its [`INFO_LEN`] facts into `out`.
+    pub fn insert(&self, c: Checkout, out: &mut [f64]) {
         if let Some(info) = out.get_mut(..INFO_LEN) {
             info.copy_from_slice(&[
                 c.id() as f64,
@@ -46,7 +51,7 @@ impl Checkouts {
                 if c.is_new() { 1.0 } else { 0.0 },
             ]);
         }
-        self.0.lock().insert(c.id(), Arc::new(c));
+        self.hold(c);
     }
 
     pub fn get(&self, id: u64) -> Option<Arc<Checkout>> {

@@ -14,6 +14,11 @@
 //! The hold exists for `release()`: a release hands its connection to a queued `connect()` on
 //! the JS thread itself, and waking JS through the thread-safe function from JS's own thread
 //! would cost an async hand-off per cycle for a drain JS can do at once.
+//!
+//! A queued `connect()`'s checkout travels with its record ([`Completions::checkout`]): the
+//! record carries the checkout's facts (the `CHECKOUT` bit set in `len`), the checkout itself
+//! waits beside the bytes, and whoever takes the bytes takes those checkouts with them
+//! ([`Completions::take_with`]) — so JS learns of a checkout and holds it in one call.
 
 use std::cell::Cell;
 use std::sync::Arc;
@@ -23,7 +28,7 @@ use napi::Status;
 use parking_lot::Mutex;
 
 use crate::pg::frames::mark_ascii_rows;
-use crate::pool::Served;
+use crate::pool::{Checkout, Served};
 
 /// `() => void`, weak: in-flight queries are kept alive by JS, not by this function.
 pub type WakeFn = ThreadsafeFunction<(), (), (), Status, false, true>;
@@ -40,6 +45,10 @@ pub const SERVED: u32 = 0;
 /// Set in a record's length word when more of the same reply follows.
 const PARTIAL: u32 = 0x8000_0000;
 
+/// Set in a record's length word when the record is a queued `connect()`'s checkout: its
+/// payload is `[checkoutId f64][connId f64][pid i32][is new u8]`, little-endian.
+const CHECKOUT: u32 = 0x4000_0000;
+
 fn record_header(id: u32, len_word: u32) -> [u8; 8] {
     let mut h = [0u8; 8];
     h[..4].copy_from_slice(&id.to_le_bytes());
@@ -47,17 +56,25 @@ fn record_header(id: u32, len_word: u32) -> [u8; 8] {
     h
 }
 
+/// What is queued for JS: the records' bytes and the checkouts their `CHECKOUT` records
+/// announce. Invariant: a checkout is here exactly while its record is in `bytes`.
+#[derive(Default)]
+struct Queue {
+    bytes: Vec<u8>,
+    checkouts: Vec<Checkout>,
+}
+
 /// See the module docs.
 pub struct Completions {
     wake: WakeFn,
-    queue: Mutex<Vec<u8>>,
+    queue: Mutex<Queue>,
 }
 
 impl Completions {
     pub fn new(wake: WakeFn) -> Arc<Self> {
         Arc::new(Completions {
             wake,
-            queue: Mutex::new(Vec::new()),
+            queue: Mutex::new(Queue::default()),
         })
     }
 
@@ -79,6 +96,17 @@ impl Completions {
         self.push(SERVED, 0, v)
     }
 
+    /// Queues queued `connect()` `id`'s checkout: its facts as the record, the checkout itself
+    /// beside it until the record is taken (see [`Completions::take_with`]).
+    pub fn checkout(&self, id: u32, c: Checkout) {
+        let mut v = Vec::with_capacity(21);
+        v.extend_from_slice(&(c.id() as f64).to_le_bytes());
+        v.extend_from_slice(&(c.conn_id() as f64).to_le_bytes());
+        v.extend_from_slice(&c.pid().to_le_bytes());
+        v.push(u8::from(c.is_new()));
+        self.push_with(id, CHECKOUT, v, Some(c))
+    }
+
     /// Queues a leading part of the reply of query `id`; more follows under the same id.
     pub fn partial(&self, id: u32, mut part: Vec<u8>) {
         mark_ascii_rows(&mut part);
@@ -93,13 +121,19 @@ impl Completions {
     /// Appends one record. Rows are marked for JS's ASCII fast path by the callers above, on
     /// the thread that read them, before the queue is locked.
     fn push(&self, id: u32, flag: u32, frames: Vec<u8>) {
+        self.push_with(id, flag, frames, None)
+    }
+
+    /// Appends one record, and the checkout it announces if any.
+    fn push_with(&self, id: u32, flag: u32, frames: Vec<u8>, checkout: Option<Checkout>) {
         let len = frames.len() as u32;
-        debug_assert!(len < PARTIAL, "a record is under 2 GiB");
+        debug_assert!(len < CHECKOUT, "a record is under 1 GiB");
         let was_empty = {
             let mut q = self.queue.lock();
-            let was_empty = q.is_empty();
-            q.extend_from_slice(&record_header(id, len | flag));
-            q.extend_from_slice(&frames);
+            let was_empty = q.bytes.is_empty();
+            q.bytes.extend_from_slice(&record_header(id, len | flag));
+            q.bytes.extend_from_slice(&frames);
+            q.checkouts.extend(checkout);
             was_empty
         };
         if was_empty && !self.note_if_held() {
@@ -151,20 +185,23 @@ impl Completions {
 
     /// Takes everything queued so far: at most [`COPY_MAX`] bytes go to `small` as a slice,
     /// and the queue keeps its allocation for the next records; more go to `large` whole.
-    /// `small` runs with the queue locked (other threads' completions wait for it).
+    /// `small` runs with the queue locked (other threads' completions wait for it). The
+    /// checkouts the taken records announce are returned with the result, in record order.
     pub fn take_with<T>(
         &self,
         small: impl FnOnce(&[u8]) -> T,
         large: impl FnOnce(Vec<u8>) -> T,
-    ) -> T {
+    ) -> (T, Vec<Checkout>) {
         let mut q = self.queue.lock();
-        if q.len() <= COPY_MAX {
-            let out = small(&q);
-            q.clear();
+        let checkouts = std::mem::take(&mut q.checkouts);
+        let out = if q.bytes.len() <= COPY_MAX {
+            let out = small(&q.bytes);
+            q.bytes.clear();
             out
         } else {
-            large(std::mem::take(&mut *q))
-        }
+            large(std::mem::take(&mut q.bytes))
+        };
+        (out, checkouts)
     }
 }
 

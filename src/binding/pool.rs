@@ -14,9 +14,7 @@ use super::loop_reads::LoopReads;
 use crate::config::{PoolConfig, SslConfig};
 use crate::error::Error as CoreError;
 use crate::pg::{PartialSink, ReadScheduler, ReplyFn, ReplyTo};
-use crate::pool::{Checkout, Pool, Retired};
-use parking_lot::Mutex;
-use std::collections::HashMap;
+use crate::pool::{Pool, Retired};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 fn env_var(name: &str) -> Option<String> {
@@ -28,8 +26,6 @@ fn env_var(name: &str) -> Option<String> {
 pub struct NativePool {
     pool: Pool,
     completions: Arc<Completions>,
-    /// Checkouts acquired asynchronously, waiting for JS to take them (`takeCheckout`).
-    ready: Arc<Mutex<HashMap<u32, Checkout>>>,
     /// Checkouts JS holds (see [`Checkouts`]).
     held: Checkouts,
     /// Who reads the pool's plain sockets on the JS thread (`None`: reader tasks do).
@@ -107,7 +103,6 @@ impl NativePool {
             pool,
             completions,
             reads,
-            ready: Arc::default(),
             held: Checkouts::default(),
             watch: Arc::default(),
         }))
@@ -156,8 +151,8 @@ impl NativePool {
     /// Checks out a connection; counters change before this returns. Returns `true` when an
     /// idle connection was free: the checkout is held and its facts are in `out`
     /// (`[checkoutId, connId, processId, isNew]`). Otherwise `false`, and the outcome arrives
-    /// through the completions buffer under `id`: an empty reply means "take it with
-    /// `takeCheckout(id, out)`", anything else is the error's frames.
+    /// through the completions buffer under `id`: a `CHECKOUT` record with the checkout's facts
+    /// (JS holds it from the drain that takes the record on), or an error's frames.
     #[napi(catch_unwind)]
     pub fn connect(
         &self,
@@ -169,12 +164,8 @@ impl NativePool {
         let out = unsafe { out.as_mut() };
         check_info(out)?;
         let completions = self.completions.clone();
-        let ready = self.ready.clone();
         let c = self.pool.try_connect_with(meta.into(), move |r| match r {
-            Ok(c) => {
-                ready.lock().insert(id, c);
-                completions.complete(id, Vec::new());
-            }
+            Ok(c) => completions.checkout(id, c),
             Err(e) => completions.complete(id, acquire_error_frames(&e)),
         });
         Ok(match c {
@@ -184,20 +175,6 @@ impl NativePool {
             }
             None => false,
         })
-    }
-
-    /// Holds the checkout of a `connect(id)` whose completion said it is ready; its facts go
-    /// into `out`. `false` if there is none under `id`.
-    #[napi(catch_unwind)]
-    pub fn take_checkout(&self, id: u32, mut out: Float64ArraySlice<'_>) -> Result<bool> {
-        // SAFETY: as in `connect`.
-        let out = unsafe { out.as_mut() };
-        check_info(out)?;
-        let Some(c) = self.ready.lock().remove(&id) else {
-            return Ok(false);
-        };
-        self.held.insert(c, out);
-        Ok(true)
     }
 
     /// Runs a statement on held checkout `checkoutId`; the reply arrives through the
@@ -405,10 +382,15 @@ impl NativePool {
         if let Some(reads) = &self.reads {
             reads.start_waiting(env);
         }
-        self.completions.take_with(
+        let (out, checkouts) = self.completions.take_with(
             |bytes| BufferSlice::copy_from(env, bytes).map(Either::A),
             |all| Ok(Either::B(Buffer::from(all))),
-        )
+        );
+        // JS holds these from now on: their records are in what it takes.
+        for c in checkouts {
+            self.held.hold(c);
+        }
+        out
     }
 
     /// Arms a panic at `site` (`clientSubmit`: this binding's method; `clean`: the task that
