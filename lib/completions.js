@@ -157,18 +157,27 @@ class Completions {
   }
 
   /**
-   * Passes through the result of the core's `release()`, first draining when it says the
-   * release served queued callers without a wake-up (bit 1).
+   * The result of the core's `release()`: its bits, or its error as data. When the release
+   * served queued callers without a wake-up, the core handed their completions back with the
+   * bits as the last 4 bytes: they are drained here, before the bits are returned.
    */
   released(r) {
-    if (typeof r === 'number' && r & 2) this.drain()
-    return r
+    if (typeof r === 'number' || !(r instanceof Uint8Array)) return r
+    const end = r.length - 4
+    const bits = r.readUInt32LE(end)
+    this.handle(r, end)
+    return bits
   }
 
   drain() {
     const buf = this.native.takeCompletions()
+    this.handle(buf, buf.length)
+  }
+
+  /** Hands on the records in `buf` before `end`. */
+  handle(buf, end) {
     let pos = 0
-    while (pos < buf.length) {
+    while (pos < end) {
       const id = buf.readUInt32LE(pos)
       const word = buf.readUInt32LE(pos + 4)
       if (id === SERVED) {
@@ -185,7 +194,7 @@ class Completions {
         this.waiting.delete(id)
         // Held by JS now; a checkout nobody waits for any more goes straight back.
         if (typeof waiter === 'function') waiter(info)
-        else this.native.release(info.checkoutId, false)
+        else this.released(this.native.release(info.checkoutId, false))
         pos += 8 + (word - CHECKOUT)
         continue
       }

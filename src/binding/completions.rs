@@ -183,17 +183,22 @@ impl Completions {
         })
     }
 
-    /// Takes everything queued so far: at most [`COPY_MAX`] bytes go to `small` as a slice,
-    /// and the queue keeps its allocation for the next records; more go to `large` whole.
-    /// `small` runs with the queue locked (other threads' completions wait for it). The
-    /// checkouts the taken records announce are returned with the result, in record order.
+    /// Takes everything queued so far, followed by `trailer`'s 4 bytes (little-endian) when
+    /// given: at most [`COPY_MAX`] bytes go to `small` as a slice, and the queue keeps its
+    /// allocation for the next records; more go to `large` whole. `small` runs with the queue
+    /// locked (other threads' completions wait for it). The checkouts the taken records
+    /// announce are returned with the result, in record order.
     pub fn take_with<T>(
         &self,
+        trailer: Option<u32>,
         small: impl FnOnce(&[u8]) -> T,
         large: impl FnOnce(Vec<u8>) -> T,
     ) -> (T, Vec<Checkout>) {
         let mut q = self.queue.lock();
         let checkouts = std::mem::take(&mut q.checkouts);
+        if let Some(t) = trailer {
+            q.bytes.extend_from_slice(&t.to_le_bytes());
+        }
         let out = if q.bytes.len() <= COPY_MAX {
             let out = small(&q.bytes);
             q.bytes.clear();

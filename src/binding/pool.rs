@@ -266,33 +266,43 @@ impl NativePool {
         }
     }
 
-    /// Releases held checkout `checkoutId`: bit 0 set if released now (clear if the pool had
-    /// already reclaimed it), bit 1 set if the release served queued callers whose
-    /// completions the caller must drain at once (no wake-up was sent for them), bit 2 set if
-    /// an event about this checkout may still follow (`leakResolved`,
-    /// `releasedInTransaction`), bit 3 set if the connection was retired as spent
-    /// (`maxUses`), bit 4 as expired (`maxLifetimeSeconds`); a release of a checkout no
-    /// longer held returns the error as data.
-    #[napi(catch_unwind)]
-    pub fn release(&self, checkout_id: f64, destroy: bool) -> Either<u32, JsErrorInfo> {
+    /// Releases held checkout `checkoutId`. Returns bits: bit 0 set if released now (clear if
+    /// the pool had already reclaimed it), bit 2 set if an event about this checkout may still
+    /// follow (`leakResolved`, `releasedInTransaction`), bit 3 set if the connection was
+    /// retired as spent (`maxUses`), bit 4 as expired (`maxLifetimeSeconds`). When the
+    /// release served queued callers (no wake-up was sent for them), it returns instead what
+    /// `takeCompletions()` would, with the bits (and bit 1) as its last 4 bytes: JS drains it
+    /// at once. A release of a checkout no longer held returns the error as data.
+    #[napi(ts_return_type = "number | JsErrorInfo | Buffer", catch_unwind)]
+    pub fn release<'env>(
+        &self,
+        env: &'env Env,
+        checkout_id: f64,
+        destroy: bool,
+    ) -> Result<Either3<u32, JsErrorInfo, Either<BufferSlice<'env>, Buffer>>> {
         let Some(c) = self.held.remove(checkout_id as u64) else {
-            return Either::B(JsErrorInfo::from(CoreError::ReleasedTwice));
+            return Ok(Either3::B(JsErrorInfo::from(CoreError::ReleasedTwice)));
         };
         let (r, drain) = self.completions.hold(|| c.release_noting(destroy));
         match r {
-            Ok(r) => Either::A(
-                u32::from(r.released)
+            Ok(r) => {
+                let bits = u32::from(r.released)
                     | (u32::from(drain) << 1)
                     | (u32::from(r.event_may_follow) << 2)
                     | (u32::from(r.retired == Some(Retired::Spent)) << 3)
-                    | (u32::from(r.retired == Some(Retired::Expired)) << 4),
-            ),
+                    | (u32::from(r.retired == Some(Retired::Expired)) << 4);
+                if drain {
+                    self.take_for_js(env, Some(bits)).map(Either3::C)
+                } else {
+                    Ok(Either3::A(bits))
+                }
+            }
             Err(e) => {
                 if drain {
                     // An error is not a drain request: hand the completions to the wake-up.
                     self.completions.wake();
                 }
-                Either::B(JsErrorInfo::from(e))
+                Ok(Either3::B(JsErrorInfo::from(e)))
             }
         }
     }
@@ -379,18 +389,7 @@ impl NativePool {
         &self,
         env: &'env Env,
     ) -> Result<Either<BufferSlice<'env>, Buffer>> {
-        if let Some(reads) = &self.reads {
-            reads.start_waiting(env);
-        }
-        let (out, checkouts) = self.completions.take_with(
-            |bytes| BufferSlice::copy_from(env, bytes).map(Either::A),
-            |all| Ok(Either::B(Buffer::from(all))),
-        );
-        // JS holds these from now on: their records are in what it takes.
-        for c in checkouts {
-            self.held.hold(c);
-        }
-        out
+        self.take_for_js(env, None)
     }
 
     /// Arms a panic at `site` (`clientSubmit`: this binding's method; `clean`: the task that
@@ -461,5 +460,29 @@ impl NativePool {
                 r.force_release_after_ms = m.force_release_after_ms;
             }
         })
+    }
+}
+
+impl NativePool {
+    /// What `takeCompletions()` returns, `trailer` appended (see [`Completions::take_with`]);
+    /// the checkouts the taken records announce are held from now on.
+    fn take_for_js<'env>(
+        &self,
+        env: &'env Env,
+        trailer: Option<u32>,
+    ) -> Result<Either<BufferSlice<'env>, Buffer>> {
+        if let Some(reads) = &self.reads {
+            reads.start_waiting(env);
+        }
+        let (out, checkouts) = self.completions.take_with(
+            trailer,
+            |bytes| BufferSlice::copy_from(env, bytes).map(Either::A),
+            |all| Ok(Either::B(Buffer::from(all))),
+        );
+        // JS holds these from now on: their records are in what it takes.
+        for c in checkouts {
+            self.held.hold(c);
+        }
+        out
     }
 }
