@@ -5,10 +5,13 @@
 // or `--cpu-prof` for a breakdown).
 //
 //   node benchmark/cycle-cost.js [subject] [--concurrency 16] [--cycles 200000] [--gc]
-//                                [--body cycle|tx|query|rows]
+//                                [--body cycle|tx|query|rows|handoff] [--max N]
 //
 // --body rows fetches the rows case's 10,000-row mixed-type result (generated inline) per
-// cycle; use it with --concurrency 1 and a few hundred cycles.
+// cycle; use it with --concurrency 1 and a few hundred cycles. --body handoff is connect() +
+// release() with no query; with more callers than connections (e.g. --max 4, the default
+// concurrency 16) nearly every checkout is a queued caller served by a release: the waiter
+// hand-off alone. --max sets the pool's size (default 10; postgres.js keeps its 10).
 //
 // subject: ldp (defaults), ldp-nostacks (captureStacks: false), ldp-off (detection off), pg,
 // postgresjs, ldp-base (BENCH_BASE_DIR) — see benchmark/subjects.js. Prints one JSON line:
@@ -27,7 +30,7 @@ const { findDatabase } = require('../__test__/helpers/db')
 const { snapshot, diff } = require('./lib/probe')
 
 function parseArgs(argv) {
-  const o = { subject: 'ldp', concurrency: 16, cycles: 200000, warmup: 20000, gc: false, body: 'cycle' }
+  const o = { subject: 'ldp', concurrency: 16, cycles: 200000, warmup: 20000, gc: false, body: 'cycle', max: null }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === '--concurrency') o.concurrency = Number(argv[++i])
@@ -35,6 +38,7 @@ function parseArgs(argv) {
     else if (a === '--warmup') o.warmup = Number(argv[++i])
     else if (a === '--gc') o.gc = true
     else if (a === '--body') o.body = argv[++i]
+    else if (a === '--max') o.max = Number(argv[++i])
     else if (!a.startsWith('--')) o.subject = a
     else throw new Error(`unknown argument ${a}`)
   }
@@ -61,7 +65,7 @@ async function main() {
   const db = await findDatabase()
   const conn = { host: db.host, port: Number(db.port), user: db.user, database: db.database }
   if (db.password != null) conn.password = db.password
-  const s = subject(o.subject).create(conn)
+  const s = subject(o.subject).create(conn, o.max ? { max: o.max } : undefined)
   let op = s[o.body]
   if (typeof op !== 'function') throw new Error(`subject ${o.subject} has no ${o.body}`)
   if (o.body === 'rows') {

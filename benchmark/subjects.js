@@ -6,6 +6,8 @@
 //   tx(i)     -> Promise<x>      connect(), BEGIN, TX_POINT and TX_PAIR, COMMIT, release()
 //   web(i)    -> Promise<x>      connect(), WEB_POINT, WEB_ROWS, WEB_SIMPLE, release(); every
 //                                20th call holds the client HOLD_MS before WEB_SIMPLE
+//   handoff(i) -> Promise<i>     connect() + release(), no query: the checkout path alone
+//                                (with more callers than connections, the waiter hand-off)
 //   rows(sql) -> Promise<rows[]> one query returning many rows (array of row objects)
 //   reserve() -> Promise<{ batch(base, n) -> Promise<x[]>, release() }>  one client held;
 //                batch issues n queries for base..base+n-1 at once and resolves their x
@@ -83,6 +85,11 @@ function pgLike(pool) {
         client.release(err)
         throw err
       }
+    },
+    async handoff(i) {
+      const client = await pool.connect()
+      client.release()
+      return i
     },
     rows: (sql) => pool.query(sql).then((r) => r.rows),
     async reserve() {
@@ -195,6 +202,11 @@ const SUBJECTS = [
           } finally {
             reserved.release()
           }
+        },
+        async handoff(i) {
+          const reserved = await sql.reserve()
+          reserved.release()
+          return i
         },
         rows: (text) => sql.unsafe(text),
         // postgres.js pipelines the queries of a connection by itself (no option).
