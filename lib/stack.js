@@ -13,13 +13,14 @@
 //
 // Capture depth is `stackTraceLimit` frames, async frames included (V8 follows `await`
 // chains): the default reaches the app's frame through Kysely's and Drizzle's connection
-// paths plus a helper or two. What a capture costs is V8's stack walk, and almost all of it
-// is the first frame past connect(): an optimized caller's frame is rebuilt from its
-// deoptimization data to find its (inlined) functions and positions: 5–13 µs measured, more
-// for a larger calling function, about the same whatever the depth (BENCHMARKS.md, "Where a
-// checkout's time goes"); each further frame adds little.
-// Nothing cheaper names the caller's line: a call-site cache would need the same walk to
-// find its key, and sampling would lose the first leak's location.
+// paths plus a helper or two. What a capture costs is V8's stack walk: about 1 µs fixed, plus
+// a rebuild of each optimized synchronous frame it walks from its deoptimization data (to
+// find its inlined functions and positions; ~6,800 instructions each in the cycle
+// benchmark), so more for a larger calling function or a deeper synchronous chain of callers;
+// frames of suspended async callers cost little (BENCHMARKS.md, "Where a checkout's time
+// goes"). Nothing cheaper names the caller's line: a call-site cache would need the same walk
+// to find its key, sampling would lose the first leak's location, and a capture made later
+// from async frames alone (cheaper) names the function that awaits, not the caller.
 //
 // Frames of compiled code are mapped to the source the user wrote when the report is
 // formatted (lib/source-maps.js); a mapped frame keeps its generated position after it, in
