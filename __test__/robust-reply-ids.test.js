@@ -1,7 +1,8 @@
 'use strict'
 // Reply ids are 32-bit and wrap: a new request never takes the id of one still awaiting its
-// reply, so no caller is ever handed another's result and no reply is lost, however long a
-// request waits while the counter goes round.
+// reply (nor the ids reserved for the core's own records), so no caller is ever handed
+// another's result and no reply is lost, however long a request waits while the counter goes
+// round.
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
@@ -9,13 +10,14 @@ const { LeakDetectingPool } = require('..')
 const { Completions } = require('../lib/completions')
 const { dbConfig } = require('./helpers/parity')
 
-test('takeId skips 0 and every id still waiting, across the wrap', () => {
+test("takeId skips 0, the checkout records' id and every id still waiting, across the wrap", () => {
   const c = new Completions()
   c.stop()
-  c.waiting.set(0xffffffff, () => {})
+  c.waiting.set(0xfffffffd, () => {})
   c.waiting.set(1, () => {})
-  c.nextId = 0xfffffffe
-  assert.deepEqual([c.takeId(), c.takeId(), c.takeId()], [0xfffffffe, 2, 3])
+  c.nextId = 0xfffffffc
+  // 0xffffffff carries queued connect()s' checkouts: never a request's id.
+  assert.deepEqual([c.takeId(), c.takeId(), c.takeId(), c.takeId()], [0xfffffffc, 0xfffffffe, 2, 3])
 })
 
 for (const [label, run] of [

@@ -11,13 +11,16 @@ const { parseReply, ReplyStream } = require('./result')
 
 /** Set in a record's length word when more of the same reply follows. */
 const PARTIAL = 0x80000000
-/**
- * Set in a record's length word when the record is a queued connect()'s checkout, which JS
- * holds from the drain that takes it on: `[checkoutId f64][connId f64][pid i32][isNew u8]`.
- */
-const CHECKOUT = 0x40000000
 /** The id of records saying which connection served a pool.query (never a query's id). */
 const SERVED = 0
+/**
+ * The id of records carrying a queued connect()'s checkout, which JS holds from the drain
+ * that takes the record on: `[connect id u32][checkoutId f64][connId f64][pid i32][isNew u8]`.
+ * Never a request's id either (see takeId).
+ */
+const CHECKOUT = 0xffffffff
+/** The largest id a request gets. */
+const MAX_ID = 0xfffffffe
 
 const NOOP = () => {}
 
@@ -67,8 +70,8 @@ class Completions {
    */
   takeId() {
     let id = this.nextId
-    while (this.waiting.has(id)) id = id === 0xffffffff ? 1 : id + 1
-    this.nextId = id === 0xffffffff ? 1 : id + 1
+    while (this.waiting.has(id)) id = id === MAX_ID ? 1 : id + 1
+    this.nextId = id === MAX_ID ? 1 : id + 1
     return id
   }
 
@@ -187,15 +190,16 @@ class Completions {
         pos += 8 + word
         continue
       }
-      if (word >= CHECKOUT && word < PARTIAL) {
+      if (id === CHECKOUT) {
         const at = pos + 8
-        const info = new CheckoutInfo(buf.readDoubleLE(at), buf.readDoubleLE(at + 8), buf.readInt32LE(at + 16), buf[at + 20] === 1)
-        const waiter = this.waiting.get(id)
-        this.waiting.delete(id)
+        const connectId = buf.readUInt32LE(at)
+        const info = new CheckoutInfo(buf.readDoubleLE(at + 4), buf.readDoubleLE(at + 12), buf.readInt32LE(at + 20), buf[at + 24] === 1)
+        const waiter = this.waiting.get(connectId)
+        this.waiting.delete(connectId)
         // Held by JS now; a checkout nobody waits for any more goes straight back.
         if (typeof waiter === 'function') waiter(info)
         else this.released(this.native.release(info.checkoutId, false))
-        pos += 8 + (word - CHECKOUT)
+        pos += 8 + word
         continue
       }
       if (word >= PARTIAL) {

@@ -16,8 +16,8 @@
 //! would cost an async hand-off per cycle for a drain JS can do at once.
 //!
 //! A queued `connect()`'s checkout travels with its record ([`Completions::checkout`]): the
-//! record carries the checkout's facts (the `CHECKOUT` bit set in `len`), the checkout itself
-//! waits beside the bytes, and whoever takes the bytes takes those checkouts with them
+//! record (under id [`CHECKOUT`]) carries the checkout's facts, the checkout itself waits
+//! beside the bytes, and whoever takes the bytes takes those checkouts with them
 //! ([`Completions::take_with`]) — so JS learns of a checkout and holds it in one call.
 
 use std::cell::Cell;
@@ -45,9 +45,10 @@ pub const SERVED: u32 = 0;
 /// Set in a record's length word when more of the same reply follows.
 const PARTIAL: u32 = 0x8000_0000;
 
-/// Set in a record's length word when the record is a queued `connect()`'s checkout: its
-/// payload is `[checkoutId f64][connId f64][pid i32][is new u8]`, little-endian.
-const CHECKOUT: u32 = 0x4000_0000;
+/// The completions id of the records carrying a queued `connect()`'s checkout (JS never
+/// gives a request this id): `[connect id u32][checkoutId f64][connId f64][pid i32][is new
+/// u8]`, little-endian.
+pub const CHECKOUT: u32 = u32::MAX;
 
 fn record_header(id: u32, len_word: u32) -> [u8; 8] {
     let mut h = [0u8; 8];
@@ -56,7 +57,7 @@ fn record_header(id: u32, len_word: u32) -> [u8; 8] {
     h
 }
 
-/// What is queued for JS: the records' bytes and the checkouts their `CHECKOUT` records
+/// What is queued for JS: the records' bytes and the checkouts their [`CHECKOUT`] records
 /// announce. Invariant: a checkout is here exactly while its record is in `bytes`.
 #[derive(Default)]
 struct Queue {
@@ -99,12 +100,13 @@ impl Completions {
     /// Queues queued `connect()` `id`'s checkout: its facts as the record, the checkout itself
     /// beside it until the record is taken (see [`Completions::take_with`]).
     pub fn checkout(&self, id: u32, c: Checkout) {
-        let mut v = Vec::with_capacity(21);
+        let mut v = Vec::with_capacity(25);
+        v.extend_from_slice(&id.to_le_bytes());
         v.extend_from_slice(&(c.id() as f64).to_le_bytes());
         v.extend_from_slice(&(c.conn_id() as f64).to_le_bytes());
         v.extend_from_slice(&c.pid().to_le_bytes());
         v.push(u8::from(c.is_new()));
-        self.push_with(id, CHECKOUT, v, Some(c))
+        self.push_with(CHECKOUT, 0, v, Some(c))
     }
 
     /// Queues a leading part of the reply of query `id`; more follows under the same id.
@@ -127,7 +129,7 @@ impl Completions {
     /// Appends one record, and the checkout it announces if any.
     fn push_with(&self, id: u32, flag: u32, frames: Vec<u8>, checkout: Option<Checkout>) {
         let len = frames.len() as u32;
-        debug_assert!(len < CHECKOUT, "a record is under 1 GiB");
+        debug_assert!(len < PARTIAL, "a record is under 2 GiB");
         let was_empty = {
             let mut q = self.queue.lock();
             let was_empty = q.bytes.is_empty();
