@@ -15,8 +15,9 @@ const PARTIAL = 0x80000000
 const SERVED = 0
 /**
  * The id of records carrying a queued connect()'s checkout, which JS holds from the drain
- * that takes the record on: `[connect id u32][checkoutId f64][connId f64][pid i32][isNew u8]`.
- * Never a request's id either (see takeId).
+ * that takes the record on: `[connect id u32]` then the checkout's facts as `connect()`
+ * writes them into `info`, `[checkoutId, connId, processId, isNew]` (f64 each). Never a
+ * request's id either (see takeId).
  */
 const CHECKOUT = 0xffffffff
 /** The largest id a request gets. */
@@ -193,7 +194,12 @@ class Completions {
       if (id === CHECKOUT) {
         const at = pos + 8
         const connectId = buf.readUInt32LE(at)
-        const info = new CheckoutInfo(buf.readDoubleLE(at + 4), buf.readDoubleLE(at + 12), buf.readInt32LE(at + 20), buf[at + 24] === 1)
+        const info = new CheckoutInfo(
+          buf.readDoubleLE(at + 4),
+          buf.readDoubleLE(at + 12),
+          buf.readDoubleLE(at + 20),
+          buf.readDoubleLE(at + 28) === 1
+        )
         const waiter = this.waiting.get(connectId)
         this.waiting.delete(connectId)
         // Held by JS now; a checkout nobody waits for any more goes straight back.

@@ -16,8 +16,19 @@ use parking_lot::Mutex;
 use crate::pool::{Checkout, DropPolicy};
 
 /// `[checkoutId, connId, processId, isNew]`: what JS learns about a checkout it takes, written
-/// into a `Float64Array` JS owns (no object per checkout).
+/// into a `Float64Array` JS owns (no object per checkout) or, for a queued `connect()`, into
+/// its completion record.
 pub const INFO_LEN: usize = 4;
+
+/// The [`INFO_LEN`] facts of `c`, in that order (`isNew` 1 or 0).
+pub fn facts(c: &Checkout) -> [f64; INFO_LEN] {
+    [
+        c.id() as f64,
+        c.conn_id() as f64,
+        f64::from(c.pid()),
+        if c.is_new() { 1.0 } else { 0.0 },
+    ]
+}
 
 /// Refuses an info array shorter than [`INFO_LEN`] (JS passes its own `Float64Array`).
 pub fn check_info(out: &[f64]) -> napi::Result<()> {
@@ -35,7 +46,7 @@ pub fn check_info(out: &[f64]) -> napi::Result<()> {
 pub struct Checkouts(Mutex<HashMap<u64, Arc<Checkout>>>);
 
 impl Checkouts {
-    /// Registers `c` (its facts travel to JS another way: a completion record).
+    /// Registers `c` (its facts travel to JS in a completion record).
     pub fn hold(&self, mut c: Checkout) {
         c.set_drop_policy(DropPolicy::ReclaimAsLeak);
         self.0.lock().insert(c.id(), Arc::new(c));
@@ -44,12 +55,7 @@ impl Checkouts {
     /// Registers `c` and writes its [`INFO_LEN`] facts into `out`.
     pub fn insert(&self, c: Checkout, out: &mut [f64]) {
         if let Some(info) = out.get_mut(..INFO_LEN) {
-            info.copy_from_slice(&[
-                c.id() as f64,
-                c.conn_id() as f64,
-                f64::from(c.pid()),
-                if c.is_new() { 1.0 } else { 0.0 },
-            ]);
+            info.copy_from_slice(&facts(&c));
         }
         self.hold(c);
     }

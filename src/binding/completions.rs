@@ -27,6 +27,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
 use parking_lot::Mutex;
 
+use super::checkouts::{facts, INFO_LEN};
 use crate::pg::frames::mark_ascii_rows;
 use crate::pool::{Checkout, Served};
 
@@ -46,8 +47,8 @@ pub const SERVED: u32 = 0;
 const PARTIAL: u32 = 0x8000_0000;
 
 /// The completions id of the records carrying a queued `connect()`'s checkout (JS never
-/// gives a request this id): `[connect id u32][checkoutId f64][connId f64][pid i32][is new
-/// u8]`, little-endian.
+/// gives a request this id): `[connect id u32]` then the checkout's facts
+/// ([`facts`]: `[checkoutId, connId, processId, isNew]`, f64 each), little-endian.
 pub const CHECKOUT: u32 = u32::MAX;
 
 fn record_header(id: u32, len_word: u32) -> [u8; 8] {
@@ -100,12 +101,11 @@ impl Completions {
     /// Queues queued `connect()` `id`'s checkout: its facts as the record, the checkout itself
     /// beside it until the record is taken (see [`Completions::take_with`]).
     pub fn checkout(&self, id: u32, c: Checkout) {
-        let mut v = Vec::with_capacity(25);
+        let mut v = Vec::with_capacity(4 + 8 * INFO_LEN);
         v.extend_from_slice(&id.to_le_bytes());
-        v.extend_from_slice(&(c.id() as f64).to_le_bytes());
-        v.extend_from_slice(&(c.conn_id() as f64).to_le_bytes());
-        v.extend_from_slice(&c.pid().to_le_bytes());
-        v.push(u8::from(c.is_new()));
+        for f in facts(&c) {
+            v.extend_from_slice(&f.to_le_bytes());
+        }
         self.push_with(CHECKOUT, 0, v, Some(c))
     }
 
